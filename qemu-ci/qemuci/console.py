@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Scan a guest console log for kernel reports that make any run a failure."""
+
+import re
+
+# (label, pattern). Any match fails the run, whatever the tests said.
+PROBLEMS = [
+    ("kernel panic", re.compile(r"Kernel panic - not syncing")),
+    ("oops", re.compile(r"Internal error: Oops|Unable to handle kernel (NULL pointer|paging)")),
+    ("BUG", re.compile(r"\bBUG: |kernel BUG at")),
+    ("WARN", re.compile(r"WARNING: CPU: \d+ PID: \d+|------------\[ cut here \]------------")),
+    ("lockdep", re.compile(r"possible circular locking dependency|possible recursive locking|"
+                           r"inconsistent lock state|suspicious RCU usage|"
+                           r"lockdep: |INFO: trying to register non-static key|"
+                           r"possible irq lock inversion|HARDIRQ-safe -> HARDIRQ-unsafe")),
+    ("KASAN", re.compile(r"KASAN: ")),
+    ("UBSAN", re.compile(r"UBSAN: ")),
+    ("stall", re.compile(r"rcu: INFO: rcu_\w+ detected stalls|INFO: task .* blocked for more than|"
+                         r"watchdog: BUG: soft lockup")),
+    ("Rust panic", re.compile(r"rust_kernel: panicked at|panicked at .*\.rs:\d+")),
+]
+
+EXIT_MARK = re.compile(r"^IOMMU-RS-EXIT: (\d+)\s*$", re.M)
+
+
+def problems(text: str):
+    """[(label, line)] for every problem report in the log, in order."""
+    found = []
+    for line in text.splitlines():
+        for label, pat in PROBLEMS:
+            if pat.search(line):
+                found.append((label, line.strip()))
+                break
+    return found
+
+
+def exit_status(text: str):
+    """The guest's final status from the init marker, or None if it never got there."""
+    m = None
+    for m in EXIT_MARK.finditer(text):
+        pass
+    return int(m.group(1)) if m else None

@@ -1,0 +1,269 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Build the guest, boot QEMU with a timeout, and judge what came back."""
+
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import console, ktap
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("IOMMU_RS_CACHE", "/var/cache/iommu-rs"))
+KSRC = CACHE / "linux-src"
+KOUT = CACHE / "build"
+GUEST = CACHE / "guest"
+LOGS = CACHE / "logs"
+IMAGE = KOUT / "arch/arm64/boot/Image"
+BUSYBOX = CACHE / "busybox/bin/busybox"
+QEMU = "qemu-system-aarch64"
+CLANG = "clang-19"
+
+# The IOMMU drivers one kernel can carry; which one binds is chosen at boot by
+# blacklisting the other's initcall (initcall_blacklist=, needs KALLSYMS).
+DRIVERS = {
+    "c": {"config": "CONFIG_ARM_SMMU_V3", "initcall": "arm_smmu_driver_init",
+          "name": "arm-smmu-v3"},
+    "rust": {"config": "CONFIG_ARM_SMMU_V3_RUST", "initcall": "arm_smmu_v3_rs_init",
+             "name": "arm-smmu-v3-rs"},
+}
+
+QEMU_BASE = [
+    "-M", "virt,iommu=smmuv3,gic-version=3", "-cpu", "max", "-smp", "2", "-m", "3G",
+    "-nographic", "-no-reboot", "-nic", "none",
+    "-global", "arm-smmuv3.stage=nested",
+    # edu with a full DMA mask so that the isolation checks can aim at any
+    # physical address; the default 28-bit mask would clamp them.
+    "-device", "edu,dma_mask=0xffffffffffffffff",
+    "-device", "igb",
+]
+
+
+class HarnessError(Exception):
+    """A problem with the harness or host environment (not a test failure)."""
+
+
+def log(msg):
+    print(f"[qemu-ci] {msg}", file=sys.stderr, flush=True)
+
+
+def need(*tools, path=None):
+    """Raise HarnessError naming every tool that is missing."""
+    missing = [t for t in tools if not (shutil.which(t, path=path) or
+                                        (os.path.isabs(t) and os.access(t, os.X_OK)))]
+    if missing:
+        raise HarnessError(f"missing tool(s): {' '.join(missing)} "
+                           f"(run qemu-ci/setup to install them)")
+
+
+def kernel_config():
+    cfg = {}
+    try:
+        for line in (KOUT / ".config").read_text().splitlines():
+            if line.startswith("CONFIG_") and "=" in line:
+                k, v = line.split("=", 1)
+                cfg[k] = v
+    except FileNotFoundError:
+        pass
+    return cfg
+
+
+def drivers_built():
+    cfg = kernel_config()
+    return [d for d, info in DRIVERS.items() if cfg.get(info["config"]) == "y"]
+
+
+def run_script(name, *args):
+    """Run a bash stage of qemu-ci (setup, build); raise on failure."""
+    r = subprocess.run(["bash", str(REPO / "qemu-ci" / name), *args])
+    if r.returncode:
+        raise HarnessError(f"qemu-ci/{name} failed (exit {r.returncode})")
+
+
+# --- guest ---------------------------------------------------------------
+
+def _newer(target: Path, *sources: Path):
+    if not target.exists():
+        return True
+    t = target.stat().st_mtime
+    return any(s.stat().st_mtime > t for s in sources)
+
+
+def build_programs():
+    """Cross-compile qemu-ci/guest/*.c into static arm64 binaries (cached)."""
+    need(CLANG, "ld.lld-19")
+    inc = KOUT / "usr/include"
+    if not (inc / "linux/iommufd.h").exists():
+        raise HarnessError(f"no installed uAPI headers in {inc} (run qemu-ci/build)")
+    out = GUEST / "bin"
+    out.mkdir(parents=True, exist_ok=True)
+    gcc = Path("/usr/lib/gcc-cross/aarch64-linux-gnu/12")
+    built = []
+    for src in sorted((REPO / "qemu-ci/guest").glob("*.c")):
+        dst = out / src.stem
+        if _newer(dst, src, inc / "linux/iommufd.h", inc / "linux/vfio.h"):
+            cmd = [CLANG, "--target=aarch64-linux-gnu", "-fuse-ld=lld", "-static", "-O2",
+                   "-Wall", "-Wextra", "-Werror", "-Wno-sign-compare",
+                   "-isystem", str(inc), "-isystem", "/usr/aarch64-linux-gnu/include",
+                   f"-B{gcc}", f"-L{gcc}", "-L/usr/aarch64-linux-gnu/lib",
+                   "-o", str(dst), str(src)]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode:
+                raise HarnessError(f"compiling {src.name} failed:\n{r.stderr}")
+        built.append(dst)
+    return built
+
+
+def build_initramfs(payload: Path | None = None) -> Path:
+    """busybox + init + test programs (+ payload) as a gzipped newc cpio."""
+    need("cpio")
+    if not BUSYBOX.exists():
+        raise HarnessError(f"{BUSYBOX} missing (run qemu-ci/setup)")
+    programs = build_programs()
+    stage = GUEST / "stage"
+    shutil.rmtree(stage, ignore_errors=True)
+    for d in ("bin", "dev", "proc", "sys", "tmp", "iommu-rs/bin", "iommu-rs/e2e"):
+        (stage / d).mkdir(parents=True)
+    shutil.copy2(BUSYBOX, stage / "bin/busybox")
+    shutil.copy2(REPO / "qemu-ci/guest/init", stage / "init")
+    for p in programs:
+        shutil.copy2(p, stage / "iommu-rs/bin" / p.name)
+    for t in sorted((REPO / "qemu-ci/guest/e2e").iterdir()):
+        shutil.copy2(t, stage / "iommu-rs/e2e" / t.name)
+    if payload is not None:
+        if not payload.is_dir():
+            raise HarnessError(f"payload '{payload}' is not a directory")
+        if not os.access(payload / "run", os.X_OK):
+            raise HarnessError(f"payload '{payload}' has no executable 'run'")
+        shutil.copytree(payload, stage / "payload", symlinks=True)
+    out = GUEST / ("initramfs-payload.cpio.gz" if payload else "initramfs.cpio.gz")
+    files = subprocess.run("find . -mindepth 1 | LC_ALL=C sort", shell=True, cwd=stage,
+                           capture_output=True, text=True, check=True).stdout
+    cp = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=stage,
+                        input=files.encode(), capture_output=True)
+    if cp.returncode:
+        raise HarnessError(f"cpio failed: {cp.stderr.decode()}")
+    out.write_bytes(gzip.compress(cp.stdout, compresslevel=1))
+    return out
+
+
+def disk_image() -> Path:
+    """A 64 MiB raw disk for virtio-blk behind the SMMU."""
+    disk = GUEST / "disk.img"
+    if not disk.exists() or disk.stat().st_size != 64 << 20:
+        GUEST.mkdir(parents=True, exist_ok=True)
+        with open(disk, "wb") as f:
+            f.truncate(64 << 20)
+    return disk
+
+
+# --- QEMU ----------------------------------------------------------------
+
+def qemu_command(initrd, mode, driver, append=(), qemu_args=()):
+    if driver not in DRIVERS:
+        raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
+    built = drivers_built()
+    if driver not in built:
+        raise HarnessError(f"the {driver} SMMUv3 driver is not in this kernel "
+                           f"({DRIVERS[driver]['config']} is not set)")
+    blacklist = [DRIVERS[d]["initcall"] for d in built if d != driver]
+    cmdline = ["console=ttyAMA0", "panic=-1", f"iommu_rs.mode={mode}"]
+    if blacklist:
+        cmdline.append("initcall_blacklist=" + ",".join(blacklist))
+    if mode != "kunit":
+        cmdline.append("kunit.enable=0")
+    cmdline += list(append)
+    return [QEMU, *QEMU_BASE,
+            "-drive", f"if=none,id=disk0,format=raw,file={disk_image()}",
+            "-device", "virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on",
+            "-kernel", str(IMAGE), "-initrd", str(initrd),
+            "-append", " ".join(cmdline), *qemu_args]
+
+
+@dataclass
+class Boot:
+    """What one QEMU run produced."""
+
+    name: str
+    log_path: Path
+    text: str
+    returncode: int | None
+    timed_out: bool
+    seconds: float
+    guest_status: int | None = None
+    failures: list = field(default_factory=list)
+
+
+def boot(name, cmd, timeout, stream=False, interactive=False):
+    """Run QEMU, keep its console log, kill it after timeout seconds."""
+    need(cmd[0])
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log_path = LOGS / f"{name}.log"
+    start = time.monotonic()
+    timed_out = False
+    with open(log_path, "wb") as logf:
+        if interactive:
+            # The console is the user's terminal; 'script'-like capture is
+            # not needed for an interactive session, the log records the command.
+            logf.write((" ".join(cmd) + "\n").encode())
+            p = subprocess.Popen(cmd, start_new_session=True)
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            return Boot(name, log_path, "", p.returncode, timed_out, time.monotonic() - start)
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = start + timeout
+        chunks = []
+        os.set_blocking(p.stdout.fileno(), False)
+        while True:
+            data = p.stdout.read()
+            if data:
+                chunks.append(data)
+                logf.write(data)
+                logf.flush()
+                if stream:
+                    sys.stdout.write(data.decode(errors="replace"))
+                    sys.stdout.flush()
+            if p.poll() is not None:
+                rest = p.stdout.read()
+                if rest:
+                    chunks.append(rest)
+                    logf.write(rest)
+                    if stream:
+                        sys.stdout.write(rest.decode(errors="replace"))
+                break
+            if time.monotonic() > deadline:
+                timed_out = True
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                break
+            time.sleep(0.05)
+    text = b"".join(chunks).decode(errors="replace")
+    b = Boot(name, log_path, text, p.returncode, timed_out, time.monotonic() - start)
+    judge(b, timeout)
+    return b
+
+
+def judge(b: Boot, timeout=None):
+    """Fill b.failures with every reason the run cannot count as clean."""
+    if b.timed_out:
+        b.failures.append(f"QEMU hung: killed after {timeout} s (log: {b.log_path})")
+    elif b.returncode not in (0, None):
+        b.failures.append(f"QEMU exited with status {b.returncode} (QEMU crash or abort; "
+                          f"log: {b.log_path})")
+    for label, line in console.problems(b.text):
+        b.failures.append(f"guest {label}: {line}")
+    b.guest_status = console.exit_status(b.text)
+    if b.guest_status is None and not b.timed_out:
+        b.failures.append("guest never reached the end of its run (no IOMMU-RS-EXIT line: "
+                          "crash or early power-off)")
+    return b.failures

@@ -1,0 +1,222 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Tests of the harness itself: every way a run can go wrong must turn it red."""
+
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+from pathlib import Path
+
+from qemuci import console, harness, ktap
+
+QEMU_CI = Path(__file__).resolve().parents[1]
+
+KUNIT_PASS = """\
+[    1.000000] Booting Linux on physical CPU 0x0000000000 [0x000f0510]
+[    2.100000] KTAP version 1
+[    2.100001] 1..2
+[    2.100002]     KTAP version 1
+[    2.100003]     # Subtest: arm-smmu-v3-kunit-test
+[    2.100004]     # module: arm_smmu_v3
+[    2.100005]     1..2
+[    2.100006]     ok 1 write_ste_test_bypass_to_abort
+[    2.100007] arm-smmu-v3 9050000.smmuv3: event 0x10 received:
+[    2.100008]     ok 2 write_ste_test_abort_to_bypass
+[    2.100009] # arm-smmu-v3-kunit-test: pass:2 fail:0 skip:0 total:2
+[    2.100010] ok 1 arm-smmu-v3-kunit-test
+[    2.100011]     KTAP version 1
+[    2.100012]     # Subtest: io-pgtable-arm-test
+[    2.100013]     1..1
+[    2.100014]         KTAP version 1
+[    2.100015]         # Subtest: arm_lpae_do_selftests
+[    2.100016]         ok 1 4K
+[    2.100017]         ok 2 16K # SKIP not supported
+[    2.100018]     ok 1 arm_lpae_do_selftests
+[    2.100019] ok 2 io-pgtable-arm-test
+IOMMU-RS-EXIT: 0
+"""
+
+
+def boot_of(text, rc=0, timed_out=False):
+    b = harness.Boot("t", Path("/dev/null"), text, rc, timed_out, 1.0)
+    harness.judge(b, 5)
+    return b
+
+
+class KtapTest(unittest.TestCase):
+    def test_kunit_log_passes(self):
+        p = ktap.parse(KUNIT_PASS)
+        self.assertEqual(p.errors, [])
+        names = [n for n, _ in p.leaves()]
+        self.assertEqual(names, [
+            "arm-smmu-v3-kunit-test.write_ste_test_bypass_to_abort",
+            "arm-smmu-v3-kunit-test.write_ste_test_abort_to_bypass",
+            "io-pgtable-arm-test.arm_lpae_do_selftests.4K",
+            "io-pgtable-arm-test.arm_lpae_do_selftests.16K"])
+        self.assertTrue(all(r.ok for _, r in p.leaves()))
+        self.assertTrue(dict(p.leaves())["io-pgtable-arm-test.arm_lpae_do_selftests.16K"].skipped)
+        self.assertIsNotNone(p.find("io-pgtable-arm-test"))
+
+    def test_failing_case_is_a_failure(self):
+        text = KUNIT_PASS.replace("    ok 2 write_ste_test_abort_to_bypass",
+                                  "    not ok 2 write_ste_test_abort_to_bypass")
+        text = text.replace("ok 1 arm-smmu-v3-kunit-test", "not ok 1 arm-smmu-v3-kunit-test")
+        p = ktap.parse(text)
+        bad = [n for n, r in p.leaves() if not r.ok]
+        self.assertEqual(bad, ["arm-smmu-v3-kunit-test.write_ste_test_abort_to_bypass"])
+        self.assertFalse(p.find("arm-smmu-v3-kunit-test").passed())
+
+    def test_suite_ok_over_failing_case_is_an_error(self):
+        text = KUNIT_PASS.replace("    ok 2 write_ste_test_abort_to_bypass",
+                                  "    not ok 2 write_ste_test_abort_to_bypass")
+        self.assertTrue(any("reported ok but a subtest failed" in e
+                            for e in ktap.parse(text).errors))
+
+    def test_crash_mid_suite_is_an_error(self):
+        cut = KUNIT_PASS.index("[    2.100008]")
+        text = KUNIT_PASS[:cut] + "[    2.2] Internal error: Oops: 0000000096000004 [#1] SMP\n"
+        p = ktap.parse(text)
+        self.assertTrue(p.errors)
+        self.assertTrue(any("planned 2 tests but reported 0" in e or "ended without" in e
+                            for e in p.errors), p.errors)
+
+    def test_plan_mismatch_is_an_error(self):
+        text = KUNIT_PASS.replace("[    2.100005]     1..2", "[    2.100005]     1..3")
+        self.assertTrue(any("planned 3" in e for e in ktap.parse(text).errors))
+
+    def test_misnumbered_result_is_an_error(self):
+        text = KUNIT_PASS.replace("    ok 2 write_ste", "    ok 3 write_ste")
+        self.assertTrue(any("numbered 3" in e for e in ktap.parse(text).errors))
+
+    def test_no_plan_is_an_error(self):
+        p = ktap.parse("KTAP version 1\nok 1 a\n")
+        self.assertTrue(any("without a plan" in e for e in p.errors))
+
+    def test_several_documents(self):
+        text = "KTAP version 1\n1..1\nok 1 a\nnoise\nKTAP version 1\n1..2\nok 1 b\nnot ok 2 c\n"
+        p = ktap.parse(text)
+        self.assertEqual(p.errors, [])
+        self.assertEqual([(n, r.ok) for n, r in p.leaves()],
+                         [("a", True), ("b", True), ("c", False)])
+
+    def test_guest_program_output(self):
+        text = textwrap.dedent("""\
+            KTAP version 1
+            1..2
+            ok 1 hw_info
+                # Subtest: iommufd
+                1..2
+                ok 1 dma_roundtrip
+                # dma_to_unmapped_blocked: device wrote an unmapped IOVA
+                not ok 2 dma_to_unmapped_blocked
+            not ok 2 iommufd
+            """)
+        p = ktap.parse(text)
+        self.assertEqual(p.errors, [])
+        self.assertEqual([(n, r.ok) for n, r in p.leaves()],
+                         [("hw_info", True), ("iommufd.dma_roundtrip", True),
+                          ("iommufd.dma_to_unmapped_blocked", False)])
+
+
+class ConsoleTest(unittest.TestCase):
+    def test_clean_boot(self):
+        self.assertEqual(boot_of(KUNIT_PASS).failures, [])
+
+    def test_panic(self):
+        b = boot_of("[ 1.0] Kernel panic - not syncing: Attempted to kill init!\n")
+        self.assertTrue(any("kernel panic" in f for f in b.failures), b.failures)
+        self.assertTrue(any("never reached the end" in f for f in b.failures))
+
+    def test_warn(self):
+        text = KUNIT_PASS.replace(
+            "IOMMU-RS-EXIT: 0",
+            "[ 3.0] ------------[ cut here ]------------\n"
+            "[ 3.0] WARNING: CPU: 1 PID: 1 at drivers/iommu/iommu.c:100 f+0x1/0x2\n"
+            "IOMMU-RS-EXIT: 0")
+        self.assertTrue(any(f.startswith("guest WARN") for f in boot_of(text).failures))
+
+    def test_bug_lockdep_kasan_oops(self):
+        for line, label in [
+            ("BUG: sleeping function called from invalid context at mm/slub.c:1", "BUG"),
+            ("WARNING: possible circular locking dependency detected", "lockdep"),
+            ("BUG: KASAN: slab-use-after-free in foo+0x1/0x2", "BUG"),
+            ("Unable to handle kernel NULL pointer dereference at virtual address 0", "oops"),
+            ("rust_kernel: panicked at drivers/iommu/x.rs:10:5:", "Rust panic"),
+        ]:
+            b = boot_of(f"[ 1.0] {line}\nIOMMU-RS-EXIT: 0\n")
+            self.assertTrue(any(f.startswith(f"guest {label}") for f in b.failures),
+                            (line, b.failures))
+
+    def test_exit_status(self):
+        self.assertEqual(console.exit_status("a\nIOMMU-RS-EXIT: 3\n"), 3)
+        self.assertIsNone(console.exit_status("IOMMU-RS-EXIT: \n"))
+
+
+def fake_qemu(dirname, body):
+    path = Path(dirname) / "qemu-system-aarch64"
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return str(path)
+
+
+class BootTest(unittest.TestCase):
+    """Runs the real boot() against stand-in QEMU binaries."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.old_logs = harness.LOGS
+        harness.LOGS = Path(self.tmp.name) / "logs"
+        self.addCleanup(setattr, harness, "LOGS", self.old_logs)
+
+    def test_hung_boot_is_killed_and_reported(self):
+        q = fake_qemu(self.tmp.name, "echo booting; exec sleep 60")
+        b = harness.boot("hang", [q], timeout=2)
+        self.assertTrue(b.timed_out)
+        self.assertLess(b.seconds, 10)
+        self.assertTrue(any("hung" in f for f in b.failures), b.failures)
+        self.assertIn("booting", b.log_path.read_text())
+
+    def test_qemu_abort_is_reported(self):
+        q = fake_qemu(self.tmp.name, "echo 'qemu: hardware error'; kill -ABRT $$")
+        b = harness.boot("abort", [q], timeout=10)
+        self.assertFalse(b.timed_out)
+        self.assertTrue(any("QEMU exited with status" in f for f in b.failures), b.failures)
+
+    def test_clean_run(self):
+        q = fake_qemu(self.tmp.name, "echo 'IOMMU-RS-EXIT: 0'")
+        b = harness.boot("clean", [q], timeout=10)
+        self.assertEqual(b.failures, [])
+        self.assertEqual(b.guest_status, 0)
+
+
+class ToolsTest(unittest.TestCase):
+    def test_missing_tool_named(self):
+        with self.assertRaises(harness.HarnessError) as cm:
+            harness.need("qemu-system-aarch64", "sh", path="/nonexistent")
+        self.assertIn("missing tool(s): qemu-system-aarch64 sh", str(cm.exception))
+
+    def test_run_without_qemu_says_what_is_missing(self):
+        env = dict(os.environ, PATH="/usr/bin/nonexistent")
+        r = subprocess.run([sys.executable, str(QEMU_CI / "run"), "--no-setup", "--no-build"],
+                           env=env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("missing tool(s): qemu-system-aarch64", r.stderr)
+
+    def test_build_script_without_tools_says_what_is_missing(self):
+        # An empty PATH and a private cache: whatever happens, this must
+        # never reach a real build.
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, PATH=tmp, IOMMU_RS_CACHE=tmp, CARGO_HOME=tmp)
+            r = subprocess.run(["/bin/bash", str(QEMU_CI / "build")], env=env,
+                               capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("missing tool(s): make clang-19", r.stderr)
+        self.assertNotIn("building kernel", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
