@@ -40,7 +40,8 @@ QEMU_BASE = [
     # edu with a full DMA mask so that the isolation checks can aim at any
     # physical address; the default 28-bit mask would clamp them.
     "-device", "edu,dma_mask=0xffffffffffffffff",
-    "-device", "igb",
+    # igb gets an isolated user-mode network (restrict=on: no host access).
+    "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
 ]
 
 
