@@ -14,7 +14,9 @@ BINDGEN=$CARGO_BIN/bindgen
 BINDGEN_VERSION=0.72.1
 
 # The repository this script belongs to.
-REPO=$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)
+_libdir=${BASH_SOURCE[0]%/*}
+[ "$_libdir" != "${BASH_SOURCE[0]}" ] || _libdir=.
+REPO=$(cd "$_libdir/.." && pwd)
 
 # make(1) arguments for the kernel: Debian's rustc-web (matches rust-web-src),
 # LLVM 19, bindgen from crates.io.
@@ -35,4 +37,20 @@ need() {
 	done
 	[ ${#missing[@]} -eq 0 ] ||
 		die "missing tool(s): ${missing[*]} (run qemu-ci/setup to install them)"
+}
+
+# The two lines qemu-ci/apply adds to a kernel tree's top-level files.
+HOOK_COMMENT='# Rust IOMMU drivers overlay (iommu-rs, qemu-ci/apply)'
+HOOK_Kconfig='source "iommu-rs/Kconfig"'
+HOOK_Kbuild='include $(srctree)/iommu-rs/Kbuild'
+
+# unhook FILE: print FILE without the block qemu-ci/apply appended to it.
+unhook() {
+	awk -v c="$HOOK_COMMENT" '
+		$0 == c { skip = 1; if (blank) blank = 0; next }
+		skip { skip = 0; next }
+		{ if (blank) print ""; blank = 0 }
+		/^$/ { blank = 1; next }
+		{ print }
+		END { if (blank) print "" }' "$1"
 }
