@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The shared checks, one test each, exactly as KUnit runs them.
+
+use super::ok;
+use crate::hw::selftest;
+
+#[test]
+fn ste_encodings() {
+    ok(selftest::ste_encodings());
+}
+
+#[test]
+fn cd_encodings() {
+    ok(selftest::cd_encodings());
+}
+
+#[test]
+fn cmd_encodings() {
+    ok(selftest::cmd_encodings());
+}
+
+#[test]
+fn event_decoding() {
+    ok(selftest::event_decoding());
+}
+
+#[test]
+fn queue_arithmetic() {
+    ok(selftest::queue_arithmetic());
+}
+
+#[test]
+fn register_values() {
+    ok(selftest::register_values());
+}
+
+#[test]
+fn c_suite_ste_cases() {
+    ok(selftest::c_suite_ste_cases());
+}
+
+#[test]
+fn c_suite_cd_cases() {
+    ok(selftest::c_suite_cd_cases());
+}
+
+#[test]
+fn ste_sweep() {
+    ok(selftest::ste_sweep());
+}
+
+#[test]
+fn cd_sweep() {
+    ok(selftest::cd_sweep());
+}
+
+#[test]
+fn tlbi_ranges() {
+    ok(selftest::tlbi_ranges());
+}
+
+#[test]
+fn all() {
+    ok(selftest::all());
+}
