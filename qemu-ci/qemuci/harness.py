@@ -29,7 +29,7 @@ CLANG = "clang-19"
 DRIVERS = {
     "c": {"config": "CONFIG_ARM_SMMU_V3", "initcall": "arm_smmu_driver_init",
           "name": "arm-smmu-v3"},
-    "rust": {"config": "CONFIG_ARM_SMMU_V3_RUST", "initcall": "arm_smmu_v3_rs_init",
+    "rust": {"config": "CONFIG_ARM_SMMU_V3_RUST", "initcall": "__arm_smmu_v3_rs_init",
              "name": "arm-smmu-v3-rs"},
 }
 
