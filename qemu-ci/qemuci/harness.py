@@ -28,9 +28,10 @@ CLANG = "clang-19"
 # blacklisting the other's initcall (initcall_blacklist=, needs KALLSYMS).
 DRIVERS = {
     "c": {"config": "CONFIG_ARM_SMMU_V3", "initcall": "arm_smmu_driver_init",
-          "name": "arm-smmu-v3"},
+          "name": "arm-smmu-v3", "probed": r"arm-smmu-v3 \S+: .*\(features 0x[0-9a-f]+\)"},
     "rust": {"config": "CONFIG_ARM_SMMU_V3_RUST", "initcall": "__arm_smmu_v3_rs_init",
-             "name": "arm-smmu-v3-rs"},
+             "name": "arm_smmu_v3_rs",
+             "probed": r"arm_smmu_v3_rs \S+: queues and stream table ready"},
 }
 
 QEMU_BASE = [
@@ -77,6 +78,30 @@ def kernel_config():
 def drivers_built():
     cfg = kernel_config()
     return [d for d, info in DRIVERS.items() if cfg.get(info["config"]) == "y"]
+
+
+def e2e_scripts():
+    """Names of the guest end-to-end scripts, in run order."""
+    return sorted(x.name for x in (REPO / "qemu-ci/guest/e2e").iterdir())
+
+
+def e2e_for(driver):
+    """The e2e scripts `driver` must pass, per qemu-ci/config/e2e-drivers."""
+    want = {}
+    for line in (REPO / "qemu-ci/config/e2e-drivers").read_text().splitlines():
+        f = line.split("#", 1)[0].split()
+        if len(f) == 2:
+            want[f[0]] = f[1]
+    spec = want.get(driver, "-")
+    if spec == "all":
+        return e2e_scripts()
+    if spec == "-":
+        return []
+    names = spec.split(",")
+    unknown = [n for n in names if n not in e2e_scripts()]
+    if unknown:
+        raise HarnessError(f"qemu-ci/config/e2e-drivers names unknown scripts: {unknown}")
+    return names
 
 
 def run_script(name, *args):
@@ -165,7 +190,7 @@ def disk_image() -> Path:
 
 # --- QEMU ----------------------------------------------------------------
 
-def qemu_command(initrd, mode, driver, append=(), qemu_args=()):
+def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
     if driver not in DRIVERS:
         raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
     built = drivers_built()
@@ -174,6 +199,8 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=()):
                            f"({DRIVERS[driver]['config']} is not set)")
     blacklist = [DRIVERS[d]["initcall"] for d in built if d != driver]
     cmdline = ["console=ttyAMA0", "panic=-1", f"iommu_rs.mode={mode}"]
+    if e2e is not None:
+        cmdline.append("iommu_rs.e2e=" + (",".join(e2e) or "none"))
     if blacklist:
         cmdline.append("initcall_blacklist=" + ",".join(blacklist))
     if mode != "kunit":
