@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Arm SMMUv3 IOMMU driver.
+//!
+//! The driver is layered as follows, each layer using only the ones above it:
+//!
+//! - [`hw`]: the architecture's in-memory formats (STE, CD, commands, events), queue index
+//!   arithmetic, ID register decoding and the hitless entry update planner. Pure `core` code,
+//!   also built and tested on the host.
+//! - [`regs`]: the MMIO registers, as `kernel::io::register!` types.
+//! - [`features`]: what this SMMU implements, decoded once at probe.
+//! - [`queue`]: the command and event queues in coherent DMA memory.
+//! - [`strtab`]: the stream table, linear or two-level.
+//! - [`smmu`]: the device core shared by everything that issues commands: reset, enable,
+//!   error handling.
+//! - [`driver`]: the platform driver: probe, interrupts, unbind.
+//!
+//! C reference: [`drivers/iommu/arm/arm-smmu-v3/`](srctree/drivers/iommu/arm/arm-smmu-v3/).
+
+#[allow(
+    dead_code,
+    reason = "the format layer is complete; the driver uses it as features land"
+)]
+mod hw;
+
+impl From<hw::Error> for kernel::error::Error {
+    fn from(e: hw::Error) -> Self {
+        use kernel::error::code::*;
+        match e {
+            hw::Error::Overflow => EOVERFLOW,
+            hw::Error::BadAddress | hw::Error::Invalid | hw::Error::UnusedBitsSet => EINVAL,
+        }
+    }
+}
+
+/// Prints a [`hw`] value, which implements [`core::fmt::Display`], with the kernel's formatting
+/// macros.
+pub(crate) struct Show<'a, T>(pub(crate) &'a T);
+
+impl<T: core::fmt::Display> kernel::fmt::Display for Show<'_, T> {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(self.0, f)
+    }
+}
+
+mod driver;
+mod features;
+mod irq;
+#[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+mod kunit;
+mod queue;
+mod regs;
+mod smmu;
+mod strtab;
+
+kernel::module_platform_driver! {
+    type: driver::SmmuDriver,
+    name: "arm_smmu_v3_rs",
+    authors: ["iommu-rs developers"],
+    description: "Arm SMMUv3 IOMMU driver (Rust)",
+    license: "GPL v2",
+}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The platform driver: binds to `arm,smmu-v3` device tree nodes.
+
+use kernel::{
+    device::Core,
+    dma::{
+        Device as DmaDevice,
+        DmaMask, //
+    },
+    irq,
+    of,
+    platform,
+    prelude::*,
+    sync::Arc, //
+};
+
+use crate::{
+    irq::{
+        EvtqIrq,
+        GerrorIrq, //
+    },
+    smmu::Smmu,
+};
+
+/// The Rust SMMUv3 platform driver.
+pub(crate) struct SmmuDriver;
+
+/// Per-SMMU driver data, alive while the driver is bound.
+#[pin_data(PinnedDrop)]
+pub(crate) struct SmmuData<'bound> {
+    smmu: Arc<Smmu>,
+    #[pin]
+    _evtq_irq: irq::ThreadedRegistration<'bound, EvtqIrq>,
+    #[pin]
+    _gerror_irq: irq::Registration<'bound, GerrorIrq>,
+}
+
+kernel::of_device_table!(
+    OF_TABLE,
+    <SmmuDriver as platform::Driver>::IdInfo,
+    [(of::DeviceId::new(c"arm,smmu-v3"), ())]
+);
+
+impl platform::Driver for SmmuDriver {
+    type IdInfo = ();
+    type Data<'bound> = SmmuData<'bound>;
+    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_TABLE);
+
+    fn probe<'bound>(
+        pdev: &'bound platform::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        pin_init::pin_init_scope(move || {
+            let smmu = Smmu::new(pdev)?;
+            let oas = smmu.features.idr.oas_bits().ok_or(ENXIO)?;
+            // SAFETY: The device is being probed: nothing else allocates or maps DMA memory for
+            // it concurrently.
+            unsafe { pdev.dma_set_mask_and_coherent(DmaMask::try_new(oas)?)? };
+            smmu.reset()?;
+            let evtq = Ok::<_, Error>(EvtqIrq(smmu.clone()));
+            let gerror = Ok::<_, Error>(GerrorIrq(smmu.clone()));
+            Ok(try_pin_init!(SmmuData {
+                smmu,
+                // SAFETY: The registration is a field of the driver data, dropped at unbind;
+                // it is never forgotten.
+                _evtq_irq <- unsafe {
+                    pdev.request_threaded_irq_by_name(
+                        irq::Flags::ONESHOT,
+                        c"eventq",
+                        c"arm-smmu-v3-rs-evtq",
+                        evtq,
+                    )
+                },
+                // SAFETY: As above.
+                _gerror_irq <- unsafe {
+                    pdev.request_irq_by_name(
+                        irq::Flags::TRIGGER_NONE,
+                        c"gerror",
+                        c"arm-smmu-v3-rs-gerror",
+                        gerror,
+                    )
+                },
+                _: {
+                    smmu.enable_irqs()?;
+                    dev_info!(
+                        pdev,
+                        "queues and stream table ready; translation disabled until IOMMU \
+                         core registration\n"
+                    );
+                }
+            }? Error))
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for SmmuData<'_> {
+    fn drop(self: Pin<&mut Self>) {
+        self.smmu.disable();
+    }
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What an SMMU implements, decoded once at probe and immutable afterwards.
+
+use kernel::{
+    device::Device,
+    prelude::*, //
+};
+
+use crate::hw::regs::{
+    Idr,
+    StrtabFmt,
+    TtEndian,
+    Ttf, //
+};
+
+/// StreamID bits resolved by the first level of a two-level stream table are those above this.
+pub(crate) const STRTAB_SPLIT: u32 = 8;
+
+/// The largest command queue the driver uses: 256 entries, one page.
+const CMDQ_MAX_LOG2: u32 = 8;
+
+/// The largest event queue the driver uses: 128 entries, one page.
+const EVTQ_MAX_LOG2: u32 = 7;
+
+/// The features of one SMMU and the configuration the driver derives from them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Features {
+    /// The decoded ID registers.
+    pub(crate) idr: Idr,
+    /// `SMMU_IIDR`: implementer, product and revision.
+    pub(crate) iidr: u32,
+    /// `SMMU_AIDR`: architecture revision.
+    pub(crate) aidr: u32,
+    /// The stream table format the driver uses.
+    pub(crate) strtab: StrtabFmt,
+    /// StreamID width.
+    pub(crate) sid_bits: u32,
+    /// log2 of the command queue entries the driver uses.
+    pub(crate) cmdq_log2: u32,
+    /// log2 of the event queue entries the driver uses.
+    pub(crate) evtq_log2: u32,
+}
+
+impl Features {
+    /// Decodes and checks the ID registers.
+    ///
+    /// # Errors
+    ///
+    /// Returns `ENXIO`, after logging why, for an SMMU this driver cannot drive: no AArch64
+    /// translation table format, no translation stage, big-endian-only table walks, or a command
+    /// queue too small for a command and its `CMD_SYNC`.
+    pub(crate) fn new(dev: &Device, idr: Idr, iidr: u32, aidr: u32) -> Result<Self> {
+        if !matches!(idr.ttf(), Some(Ttf::AArch64 | Ttf::Both)) {
+            dev_err!(dev, "no AArch64 translation table format (IDR0.TTF)\n");
+            return Err(ENXIO);
+        }
+        if !idr.s1() && !idr.s2() {
+            dev_err!(dev, "no translation stage implemented\n");
+            return Err(ENXIO);
+        }
+        if idr.tt_endian() == Some(TtEndian::Big) {
+            dev_err!(dev, "big-endian table walks only (IDR0.TTENDIAN)\n");
+            return Err(ENXIO);
+        }
+        if idr.cmdq_log2size() < 1 {
+            dev_err!(
+                dev,
+                "command queue of {} entries is too small\n",
+                1u32 << idr.cmdq_log2size()
+            );
+            return Err(ENXIO);
+        }
+        let sid_bits = idr.sid_bits();
+        // A two-level table only pays off when there is a second level to skip.
+        let strtab = if idr.st_level() == Some(StrtabFmt::TwoLevel) && sid_bits > STRTAB_SPLIT {
+            StrtabFmt::TwoLevel
+        } else {
+            StrtabFmt::Linear
+        };
+        Ok(Self {
+            idr,
+            iidr,
+            aidr,
+            strtab,
+            sid_bits,
+            cmdq_log2: idr.cmdq_log2size().min(CMDQ_MAX_LOG2),
+            evtq_log2: idr.evtq_log2size().min(EVTQ_MAX_LOG2),
+        })
+    }
+
+    /// Logs the features a person cares about, in one line.
+    pub(crate) fn log(&self, dev: &Device) {
+        let i = &self.idr;
+        let g = i.granules();
+        dev_info!(
+            dev,
+            "SMMUv3 arch {:#x} iidr {:#x}: stages{}{}, {}-bit SID ({} stream table), \
+             {}-bit SSID, OAS {} bits, granules{}{}{}{}{}{}, cmdq {} evtq {} entries\n",
+            self.aidr,
+            self.iidr,
+            if i.s1() { " S1" } else { "" },
+            if i.s2() { " S2" } else { "" },
+            self.sid_bits,
+            match self.strtab {
+                StrtabFmt::Linear => "linear",
+                StrtabFmt::TwoLevel => "2-level",
+            },
+            i.ssid_bits(),
+            i.oas_bits().unwrap_or(0),
+            if g.size_4k { " 4K" } else { "" },
+            if g.size_16k { " 16K" } else { "" },
+            if g.size_64k { " 64K" } else { "" },
+            if i.ril() { ", RIL" } else { "" },
+            if i.coherent() { ", coherent" } else { "" },
+            if i.ats() { ", ATS" } else { "" },
+            1u32 << self.cmdq_log2,
+            1u32 << self.evtq_log2,
+        );
+    }
+}

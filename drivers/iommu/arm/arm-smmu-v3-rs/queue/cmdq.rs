@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The command queue.
+//!
+//! Commands are written into free slots, published by one write of `CMDQ_PROD`, and followed by
+//! a `CMD_SYNC` whose consumption tells that every earlier command has completed. The queue is
+//! used under the SMMU's command lock with interrupts off, so completion is polled with a bounded
+//! busy-wait: a timeout is reported, never hung on.
+//!
+//! # Ownership of the ring
+//!
+//! Slots from `CONS` (exclusive of a stopped, erroneous entry) up to `prod` belong to the SMMU;
+//! all others belong to the driver. The driver writes only slots it owns and publishes them with
+//! `CMDQ_PROD`, whose MMIO write orders the preceding stores to coherent memory.
+
+use kernel::{
+    device::Device,
+    io::{
+        mem::IoMem,
+        poll::read_poll_timeout_atomic,
+        Io, //
+    },
+    prelude::*,
+    time::Delta, //
+};
+
+use crate::{
+    hw::{
+        cmd::{
+            Cmd,
+            SyncCompletion,
+            CMD_QWORDS, //
+        },
+        queue::CmdqError,
+        regs::{
+            gerror_active,
+            GERROR_CMDQ_ERR, //
+        },
+    },
+    queue::Ring,
+    regs::{
+        self,
+        CMDQ_CONS,
+        CMDQ_PROD,
+        GERROR,
+        GERRORN, //
+    },
+};
+
+/// How long a `CMD_SYNC` may take: one second, as the C driver allows.
+const SYNC_TIMEOUT_US: usize = 1_000_000;
+
+/// The SMMU command queue.
+pub(crate) struct Cmdq {
+    ring: Ring<CMD_QWORDS>,
+    /// The producer index (with wrap bit) last published to the SMMU.
+    prod: u32,
+}
+
+impl Cmdq {
+    /// Wraps an allocated ring; the queue starts empty at index 0.
+    pub(crate) fn new(ring: Ring<CMD_QWORDS>) -> Self {
+        Self { ring, prod: 0 }
+    }
+
+    /// The value of `SMMU_CMDQ_BASE`.
+    pub(crate) fn base_reg(&self) -> Result<u64> {
+        self.ring.base_reg()
+    }
+
+    /// Forgets everything queued: the SMMU's indices were just reset to 0.
+    pub(crate) fn reset(&mut self) {
+        self.prod = 0;
+    }
+
+    /// Issues `cmds` followed by a `CMD_SYNC`, and waits until all of them have completed.
+    ///
+    /// # Errors
+    ///
+    /// `ETIMEDOUT` if the SMMU did not consume the commands within [`SYNC_TIMEOUT_US`].
+    pub(crate) fn issue_sync(
+        &mut self,
+        dev: &Device,
+        io: &IoMem<'_, { regs::SIZE }>,
+        cmds: &[Cmd],
+    ) -> Result {
+        let sync = Cmd::sync(SyncCompletion::None)?;
+        let q = self.ring.queue();
+        let total = cmds.len() + 1;
+        let mut done = 0;
+        while done < total {
+            let space = self.wait_space(dev, io)?;
+            // CAST: `space` is at most the queue size, below 2^19.
+            let n = (space as usize).min(total - done);
+            for i in done..done + n {
+                self.ring
+                    .write(self.prod, cmds.get(i).unwrap_or(&sync).words())?;
+                self.prod = q.advance(self.prod, 1);
+            }
+            // The MMIO write orders the entries' stores before the SMMU can see `PROD`.
+            io.write_reg(CMDQ_PROD::from_raw(self.prod));
+            done += n;
+        }
+        self.wait_empty(dev, io)
+    }
+
+    /// Waits for at least one free slot; returns how many there are.
+    fn wait_space(&mut self, dev: &Device, io: &IoMem<'_, { regs::SIZE }>) -> Result<u32> {
+        let q = self.ring.queue();
+        let prod = self.prod;
+        let cons = self.poll(dev, io, |cons| q.space(prod, *cons) > 0)?;
+        Ok(q.space(prod, cons))
+    }
+
+    /// Waits until the SMMU has consumed everything published.
+    fn wait_empty(&mut self, dev: &Device, io: &IoMem<'_, { regs::SIZE }>) -> Result {
+        let q = self.ring.queue();
+        let prod = self.prod;
+        self.poll(dev, io, |cons| q.is_empty(prod, *cons))
+            .map(|_| ())
+    }
+
+    /// Polls `CMDQ_CONS` until `cond` holds, recovering from command errors on the way.
+    fn poll(
+        &mut self,
+        dev: &Device,
+        io: &IoMem<'_, { regs::SIZE }>,
+        mut cond: impl FnMut(&u32) -> bool,
+    ) -> Result<u32> {
+        read_poll_timeout_atomic(
+            || {
+                // The SMMU stops at an erroneous command; the global error interrupt may be
+                // waiting for the lock this caller holds, so recover here as well.
+                self.recover(dev, io)?;
+                Ok(io.read(CMDQ_CONS).into_raw())
+            },
+            |cons| cond(cons),
+            Delta::from_micros(1),
+            SYNC_TIMEOUT_US,
+        )
+        .inspect_err(|e| {
+            if *e == ETIMEDOUT {
+                dev_err!(
+                    dev,
+                    "CMD_SYNC timeout: prod {:#x} cons {:#x}\n",
+                    self.prod,
+                    io.read(CMDQ_CONS).into_raw()
+                );
+            }
+        })
+    }
+
+    /// Recovers from a command error reported in `GERROR.CMDQ_ERR`, if there is one.
+    ///
+    /// As the architecture specifies, the driver fixes the entry at `CONS` and acknowledges the
+    /// error by toggling `GERRORN.CMDQ_ERR`, after which the SMMU resumes at `CONS`. An illegal
+    /// command (a driver bug) or one whose ATC invalidation timed out is logged and replaced by a
+    /// `CMD_SYNC`, which has no effect of its own; a fetch abort is retried as it is.
+    pub(crate) fn recover(&mut self, dev: &Device, io: &IoMem<'_, { regs::SIZE }>) -> Result {
+        let gerror = io.read(GERROR).into_raw();
+        let gerrorn = io.read(GERRORN).into_raw();
+        if gerror_active(gerror, gerrorn) & GERROR_CMDQ_ERR == 0 {
+            return Ok(());
+        }
+        let cons = io.read(CMDQ_CONS).into_raw();
+        match CmdqError::from_cons(cons) {
+            Some(CmdqError::Abt) => {
+                dev_err!(dev, "command fetch aborted at cons {:#x}; retrying\n", cons);
+            }
+            err => {
+                let bad = self.ring.read(cons)?;
+                dev_err!(
+                    dev,
+                    "command error {:?} at cons {:#x}: {:#018x} {:#018x}; skipped\n",
+                    err,
+                    cons,
+                    bad[0],
+                    bad[1]
+                );
+                self.ring
+                    .write(cons, Cmd::sync(SyncCompletion::None)?.words())?;
+            }
+        }
+        // Acknowledge: make GERRORN.CMDQ_ERR equal to GERROR.CMDQ_ERR again.
+        io.write_reg(GERRORN::from_raw(gerrorn ^ GERROR_CMDQ_ERR));
+        Ok(())
+    }
+}

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The SMMU device core: registers, queues and stream table, shared through an [`Arc`].
+//!
+//! Anything that issues commands (the interrupt handlers now, domains later) holds an
+//! `Arc<Smmu>`, so the core outlives the driver's bound scope. Its MMIO mapping is
+//! device-managed: once the driver is unbound every access fails with `ENODEV` instead of
+//! touching an unmapped region.
+//!
+//! Register access runs inside an RCU read-side critical section (see [`Smmu::with_regs`]), so
+//! nothing done with the registers may sleep: queue locks are spinlocks and every wait for the
+//! SMMU is a bounded busy-wait.
+
+use kernel::{
+    device::{
+        Bound,
+        Core, //
+        Device,
+    },
+    io::{
+        mem::{
+            DevresIoMem,
+            IoMem, //
+        },
+        poll::read_poll_timeout_atomic,
+        Io, //
+    },
+    irq::IrqReturn,
+    new_spinlock,
+    new_spinlock_irq,
+    platform,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        Arc,
+        SpinLock,
+        SpinLockIrq, //
+    },
+    time::Delta, //
+};
+
+use crate::{
+    features::Features,
+    hw::{
+        attr::Shareability,
+        cmd::Cmd,
+        regs::{
+            cr1,
+            cr2,
+            gbpa_aborts,
+            gbpa_update,
+            gbpa_updating,
+            gerror_active,
+            Cr0,
+            Cr1Cache,
+            Idr,
+            WalkAttrs,
+            GERROR_CMDQ_ERR,
+            GERROR_EVTQ_ABT_ERR,
+            GERROR_SFM_ERR,
+            IRQ_CTRL_EVTQ,
+            IRQ_CTRL_GERROR, //
+        },
+    },
+    queue::{
+        cmdq::Cmdq,
+        evtq::Evtq,
+        Ring, //
+    },
+    regs::{
+        self,
+        halves,
+        AIDR,
+        CMDQ_BASE_HI,
+        CMDQ_BASE_LO,
+        CMDQ_CONS,
+        CMDQ_PROD,
+        CR0,
+        CR0ACK,
+        CR1,
+        CR2,
+        EVTQ_BASE_HI,
+        EVTQ_BASE_LO,
+        EVTQ_CONS,
+        EVTQ_PROD,
+        GBPA,
+        GERROR,
+        GERRORN,
+        IDR0,
+        IDR1,
+        IDR3,
+        IDR5,
+        IIDR,
+        IRQ_CTRL,
+        IRQ_CTRLACK,
+        STRTAB_BASE_CFG, //
+        STRTAB_BASE_HI,
+        STRTAB_BASE_LO,
+    },
+    strtab::StreamTable,
+};
+
+/// How many microseconds the SMMU may take to acknowledge a control register write: one second,
+/// as the C driver allows.
+const ACK_TIMEOUT_US: usize = 1_000_000;
+
+/// The registers of a mapped SMMU.
+type Regs<'a> = IoMem<'a, { regs::SIZE }>;
+
+/// One SMMUv3 instance.
+#[pin_data]
+pub(crate) struct Smmu {
+    dev: ARef<Device>,
+    regs: DevresIoMem<{ regs::SIZE }>,
+    /// What the SMMU implements.
+    pub(crate) features: Features,
+    #[pin]
+    cmdq: SpinLockIrq<Cmdq>,
+    #[pin]
+    evtq: SpinLock<Evtq>,
+    strtab: StreamTable,
+}
+
+impl Smmu {
+    /// Maps the SMMU of `pdev`, decodes its features and allocates its queues and tables.
+    ///
+    /// The SMMU is not touched beyond reading its ID registers; see [`Smmu::reset`].
+    pub(crate) fn new(pdev: &platform::Device<Core<'_>>) -> Result<Arc<Self>> {
+        let dev: &Device<Bound> = pdev.as_ref();
+        let io = pdev
+            .io_request_by_index(0)
+            .ok_or(ENODEV)?
+            .iomap_sized::<{ regs::SIZE }>()
+            .inspect_err(|e| dev_err!(dev, "cannot map registers: {:?}\n", e))?;
+        let idr = Idr::new(
+            io.read(IDR0).into_raw(),
+            io.read(IDR1).into_raw(),
+            io.read(IDR3).into_raw(),
+            io.read(IDR5).into_raw(),
+        );
+        let features = Features::new(dev, idr, io.read(IIDR).into_raw(), io.read(AIDR).into_raw())?;
+        features.log(dev);
+
+        let cmdq = Cmdq::new(Ring::new(dev, features.cmdq_log2)?);
+        let evtq = Evtq::new(Ring::new(dev, features.evtq_log2)?);
+        let strtab = StreamTable::new(dev, &features)?;
+        let regs = io.into_devres()?;
+        Arc::pin_init(
+            try_pin_init!(Self {
+                dev: dev.into(),
+                regs,
+                features,
+                cmdq <- new_spinlock_irq!(cmdq, "arm_smmu_v3_rs::cmdq"),
+                evtq <- new_spinlock!(evtq, "arm_smmu_v3_rs::evtq"),
+                strtab,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The SMMU's device.
+    pub(crate) fn dev(&self) -> &Device {
+        &self.dev
+    }
+
+    /// Runs `f` with the registers, unless the driver has been unbound.
+    ///
+    /// `f` runs in an RCU read-side critical section and must not sleep.
+    fn with_regs<R>(&self, f: impl FnOnce(&Regs<'_>) -> Result<R>) -> Result<R> {
+        self.regs.try_access_with(|io| f(io)).ok_or(ENODEV)?
+    }
+
+    /// Brings the SMMU from any state to: queues enabled and empty, stream table installed,
+    /// all configuration and TLB caches invalidated, interrupts masked, translation disabled.
+    pub(crate) fn reset(&self) -> Result {
+        self.with_regs(|io| {
+            let dev = self.dev();
+            if Cr0::from_value(io.read(CR0).into_raw()).smmu {
+                dev_warn!(dev, "SMMU currently enabled! Resetting...\n");
+                self.update_gbpa(io, true)?;
+            }
+            self.write_cr0(io, Cr0::default())?;
+            self.write_irq_ctrl(io, 0)?;
+
+            let (tables, queues) = if self.features.idr.coherent() {
+                let wb = WalkAttrs {
+                    inner: Cr1Cache::WriteBack,
+                    outer: Cr1Cache::WriteBack,
+                    shareability: Shareability::Inner,
+                };
+                (wb, wb)
+            } else {
+                let nc = WalkAttrs {
+                    inner: Cr1Cache::NonCacheable,
+                    outer: Cr1Cache::NonCacheable,
+                    shareability: Shareability::Outer,
+                };
+                (nc, nc)
+            };
+            io.write_reg(CR1::from_raw(cr1(tables, queues)));
+            io.write_reg(CR2::from_raw(cr2(false, true, true)));
+
+            let (base, cfg) = self.strtab.base_regs()?;
+            let (lo, hi) = halves(base);
+            io.write_reg(STRTAB_BASE_LO::from_raw(lo));
+            io.write_reg(STRTAB_BASE_HI::from_raw(hi));
+            io.write_reg(STRTAB_BASE_CFG::from_raw(cfg));
+
+            let mut cr0 = Cr0 {
+                cmdq: true,
+                ..Cr0::default()
+            };
+            {
+                let mut cmdq = self.cmdq.lock();
+                let (lo, hi) = halves(cmdq.base_reg()?);
+                io.write_reg(CMDQ_BASE_LO::from_raw(lo));
+                io.write_reg(CMDQ_BASE_HI::from_raw(hi));
+                io.write_reg(CMDQ_PROD::from_raw(0));
+                io.write_reg(CMDQ_CONS::from_raw(0));
+                cmdq.reset();
+            }
+            self.write_cr0(io, cr0)?;
+
+            // Nothing cached from before the reset may survive it.
+            self.issue_sync_with(io, &[Cmd::cfgi_all()])?;
+            self.issue_sync_with(io, &[Cmd::tlbi_nsnh_all()])?;
+
+            {
+                let mut evtq = self.evtq.lock();
+                let (lo, hi) = halves(evtq.base_reg()?);
+                io.write_reg(EVTQ_BASE_LO::from_raw(lo));
+                io.write_reg(EVTQ_BASE_HI::from_raw(hi));
+                io.write_reg(EVTQ_PROD::from_raw(0));
+                io.write_reg(EVTQ_CONS::from_raw(0));
+                evtq.reset();
+            }
+            cr0.evtq = true;
+            self.write_cr0(io, cr0)?;
+
+            // Translation stays off until the driver registers with the IOMMU core; until then
+            // incoming traffic takes the global bypass attribute.
+            if gbpa_aborts(io.read(GBPA).into_raw()) {
+                self.update_gbpa(io, false)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Unmasks the global error and event queue interrupts (handlers must be registered).
+    pub(crate) fn enable_irqs(&self) -> Result {
+        self.with_regs(|io| self.write_irq_ctrl(io, IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ))
+    }
+
+    /// Disables the SMMU: queues and translation off, interrupts masked.
+    pub(crate) fn disable(&self) {
+        let r = self.with_regs(|io| {
+            self.write_irq_ctrl(io, 0)?;
+            self.write_cr0(io, Cr0::default())
+        });
+        if let Err(e) = r {
+            dev_err!(self.dev(), "failed to disable the SMMU: {:?}\n", e);
+        }
+    }
+
+    /// Issues `cmds` and a `CMD_SYNC`, and waits for their completion.
+    fn issue_sync_with(&self, io: &Regs<'_>, cmds: &[Cmd]) -> Result {
+        self.cmdq.lock().issue_sync(self.dev(), io, cmds)
+    }
+
+    /// Drains the event queue (threaded interrupt context).
+    pub(crate) fn drain_events(&self) -> IrqReturn {
+        let r = self.with_regs(|io| self.evtq.lock().drain(self.dev(), io));
+        match r {
+            Ok(d) if d.events > 0 || d.overflow => IrqReturn::Handled,
+            Ok(_) => IrqReturn::None,
+            Err(e) => {
+                dev_err!(self.dev(), "event queue drain failed: {:?}\n", e);
+                IrqReturn::Handled
+            }
+        }
+    }
+
+    /// Handles the global error interrupt.
+    pub(crate) fn handle_gerror(&self) -> IrqReturn {
+        let dev = self.dev();
+        let r = self.with_regs(|io| {
+            let gerror = io.read(GERROR).into_raw();
+            let active = gerror_active(gerror, io.read(GERRORN).into_raw());
+            if active == 0 {
+                return Ok(false);
+            }
+            dev_warn!(
+                dev,
+                "global error reported ({:#010x}), this could be serious\n",
+                active
+            );
+            if active & GERROR_SFM_ERR != 0 {
+                dev_err!(dev, "SMMU has entered Service Failure Mode\n");
+            }
+            if active & GERROR_EVTQ_ABT_ERR != 0 {
+                dev_err!(
+                    dev,
+                    "event queue write aborted: events may have been lost\n"
+                );
+            }
+            if active & GERROR_CMDQ_ERR != 0 {
+                self.cmdq.lock().recover(dev, io)?;
+            }
+            // Acknowledge the rest; CMDQ_ERR was acknowledged by the recovery, if at all.
+            let gerrorn = io.read(GERRORN).into_raw();
+            let ack = (gerrorn & GERROR_CMDQ_ERR) | (gerror & !GERROR_CMDQ_ERR);
+            io.write_reg(GERRORN::from_raw(ack));
+            Ok(true)
+        });
+        match r {
+            Ok(true) => IrqReturn::Handled,
+            Ok(false) => IrqReturn::None,
+            Err(e) => {
+                dev_err!(dev, "global error handling failed: {:?}\n", e);
+                IrqReturn::Handled
+            }
+        }
+    }
+
+    /// Writes `SMMU_CR0` and waits for `SMMU_CR0ACK` to match.
+    fn write_cr0(&self, io: &Regs<'_>, cr0: Cr0) -> Result {
+        let v = cr0.value();
+        io.write_reg(CR0::from_raw(v));
+        read_poll_timeout_atomic(
+            || Ok(io.read(CR0ACK).into_raw()),
+            |ack| *ack == v,
+            Delta::from_micros(1),
+            ACK_TIMEOUT_US,
+        )
+        .inspect_err(|_| dev_err!(self.dev(), "CR0 {:#x} not acknowledged\n", v))
+        .map(|_| ())
+    }
+
+    /// Writes `SMMU_IRQ_CTRL` and waits for `SMMU_IRQ_CTRLACK` to match.
+    fn write_irq_ctrl(&self, io: &Regs<'_>, v: u32) -> Result {
+        io.write_reg(IRQ_CTRL::from_raw(v));
+        read_poll_timeout_atomic(
+            || Ok(io.read(IRQ_CTRLACK).into_raw()),
+            |ack| *ack == v,
+            Delta::from_micros(1),
+            ACK_TIMEOUT_US,
+        )
+        .inspect_err(|_| dev_err!(self.dev(), "IRQ_CTRL {:#x} not acknowledged\n", v))
+        .map(|_| ())
+    }
+
+    /// Sets or clears `SMMU_GBPA.ABORT` through the `Update` handshake.
+    fn update_gbpa(&self, io: &Regs<'_>, abort: bool) -> Result {
+        let idle = || {
+            read_poll_timeout_atomic(
+                || Ok(io.read(GBPA).into_raw()),
+                |g| !gbpa_updating(*g),
+                Delta::from_micros(1),
+                ACK_TIMEOUT_US,
+            )
+        };
+        let cur = idle()?;
+        io.write_reg(GBPA::from_raw(gbpa_update(cur, abort)));
+        idle()
+            .inspect_err(|_| dev_err!(self.dev(), "GBPA update not acknowledged\n"))
+            .map(|_| ())
+    }
+}
