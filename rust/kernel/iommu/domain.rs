@@ -325,6 +325,10 @@ impl<D: DomainOps> Domain<D> {
             return Err(EOPNOTSUPP);
         }
         let raw = bindings::iommu_domain {
+            // Callers that allocate through the core (`iommu_paging_domain_alloc*()`) have the
+            // type set again by the core; iommufd uses the domain as the driver returns it, so a
+            // paging domain must already be `IOMMU_DOMAIN_UNMANAGED`, as C drivers make it.
+            type_: domain_type::UNMANAGED,
             ops: &DomainAdapter::<D>::VTABLE,
             dirty_ops: if config.dirty_tracking {
                 &DomainAdapter::<D>::DIRTY_VTABLE
