@@ -88,6 +88,16 @@ impl<T: Ops> IommuDevice<T> {
         &self.dev
     }
 
+    /// Returns the IOMMU's own device as a bound device, e.g. to allocate coherent DMA memory
+    /// for its tables while a callback runs.
+    pub fn bound_device(&self) -> &device::Device<Bound> {
+        // SAFETY: An `IommuDevice` only exists inside a `Registration<'a, T>`, which borrows the
+        // device as bound for `'a` and is dropped (unregistering the instance) before the device
+        // is unbound; `&self` cannot outlive the registration, so the device is bound for as long
+        // as the returned reference lives.
+        unsafe { self.dev.as_bound() }
+    }
+
     /// Returns the driver's per-instance data.
     pub fn data(&self) -> &T::IommuData {
         &self.data
