@@ -31,7 +31,7 @@ DRIVERS = {
           "name": "arm-smmu-v3", "probed": r"arm-smmu-v3 \S+: .*\(features 0x[0-9a-f]+\)"},
     "rust": {"config": "CONFIG_ARM_SMMU_V3_RUST", "initcall": "__arm_smmu_v3_rs_init",
              "name": "arm_smmu_v3_rs",
-             "probed": r"arm_smmu_v3_rs \S+: queues and stream table ready"},
+             "probed": r"arm_smmu_v3_rs \S+: registered with the IOMMU core"},
 }
 
 QEMU_BASE = [

@@ -12,8 +12,11 @@
 //! - [`queue`]: the command and event queues in coherent DMA memory.
 //! - [`strtab`]: the stream table, linear or two-level.
 //! - [`smmu`]: the device core shared by everything that issues commands: reset, enable,
-//!   error handling.
-//! - [`driver`]: the platform driver: probe, interrupts, unbind.
+//!   error handling, STE installation, TLB invalidation.
+//! - [`master`] and [`domain`]: per-device state, and the identity, blocking and stage 2
+//!   paging domains.
+//! - [`iommu`]: the `iommu_ops` glue, calling into the modules above.
+//! - [`driver`]: the platform driver: probe, interrupts, IOMMU core registration, unbind.
 //!
 //! C reference: [`drivers/iommu/arm/arm-smmu-v3/`](srctree/drivers/iommu/arm/arm-smmu-v3/).
 
@@ -43,11 +46,14 @@ impl<T: core::fmt::Display> kernel::fmt::Display for Show<'_, T> {
     }
 }
 
+mod domain;
 mod driver;
 mod features;
+mod iommu;
 mod irq;
 #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
 mod kunit;
+mod master;
 mod queue;
 mod regs;
 mod smmu;

@@ -8,6 +8,7 @@ use kernel::{
         Device as DmaDevice,
         DmaMask, //
     },
+    iommu,
     irq,
     of,
     platform,
@@ -16,6 +17,7 @@ use kernel::{
 };
 
 use crate::{
+    iommu::SmmuIommu,
     irq::{
         EvtqIrq,
         GerrorIrq, //
@@ -26,14 +28,29 @@ use crate::{
 /// The Rust SMMUv3 platform driver.
 pub(crate) struct SmmuDriver;
 
+/// Disables the SMMU when dropped: the last step of unbinding.
+struct Enabled(Arc<Smmu>);
+
+impl Drop for Enabled {
+    fn drop(&mut self) {
+        self.0.disable();
+    }
+}
+
 /// Per-SMMU driver data, alive while the driver is bound.
-#[pin_data(PinnedDrop)]
+///
+/// Fields drop in order: the IOMMU core lets go of every client device (attaching the blocking
+/// domain through the still running command queue), then the interrupts are freed, then the
+/// SMMU is disabled.
+#[pin_data]
 pub(crate) struct SmmuData<'bound> {
-    smmu: Arc<Smmu>,
+    #[pin]
+    _iommu: iommu::Registration<'bound, SmmuIommu>,
     #[pin]
     _evtq_irq: irq::ThreadedRegistration<'bound, EvtqIrq>,
     #[pin]
     _gerror_irq: irq::Registration<'bound, GerrorIrq>,
+    _enabled: Enabled,
 }
 
 kernel::of_device_table!(
@@ -57,11 +74,13 @@ impl platform::Driver for SmmuDriver {
             // SAFETY: The device is being probed: nothing else allocates or maps DMA memory for
             // it concurrently.
             unsafe { pdev.dma_set_mask_and_coherent(DmaMask::try_new(oas)?)? };
+            // From here on the SMMU is enabled; `Enabled` disables it on any later failure.
+            let enabled = Enabled(smmu.clone());
             smmu.reset()?;
             let evtq = Ok::<_, Error>(EvtqIrq(smmu.clone()));
             let gerror = Ok::<_, Error>(GerrorIrq(smmu.clone()));
+            let dev = pdev.as_ref();
             Ok(try_pin_init!(SmmuData {
-                smmu,
                 // SAFETY: The registration is a field of the driver data, dropped at unbind;
                 // it is never forgotten.
                 _evtq_irq <- unsafe {
@@ -83,20 +102,13 @@ impl platform::Driver for SmmuDriver {
                 },
                 _: {
                     smmu.enable_irqs()?;
-                    dev_info!(
-                        pdev,
-                        "queues and stream table ready; translation disabled until IOMMU \
-                         core registration\n"
-                    );
+                },
+                _iommu <- iommu::Registration::new(dev, dev.name(), None, smmu.clone()),
+                _enabled: enabled,
+                _: {
+                    dev_info!(pdev, "registered with the IOMMU core\n");
                 }
             }? Error))
         })
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for SmmuData<'_> {
-    fn drop(self: Pin<&mut Self>) {
-        self.smmu.disable();
     }
 }

@@ -21,8 +21,12 @@ register! {
     pub(crate) IDR0(u32) @ 0x0 { 31:0 value; }
     /// ID register 1: stream and substream ID sizes, queue sizes.
     pub(crate) IDR1(u32) @ 0x4 { 31:0 value; }
+    /// ID register 2: VATOS support.
+    pub(crate) IDR2(u32) @ 0x8 { 31:0 value; }
     /// ID register 3: range invalidation, BBML, FWB.
     pub(crate) IDR3(u32) @ 0xc { 31:0 value; }
+    /// ID register 4: implementation defined.
+    pub(crate) IDR4(u32) @ 0x10 { 31:0 value; }
     /// ID register 5: output address size, granules, VAX.
     pub(crate) IDR5(u32) @ 0x14 { 31:0 value; }
     /// Implementation identification.

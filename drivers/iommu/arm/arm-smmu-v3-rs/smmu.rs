@@ -2,7 +2,7 @@
 
 //! The SMMU device core: registers, queues and stream table, shared through an [`Arc`].
 //!
-//! Anything that issues commands (the interrupt handlers now, domains later) holds an
+//! Anything that issues commands (interrupt handlers, domains, per-device data) holds an
 //! `Arc<Smmu>`, so the core outlives the driver's bound scope. Its MMIO mapping is
 //! device-managed: once the driver is unbound every access fails with `ENODEV` instead of
 //! touching an unmapped region.
@@ -17,6 +17,7 @@ use kernel::{
         Core, //
         Device,
     },
+    id_pool::IdPool,
     io::{
         mem::{
             DevresIoMem,
@@ -26,6 +27,7 @@ use kernel::{
         Io, //
     },
     irq::IrqReturn,
+    new_mutex,
     new_spinlock,
     new_spinlock_irq,
     platform,
@@ -33,6 +35,7 @@ use kernel::{
     sync::{
         aref::ARef,
         Arc,
+        Mutex,
         SpinLock,
         SpinLockIrq, //
     },
@@ -43,11 +46,14 @@ use crate::{
     features::Features,
     hw::{
         attr::Shareability,
-        cmd::Cmd,
+        cmd::{
+            AddrTlbi,
+            Cmd, //
+        },
+        hitless::UpdateKind,
         regs::{
             cr1,
             cr2,
-            gbpa_aborts,
             gbpa_update,
             gbpa_updating,
             gerror_active,
@@ -60,6 +66,11 @@ use crate::{
             GERROR_SFM_ERR,
             IRQ_CTRL_EVTQ,
             IRQ_CTRL_GERROR, //
+        },
+        ste::Ste,
+        tlbi::{
+            RangeRequest,
+            TlbiRange, //
         },
     },
     queue::{
@@ -88,7 +99,9 @@ use crate::{
         GERRORN,
         IDR0,
         IDR1,
+        IDR2,
         IDR3,
+        IDR4,
         IDR5,
         IIDR,
         IRQ_CTRL,
@@ -104,6 +117,12 @@ use crate::{
 /// as the C driver allows.
 const ACK_TIMEOUT_US: usize = 1_000_000;
 
+/// How many commands one range invalidation issues per `CMD_SYNC`.
+const TLBI_BATCH: usize = 16;
+
+/// `IOMMU_HW_INFO_TYPE_ARM_SMMUV3` of `include/uapi/linux/iommufd.h`.
+pub(crate) const HW_INFO_TYPE_ARM_SMMUV3: u32 = 2;
+
 /// The registers of a mapped SMMU.
 type Regs<'a> = IoMem<'a, { regs::SIZE }>;
 
@@ -118,7 +137,13 @@ pub(crate) struct Smmu {
     cmdq: SpinLockIrq<Cmdq>,
     #[pin]
     evtq: SpinLock<Evtq>,
-    strtab: StreamTable,
+    #[pin]
+    strtab: Mutex<StreamTable>,
+    #[pin]
+    vmids: Mutex<IdPool>,
+    /// `struct iommu_hw_info_arm_smmuv3` as `IOMMU_GET_HW_INFO` reports it: flags, reserved,
+    /// IDR0 to IDR5, IIDR, AIDR.
+    hw_info: [u32; 10],
 }
 
 impl Smmu {
@@ -138,8 +163,23 @@ impl Smmu {
             io.read(IDR3).into_raw(),
             io.read(IDR5).into_raw(),
         );
-        let features = Features::new(dev, idr, io.read(IIDR).into_raw(), io.read(AIDR).into_raw())?;
+        let (iidr, aidr) = (io.read(IIDR).into_raw(), io.read(AIDR).into_raw());
+        let features = Features::new(dev, idr, iidr, aidr)?;
         features.log(dev);
+        let hw_info = [
+            0,
+            0,
+            io.read(IDR0).into_raw(),
+            io.read(IDR1).into_raw(),
+            io.read(IDR2).into_raw(),
+            io.read(IDR3).into_raw(),
+            io.read(IDR4).into_raw(),
+            io.read(IDR5).into_raw(),
+            iidr,
+            aidr,
+        ];
+        // VMID 0 is never handed out: it is the one of streams without stage 2.
+        let vmids = IdPool::with_capacity(1 << features.idr.vmid_bits(), GFP_KERNEL)?;
 
         let cmdq = Cmdq::new(Ring::new(dev, features.cmdq_log2)?);
         let evtq = Evtq::new(Ring::new(dev, features.evtq_log2)?);
@@ -152,7 +192,9 @@ impl Smmu {
                 features,
                 cmdq <- new_spinlock_irq!(cmdq, "arm_smmu_v3_rs::cmdq"),
                 evtq <- new_spinlock!(evtq, "arm_smmu_v3_rs::evtq"),
-                strtab,
+                strtab <- new_mutex!(strtab, "arm_smmu_v3_rs::strtab"),
+                vmids <- new_mutex!(vmids, "arm_smmu_v3_rs::vmids"),
+                hw_info,
             }),
             GFP_KERNEL,
         )
@@ -170,9 +212,11 @@ impl Smmu {
         self.regs.try_access_with(|io| f(io)).ok_or(ENODEV)?
     }
 
-    /// Brings the SMMU from any state to: queues enabled and empty, stream table installed,
-    /// all configuration and TLB caches invalidated, interrupts masked, translation disabled.
+    /// Brings the SMMU from any state to: queues enabled and empty, stream table installed, all
+    /// configuration and TLB caches invalidated, interrupts masked, translation enabled (every
+    /// stream aborts until its STE is installed).
     pub(crate) fn reset(&self) -> Result {
+        let (strtab_base, strtab_cfg) = self.strtab.lock().base_regs()?;
         self.with_regs(|io| {
             let dev = self.dev();
             if Cr0::from_value(io.read(CR0).into_raw()).smmu {
@@ -200,11 +244,10 @@ impl Smmu {
             io.write_reg(CR1::from_raw(cr1(tables, queues)));
             io.write_reg(CR2::from_raw(cr2(false, true, true)));
 
-            let (base, cfg) = self.strtab.base_regs()?;
-            let (lo, hi) = halves(base);
+            let (lo, hi) = halves(strtab_base);
             io.write_reg(STRTAB_BASE_LO::from_raw(lo));
             io.write_reg(STRTAB_BASE_HI::from_raw(hi));
-            io.write_reg(STRTAB_BASE_CFG::from_raw(cfg));
+            io.write_reg(STRTAB_BASE_CFG::from_raw(strtab_cfg));
 
             let mut cr0 = Cr0 {
                 cmdq: true,
@@ -237,12 +280,8 @@ impl Smmu {
             cr0.evtq = true;
             self.write_cr0(io, cr0)?;
 
-            // Translation stays off until the driver registers with the IOMMU core; until then
-            // incoming traffic takes the global bypass attribute.
-            if gbpa_aborts(io.read(GBPA).into_raw()) {
-                self.update_gbpa(io, false)?;
-            }
-            Ok(())
+            cr0.smmu = true;
+            self.write_cr0(io, cr0)
         })
     }
 
@@ -263,6 +302,88 @@ impl Smmu {
     }
 
     /// Issues `cmds` and a `CMD_SYNC`, and waits for their completion.
+    pub(crate) fn issue_sync(&self, cmds: &[Cmd]) -> Result {
+        self.with_regs(|io| self.issue_sync_with(io, cmds))
+    }
+
+    /// The `IOMMU_GET_HW_INFO` report of this SMMU.
+    pub(crate) fn hw_info(&self) -> [u32; 10] {
+        self.hw_info
+    }
+
+    /// Makes `sid` configurable (allocating its level-2 stream table if needed).
+    pub(crate) fn prepare_stream(&self, dev: &Device<Bound>, sid: u32) -> Result {
+        if self.strtab.lock().prepare(dev, sid)? {
+            let (first, span) = StreamTable::span_of(sid);
+            self.issue_sync(&[Cmd::cfgi_ste_range(first, span)?])?;
+        }
+        Ok(())
+    }
+
+    /// Installs `ste` for `sid`, hitlessly where possible.
+    pub(crate) fn install_ste(&self, sid: u32, ste: &Ste) -> Result<UpdateKind> {
+        self.strtab.lock().install(self, sid, ste)
+    }
+
+    /// Allocates a VMID.
+    pub(crate) fn alloc_vmid(&self) -> Result<u16> {
+        let mut pool = self.vmids.lock();
+        let id = pool.find_unused_id(1).ok_or(ENOSPC)?.acquire();
+        u16::try_from(id).map_err(|_| {
+            pool.release_id(id);
+            ENOSPC
+        })
+    }
+
+    /// Frees a VMID once nothing can use it any more.
+    pub(crate) fn free_vmid(&self, vmid: u16) {
+        self.vmids.lock().release_id(usize::from(vmid));
+    }
+
+    /// Invalidates every TLB entry tagged with `vmid`, of both stages.
+    pub(crate) fn invalidate_vmid(&self, vmid: u16) -> Result {
+        self.issue_sync(&[Cmd::tlbi_s12_vmall(vmid)])
+    }
+
+    /// Invalidates the stage 2 translations of `[iova, iova + size)` in `vmid`.
+    ///
+    /// `granule` is the size of the entries that changed (the leaf size for `leaf`, the
+    /// smallest page otherwise). Range commands are used when the SMMU has them.
+    pub(crate) fn invalidate_s2(
+        &self,
+        vmid: u16,
+        iova: u64,
+        size: u64,
+        granule: usize,
+        leaf: bool,
+    ) -> Result {
+        let req = RangeRequest {
+            iova,
+            size,
+            granule_log2: granule.max(1).ilog2(),
+            page_log2: 12,
+            leaf,
+        };
+        let mut cmds = TlbiRange::new(AddrTlbi::S2Ipa { vmid }, &req, self.features.idr.ril())?;
+        let mut batch = [Cmd::from_words([0; 2]); TLBI_BATCH];
+        loop {
+            let mut n = 0;
+            for slot in batch.iter_mut() {
+                match cmds.next() {
+                    Some(cmd) => {
+                        *slot = cmd;
+                        n += 1;
+                    }
+                    None => break,
+                }
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            self.issue_sync(batch.get(..n).ok_or(EINVAL)?)?;
+        }
+    }
+
     fn issue_sync_with(&self, io: &Regs<'_>, cmds: &[Cmd]) -> Result {
         self.cmdq.lock().issue_sync(self.dev(), io, cmds)
     }

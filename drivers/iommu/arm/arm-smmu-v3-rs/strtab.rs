@@ -3,9 +3,14 @@
 //! The stream table: one STE per StreamID, linear or two-level.
 //!
 //! A linear table holds `2^sid_bits` STEs, all initialised to abort. A two-level table holds
-//! `2^(sid_bits - SPLIT)` level-1 descriptors, all invalid until a stream in their span is
-//! configured (every access to an invalid span is terminated, and reported as
-//! `C_BAD_STREAMID`).
+//! `2^(sid_bits - SPLIT)` level-1 descriptors, all invalid (every access through an invalid
+//! span is terminated and reported as `C_BAD_STREAMID`) until [`StreamTable::prepare`] gives the
+//! span of a stream a level-2 table of abort STEs.
+//!
+//! STEs are changed only with [`StreamTable::install`], which follows the hitless update plan of
+//! [`crate::hw::hitless`]: each step is a set of 64-bit stores followed by `CFGI_STE` and
+//! `CMD_SYNC`, so the SMMU never fetches an entry that is neither the old nor the new one in the
+//! bits it uses.
 
 use kernel::{
     device::{
@@ -13,7 +18,10 @@ use kernel::{
         Device, //
     },
     dma::Coherent,
-    io::io_write,
+    io::{
+        io_read,
+        io_write, //
+    },
     prelude::*, //
 };
 
@@ -23,49 +31,90 @@ use crate::{
         STRTAB_SPLIT, //
     },
     hw::{
-        hitless::ENTRY_QWORDS,
+        cmd::Cmd,
+        hitless::{
+            self,
+            EntryWords,
+            EntryWriter,
+            UpdateKind,
+            ENTRY_QWORDS, //
+        },
         regs::{
             strtab_base,
             strtab_base_cfg,
             StrtabFmt, //
         },
-        ste::Ste,
+        ste::{
+            l1_descriptor,
+            Ste, //
+        },
     },
+    smmu::Smmu,
 };
 
 /// The size of one level-1 descriptor, in 64-bit words.
 const L1_DESC_QWORDS: usize = 1;
 
+/// Streams per level-2 table.
+const L2_ENTRIES: usize = 1 << STRTAB_SPLIT;
+
 /// A stream table in coherent DMA memory.
+///
+/// # Invariants
+///
+/// - Linear: `base` holds `2^sid_bits` STEs and `l2` is empty.
+/// - Two-level: `base` holds `2^(sid_bits - SPLIT)` level-1 descriptors, `l2` has one slot per
+///   descriptor, and a descriptor is valid exactly when its slot holds a table of
+///   [`L2_ENTRIES`] STEs.
 pub(crate) struct StreamTable {
     fmt: StrtabFmt,
     sid_bits: u32,
-    /// Linear: every STE. Two-level: the level-1 descriptors.
     base: Coherent<[u64]>,
+    l2: KVec<Option<Coherent<[u64]>>>,
+}
+
+/// Fills `mem` with abort STEs.
+fn fill_abort(mem: &Coherent<[u64]>, entries: usize) -> Result {
+    let abort = Ste::abort();
+    for sid in 0..entries {
+        for (i, w) in abort.words().iter().enumerate() {
+            io_write!(mem, [try: sid * ENTRY_QWORDS + i], w.to_le());
+        }
+    }
+    Ok(())
 }
 
 impl StreamTable {
     /// Allocates and initialises the table the features call for.
     pub(crate) fn new(dev: &Device<Bound>, f: &Features) -> Result<Self> {
-        let (entries, qwords) = match f.strtab {
-            StrtabFmt::Linear => (1usize << f.sid_bits, ENTRY_QWORDS),
-            StrtabFmt::TwoLevel => (1usize << (f.sid_bits - STRTAB_SPLIT), L1_DESC_QWORDS),
-        };
-        let words = entries.checked_mul(qwords).ok_or(EOVERFLOW)?;
-        let base = Coherent::<u64>::zeroed_slice(dev, words, GFP_KERNEL)?;
-        if f.strtab == StrtabFmt::Linear {
-            // Zeroed level-1 descriptors are invalid already; linear STEs start as abort.
-            let abort = Ste::abort();
-            for sid in 0..entries {
-                for (i, w) in abort.words().iter().enumerate() {
-                    io_write!(&base, [try: sid * ENTRY_QWORDS + i], w.to_le());
-                }
+        let mut l2 = KVec::new();
+        let base = match f.strtab {
+            StrtabFmt::Linear => {
+                let entries = 1usize << f.sid_bits;
+                let mem = Coherent::<u64>::zeroed_slice(
+                    dev,
+                    entries.checked_mul(ENTRY_QWORDS).ok_or(EOVERFLOW)?,
+                    GFP_KERNEL,
+                )?;
+                fill_abort(&mem, entries)?;
+                mem
             }
-        }
+            StrtabFmt::TwoLevel => {
+                let entries = 1usize << (f.sid_bits - STRTAB_SPLIT);
+                l2.reserve(entries, GFP_KERNEL)?;
+                for _ in 0..entries {
+                    l2.push(None, GFP_KERNEL)?;
+                }
+                // Zeroed level-1 descriptors are invalid.
+                Coherent::<u64>::zeroed_slice(dev, entries * L1_DESC_QWORDS, GFP_KERNEL)?
+            }
+        };
+        // INVARIANT: Sizes as documented; no level-1 descriptor is valid yet.
         Ok(Self {
             fmt: f.strtab,
             sid_bits: f.sid_bits,
             base,
+            l2,
         })
     }
 
@@ -79,5 +128,110 @@ impl StreamTable {
             StrtabFmt::TwoLevel => strtab_base_cfg(StrtabFmt::TwoLevel, split, log2size)?,
         };
         Ok((base, cfg))
+    }
+
+    /// Checks that `sid` fits the table.
+    fn check(&self, sid: u32) -> Result<usize> {
+        if self.sid_bits < 32 && sid >> self.sid_bits != 0 {
+            return Err(ERANGE);
+        }
+        // CAST: `sid` is below 2^sid_bits, which the table's allocation already fits in `usize`.
+        Ok(sid as usize)
+    }
+
+    /// Makes `sid` configurable: gives its span a level-2 table of abort STEs if it has none.
+    ///
+    /// Returns whether a level-1 descriptor was made valid; the caller must then invalidate the
+    /// span's configuration ([`StreamTable::span_of`]).
+    pub(crate) fn prepare(&mut self, dev: &Device<Bound>, sid: u32) -> Result<bool> {
+        let sid = self.check(sid)?;
+        if self.fmt == StrtabFmt::Linear {
+            return Ok(false);
+        }
+        let l1 = sid >> STRTAB_SPLIT;
+        let slot = self.l2.get_mut(l1).ok_or(ERANGE)?;
+        if slot.is_some() {
+            return Ok(false);
+        }
+        let table = Coherent::<u64>::zeroed_slice(dev, L2_ENTRIES * ENTRY_QWORDS, GFP_KERNEL)?;
+        fill_abort(&table, L2_ENTRIES)?;
+        // The span field encodes 2^(span - 1) STEs.
+        // CAST: The split is a small constant.
+        let desc = l1_descriptor(table.dma_address(), STRTAB_SPLIT as u8 + 1)?;
+        *slot = Some(table);
+        // INVARIANT: The descriptor becomes valid only once its table is in place and filled.
+        io_write!(&self.base, [try: l1], desc.to_le());
+        Ok(true)
+    }
+
+    /// The first StreamID of the level-1 span of `sid`, and the span's log2 size.
+    pub(crate) fn span_of(sid: u32) -> (u32, u8) {
+        // CAST: The split is a small constant.
+        (sid & !((1 << STRTAB_SPLIT) - 1), STRTAB_SPLIT as u8)
+    }
+
+    /// The memory and word offset of the STE of `sid`.
+    fn slot(&self, sid: u32) -> Result<(&Coherent<[u64]>, usize)> {
+        let sid = self.check(sid)?;
+        match self.fmt {
+            StrtabFmt::Linear => Ok((&self.base, sid * ENTRY_QWORDS)),
+            StrtabFmt::TwoLevel => {
+                let table = self.l2.get(sid >> STRTAB_SPLIT).ok_or(ERANGE)?;
+                let table = table.as_ref().ok_or(ENOENT)?;
+                Ok((table, (sid & (L2_ENTRIES - 1)) * ENTRY_QWORDS))
+            }
+        }
+    }
+
+    /// Updates the STE of `sid` to `target`, hitlessly where the architecture allows.
+    pub(crate) fn install(&self, smmu: &Smmu, sid: u32, target: &Ste) -> Result<UpdateKind> {
+        let (mem, base) = self.slot(sid)?;
+        let mut current: EntryWords = [0; ENTRY_QWORDS];
+        for (i, w) in current.iter_mut().enumerate() {
+            let raw: u64 = io_read!(mem, [try: base + i]);
+            *w = u64::from_le(raw);
+        }
+        let mut writer = SteWriter {
+            smmu,
+            mem,
+            base,
+            sid,
+            err: None,
+        };
+        hitless::write_entry::<Ste, _>(&mut writer, &current, target.words())
+    }
+}
+
+/// Carries out the steps of an STE update: stores into the table, syncs with `CFGI_STE`.
+struct SteWriter<'a> {
+    smmu: &'a Smmu,
+    mem: &'a Coherent<[u64]>,
+    base: usize,
+    sid: u32,
+    /// The first store that failed; reported by the next sync.
+    err: Option<Error>,
+}
+
+impl SteWriter<'_> {
+    fn store(&self, index: usize, value: u64) -> Result {
+        io_write!(self.mem, [try: self.base + index], value.to_le());
+        Ok(())
+    }
+}
+
+impl EntryWriter for SteWriter<'_> {
+    type Error = Error;
+
+    fn write_qword(&mut self, index: usize, value: u64) {
+        if let Err(e) = self.store(index, value) {
+            self.err.get_or_insert(e);
+        }
+    }
+
+    fn sync(&mut self) -> Result {
+        if let Some(e) = self.err.take() {
+            return Err(e);
+        }
+        self.smmu.issue_sync(&[Cmd::cfgi_ste(self.sid, true)])
     }
 }

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Glue to the IOMMU core: `iommu_ops` for the SMMU. Logic lives in the modules it calls.
+
+use kernel::{
+    iommu::{
+        self,
+        iommufd::UserData,
+        Capability,
+        ClientDevice,
+        Domain,
+        Group,
+        HwInfo,
+        IommuDevice,
+        OfPhandleArgs,
+        PagingFlags,
+        ResvRegions,
+        ResvType,
+        StaticDomain, //
+    },
+    prelude::*,
+    sync::{
+        aref::ARef,
+        Arc, //
+    },
+};
+
+use crate::{
+    domain::{
+        S2Domain,
+        BLOCKED,
+        IDENTITY, //
+    },
+    master::Master,
+    smmu::{
+        Smmu,
+        HW_INFO_TYPE_ARM_SMMUV3, //
+    },
+};
+
+/// The software-managed MSI window reported to every device (as the C driver does), so that
+/// device MSIs to the GIC ITS get an IOVA mapping.
+const MSI_IOVA_BASE: u64 = 0x0800_0000;
+/// Size of the MSI window.
+const MSI_IOVA_LENGTH: usize = 0x10_0000;
+
+/// `IOMMU_HW_INFO_TYPE_DEFAULT`: the caller takes whatever type the driver reports.
+const HW_INFO_TYPE_DEFAULT: u32 = 0;
+
+/// The SMMUv3 IOMMU operations.
+pub(crate) struct SmmuIommu;
+
+#[vtable]
+impl iommu::Ops for SmmuIommu {
+    type IommuData = Arc<Smmu>;
+    type DeviceData = KBox<Master>;
+    type PagingDomain = S2Domain;
+
+    const IDENTITY_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&IDENTITY));
+    const BLOCKED_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&BLOCKED));
+    const RELEASE_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&BLOCKED));
+
+    fn probe_device(iommu: &IommuDevice<Self>, dev: &ClientDevice<Self>) -> Result<KBox<Master>> {
+        let sids = dev.fwspec().map(|f| f.ids()).ok_or(ENODEV)?;
+        if sids.is_empty() {
+            return Err(ENODEV);
+        }
+        let smmu = iommu.data();
+        for sid in sids {
+            smmu.prepare_stream(iommu.bound_device(), *sid)?;
+        }
+        Ok(KBox::new(Master::new(smmu.clone(), sids)?, GFP_KERNEL)?)
+    }
+
+    fn release_device(_iommu: &IommuDevice<Self>, _dev: &ClientDevice<Self>, _data: KBox<Master>) {
+        // The core attached the release (blocking) domain first: the streams abort.
+    }
+
+    fn device_group(dev: &ClientDevice<Self>) -> Result<ARef<Group>> {
+        Group::for_device(dev.as_ref())
+    }
+
+    fn of_xlate(dev: &ClientDevice<Self>, args: &OfPhandleArgs) -> Result {
+        // `#iommu-cells = <1>`: the StreamID.
+        dev.add_ids(args.args().get(..1).ok_or(EINVAL)?)
+    }
+
+    fn get_resv_regions(_dev: &ClientDevice<Self>, regions: &ResvRegions) {
+        let prot = iommu::prot::READ | iommu::prot::WRITE | iommu::prot::NOEXEC | iommu::prot::MMIO;
+        // The core tolerates a missing region; there is nothing better to do on ENOMEM.
+        let _ = regions.add(MSI_IOVA_BASE, MSI_IOVA_LENGTH, prot, ResvType::SwMsi);
+    }
+
+    fn capable(dev: &ClientDevice<Self>, cap: Capability) -> bool {
+        let coherent = dev
+            .iommu()
+            .is_some_and(|iommu| iommu.data().features.idr.coherent());
+        (cap == Capability::CACHE_COHERENCY && coherent) || cap == Capability::NOEXEC
+    }
+
+    fn hw_info(dev: &ClientDevice<Self>, requested: u32) -> Result<HwInfo> {
+        if requested != HW_INFO_TYPE_DEFAULT && requested != HW_INFO_TYPE_ARM_SMMUV3 {
+            return Err(EOPNOTSUPP);
+        }
+        let iommu = dev.iommu().ok_or(ENODEV)?;
+        HwInfo::new(
+            KBox::new(iommu.data().hw_info(), GFP_KERNEL)?,
+            HW_INFO_TYPE_ARM_SMMUV3,
+        )
+    }
+
+    fn domain_alloc_paging(
+        iommu: &IommuDevice<Self>,
+        _dev: &ClientDevice<Self>,
+        flags: PagingFlags,
+        user_data: Option<&UserData>,
+    ) -> Result<Pin<KBox<Domain<S2Domain>>>> {
+        // No driver-specific data is defined for paging domains; no HTTU (dirty tracking) or
+        // substreams (PASID) yet. Stage 2 domains can be nesting parents.
+        if user_data.is_some() || !flags.is_subset_of(PagingFlags::NEST_PARENT) {
+            return Err(EOPNOTSUPP);
+        }
+        let smmu = iommu.data();
+        if !smmu.features.idr.s2() {
+            return Err(EOPNOTSUPP);
+        }
+        let (config, domain) = S2Domain::new(smmu)?;
+        Domain::new(config, Ok::<_, Error>(domain))
+    }
+}
