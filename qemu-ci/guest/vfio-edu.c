@@ -11,8 +11,9 @@
  *              type1 compatibility layer)
  *
  * For each back end it checks that a mapped buffer round-trips through the
- * device (RAM -> device -> RAM) and that DMA to or from an IOVA that is not
- * mapped moves no data. The unmapped IOVAs are the *physical* addresses of
+ * device (RAM -> device -> RAM), that DMA to or from an IOVA that is not
+ * mapped moves no data, and that the device's MSI (a DMA write to the GIC ITS
+ * doorbell, translated by the IOMMU through its software MSI window) arrives. The unmapped IOVAs are the *physical* addresses of
  * pages this program owns, so an IOMMU that let the DMA through untranslated
  * (bypass, or a stale TLB entry) would visibly change them. Output is KTAP.
  *
@@ -30,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -41,6 +44,9 @@
 #define PAGE 4096UL
 #define EDU_VENDOR 0x1234
 #define EDU_DEVICE 0x11e8
+#define EDU_IRQ_STATUS 0x24
+#define EDU_IRQ_RAISE 0x60
+#define EDU_IRQ_ACK 0x64
 #define EDU_DMA_SRC 0x80
 #define EDU_DMA_DST 0x88
 #define EDU_DMA_CNT 0x90
@@ -464,6 +470,61 @@ static int t_after_unmap(struct ctx *c)
 	return 0;
 }
 
+/* Set (fd >= 0) or tear down (fd < 0) the device's single MSI trigger. */
+static int set_msi(struct ctx *c, int fd)
+{
+	char buf[sizeof(struct vfio_irq_set) + sizeof(int)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	set->argsz = sizeof(buf);
+	set->index = VFIO_PCI_MSI_IRQ_INDEX;
+	set->start = 0;
+	if (fd >= 0) {
+		set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+		set->count = 1;
+		memcpy(set->data, &fd, sizeof(int));
+	} else {
+		set->argsz = sizeof(*set);
+		set->flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+		set->count = 0;
+	}
+	CHECK(!ioctl(c->dev, VFIO_DEVICE_SET_IRQS, set), "VFIO_DEVICE_SET_IRQS (MSI %s): %s",
+	      fd >= 0 ? "on" : "off", strerror(errno));
+	return 0;
+}
+
+static int t_msi(struct ctx *c)
+{
+	volatile uint32_t *r = (volatile uint32_t *)c->bar;
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = VFIO_PCI_MSI_IRQ_INDEX };
+	struct pollfd pfd;
+	uint64_t count = 0;
+	int fd, n, ret = -1;
+
+	CHECK(!ioctl(c->dev, VFIO_DEVICE_GET_IRQ_INFO, &info), "VFIO_DEVICE_GET_IRQ_INFO: %s",
+	      strerror(errno));
+	CHECK(info.count >= 1, "edu reports no MSI vector");
+	fd = eventfd(0, EFD_NONBLOCK);
+	CHECK(fd >= 0, "eventfd: %s", strerror(errno));
+	if (set_msi(c, fd))
+		goto out;
+	r[EDU_IRQ_RAISE / 4] = 0x1;
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	n = poll(&pfd, 1, 5000);
+	if (n == 1 && read(fd, &count, sizeof(count)) == sizeof(count) && count >= 1)
+		ret = 0;
+	else
+		fail("no MSI arrived within 5 s (status %#x): the write to the MSI doorbell did not "
+		     "get through the IOMMU", r[EDU_IRQ_STATUS / 4]);
+	r[EDU_IRQ_ACK / 4] = 0x1;
+	if (set_msi(c, -1))
+		ret = -1;
+out:
+	close(fd);
+	return ret;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct ctx *c);
@@ -472,6 +533,7 @@ static const struct {
 	{ "dma_from_unmapped_blocked", t_from_unmapped },
 	{ "dma_to_unmapped_blocked", t_to_unmapped },
 	{ "dma_after_unmap_blocked", t_after_unmap },
+	{ "msi_through_iommu", t_msi },
 };
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
 
