@@ -28,10 +28,13 @@ CLANG = "clang-19"
 # blacklisting the other's initcall (initcall_blacklist=, needs KALLSYMS).
 DRIVERS = {
     "c": {"config": "CONFIG_ARM_SMMU_V3", "initcall": "arm_smmu_driver_init",
-          "name": "arm-smmu-v3", "probed": r"arm-smmu-v3 \S+: .*\(features 0x[0-9a-f]+\)"},
+          "name": "arm-smmu-v3", "probed": r"arm-smmu-v3 \S+: .*\(features 0x[0-9a-f]+\)",
+          # edu (00:01.0, StreamID 0x8) DMA to an unmapped IOVA: event 0x10 is F_TRANSLATION.
+          "fault_event": r"arm-smmu-v3 \S+: event 0x10 received:\s*\n.*\t0x0000000800000010"},
     "rust": {"config": "CONFIG_ARM_SMMU_V3_RUST", "initcall": "__arm_smmu_v3_rs_init",
              "name": "arm_smmu_v3_rs",
-             "probed": r"arm_smmu_v3_rs \S+: registered with the IOMMU core"},
+             "probed": r"arm_smmu_v3_rs \S+: registered with the IOMMU core",
+             "fault_event": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 iova 0x"},
 }
 
 QEMU_BASE = [
