@@ -487,6 +487,39 @@ impl<Fl: FlushOps> IoPageTable<'_, ARM64LPAES1, Fl> {
         // SAFETY: `arm_lpae_s1_cfg` is the right cfg type for `ARM64LPAES1`.
         unsafe { (*self.raw_cfg()).__bindgen_anon_1.arm_lpae_s1_cfg.mair }
     }
+
+    /// Access the `tcr` fields of the configuration.
+    #[inline]
+    pub fn tcr(&self) -> Tcr {
+        // SAFETY: `arm_lpae_s1_cfg` is the right cfg type for `ARM64LPAES1`; the page-table code
+        // wrote it at allocation and never changes it afterwards.
+        let tcr = unsafe { &(*self.raw_cfg()).__bindgen_anon_1.arm_lpae_s1_cfg.tcr };
+        Tcr {
+            ips: tcr.ips(),
+            tg: tcr.tg(),
+            sh: tcr.sh(),
+            orgn: tcr.orgn(),
+            irgn: tcr.irgn(),
+            tsz: tcr.tsz(),
+        }
+    }
+}
+
+/// The stage-1 translation control fields computed by the page-table code (`TCR`, for TTBR0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tcr {
+    /// Intermediate physical address size.
+    pub ips: u32,
+    /// Translation granule (`TG0` encoding).
+    pub tg: u32,
+    /// Shareability of table walks.
+    pub sh: u32,
+    /// Outer cacheability of table walks.
+    pub orgn: u32,
+    /// Inner cacheability of table walks.
+    pub irgn: u32,
+    /// Input size offset (`T0SZ`).
+    pub tsz: u32,
 }
 
 /// The `ARM_64_LPAE_S2` page table format (stage 2, e.g. SMMUv3 nesting parents and VMs).

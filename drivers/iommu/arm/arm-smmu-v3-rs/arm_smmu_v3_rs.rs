@@ -13,8 +13,8 @@
 //! - [`strtab`]: the stream table, linear or two-level.
 //! - [`smmu`]: the device core shared by everything that issues commands: reset, enable,
 //!   error handling, STE installation, TLB invalidation.
-//! - [`master`] and [`domain`]: per-device state, and the identity, blocking and stage 2
-//!   paging domains.
+//! - [`master`] and [`domain`]: per-device state (StreamIDs, Context Descriptor table), and
+//!   the identity, blocking, and stage 1 and stage 2 paging domains.
 //! - [`iommu`]: the `iommu_ops` glue, calling into the modules above.
 //! - [`driver`]: the platform driver: probe, interrupts, IOMMU core registration, unbind.
 //!

@@ -1,10 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Domains: the static identity and blocking domains, and stage 2 paging domains.
+//! Domains: the static identity and blocking domains, and stage 1 and stage 2 paging domains.
 //!
-//! A paging domain owns an `io-pgtable` `ARM_64_LPAE_S2` table and a VMID. Attaching it to a
+//! As in the C driver, a paging domain is a stage 1 one when the SMMU has stage 1, and a stage 2
+//! one when it has only stage 2 or when the domain is to be a nesting parent ([`Paging`]).
+//!
+//! A stage 1 domain owns an `io-pgtable` `ARM_64_LPAE_S1` table and an ASID, and the Context
+//! Descriptor that describes them. Attaching it to a device writes that CD into the device's CD
+//! table, then installs an STE pointing at the table for each of the device's streams.
+//! Unmapping gathers the range and invalidates it by VA and ASID at `iotlb_sync`.
+//!
+//! A stage 2 domain owns an `io-pgtable` `ARM_64_LPAE_S2` table and a VMID. Attaching it to a
 //! device installs a stage 2 STE for each of the device's streams; unmapping gathers the range
 //! and invalidates it by IPA (with range commands when the SMMU has them) at `iotlb_sync`.
+//!
+//! Leaving a stage 1 domain installs the new STE first and invalidates the CD afterwards, so
+//! that no stream uses a CD of a domain the device is no longer attached to.
 
 use kernel::{
     io::PhysAddr,
@@ -13,6 +24,7 @@ use kernel::{
             self,
             FlushOps,
             IoPageTable,
+            ARM64LPAES1,
             ARM64LPAES2, //
         },
         AnyDomain,
@@ -43,6 +55,12 @@ use crate::{
         attr::{
             Cacheability,
             Shareability, //
+        },
+        cd::{
+            Cd,
+            CdCfg,
+            Granule,
+            Ttb0, //
         },
         ste::{
             Eats,
@@ -88,7 +106,7 @@ impl DomainOps for Identity {
         dev: &ClientDevice<SmmuIommu>,
         _old: Option<&AnyDomain>,
     ) -> Result {
-        master(dev)?.install(&Ste::bypass(Shcfg::Incoming))
+        master(dev)?.install_without_cd(&Ste::bypass(Shcfg::Incoming))
     }
 }
 
@@ -101,7 +119,7 @@ impl DomainOps for Blocked {
         dev: &ClientDevice<SmmuIommu>,
         _old: Option<&AnyDomain>,
     ) -> Result {
-        master(dev)?.install(&Ste::abort())
+        master(dev)?.install_without_cd(&Ste::abort())
     }
 }
 
@@ -230,36 +248,23 @@ impl S2Domain {
     }
 }
 
-#[vtable]
-impl DomainOps for S2Domain {
-    type Iommu = SmmuIommu;
-
-    fn attach_dev(
-        domain: &Domain<Self>,
-        dev: &ClientDevice<SmmuIommu>,
-        _old: Option<&AnyDomain>,
-    ) -> Result {
+impl S2Domain {
+    /// Attaches `dev`: installs the stage 2 STE for its streams, then drops any CD it had.
+    fn attach(&self, dev: &ClientDevice<SmmuIommu>) -> Result {
         let m = master(dev)?;
-        if !Arc::ptr_eq(m.smmu(), &domain.tag.smmu) {
+        if !Arc::ptr_eq(m.smmu(), &self.tag.smmu) {
             // The domain's table and VMID belong to another SMMU.
             return Err(EINVAL);
         }
-        m.install(&domain.ste)
+        m.install_without_cd(&self.ste)
     }
 
-    fn map_pages(domain: &Domain<Self>, req: &MapRequest, mapped: &mut usize) -> Result {
-        domain.pt.map(req, mapped)
-    }
-
-    fn unmap_pages(domain: &Domain<Self>, req: &UnmapRequest, gather: &IotlbGather) -> usize {
-        domain.pt.unmap(req, gather)
-    }
-
-    fn iotlb_sync(domain: &Domain<Self>, gather: &IotlbGather) {
+    /// Invalidates the range `gather` collected.
+    fn iotlb_sync(&self, gather: &IotlbGather) {
         if gather.is_empty() {
             return;
         }
-        let tag = &domain.tag;
+        let tag = &self.tag;
         // CAST: Addresses are at most 64 bits wide.
         let (start, end) = (gather.start() as u64, gather.end() as u64);
         let r = tag.smmu.invalidate_s2(
@@ -274,11 +279,230 @@ impl DomainOps for S2Domain {
         }
     }
 
+    /// Invalidates everything cached under the domain's VMID.
+    fn flush_all(&self) {
+        S2Flush::tlb_flush_all(self.tag.as_arc_borrow());
+    }
+}
+
+/// What the TLB maintenance of a stage 1 table needs: the SMMU and the table's ASID.
+///
+/// The ASID is freed when the last user (the domain and its page table) is gone, after
+/// invalidating everything cached under it.
+pub(crate) struct S1Tag {
+    smmu: Arc<Smmu>,
+    asid: u16,
+}
+
+impl Drop for S1Tag {
+    fn drop(&mut self) {
+        if let Err(e) = self.smmu.invalidate_asid(self.asid) {
+            dev_err!(
+                self.smmu.dev(),
+                "ASID {} invalidation failed: {:?}\n",
+                self.asid,
+                e
+            );
+        }
+        self.smmu.free_asid(self.asid);
+    }
+}
+
+/// TLB maintenance of a stage 1 table requested by the page-table code.
+pub(crate) struct S1Flush;
+
+impl FlushOps for S1Flush {
+    type Cookie = Arc<S1Tag>;
+
+    fn tlb_flush_all(tag: ArcBorrow<'_, S1Tag>) {
+        if let Err(e) = tag.smmu.invalidate_asid(tag.asid) {
+            dev_err!(tag.smmu.dev(), "TLB invalidation failed: {:?}\n", e);
+        }
+    }
+
+    fn tlb_flush_walk(tag: ArcBorrow<'_, S1Tag>, iova: usize, size: usize, granule: usize) {
+        // CAST: Addresses and sizes are at most 64 bits wide.
+        let r = tag
+            .smmu
+            .invalidate_s1(tag.asid, iova as u64, size as u64, granule, false);
+        if let Err(e) = r {
+            dev_err!(tag.smmu.dev(), "TLB invalidation failed: {:?}\n", e);
+        }
+    }
+
+    fn tlb_add_page(_tag: ArcBorrow<'_, S1Tag>, gather: &IotlbGather, iova: usize, granule: usize) {
+        gather.add_range(iova, granule);
+    }
+}
+
+/// The input address size of stage 1 domains: 48 bits, as the C driver without `VAX`.
+const S1_IAS: u32 = 48;
+
+/// A stage 1 paging domain.
+pub(crate) struct S1Domain {
+    tag: Arc<S1Tag>,
+    pt: IoPageTable<'static, ARM64LPAES1, S1Flush>,
+    /// The Context Descriptor that attaches a device to this domain.
+    cd: Cd,
+}
+
+impl S1Domain {
+    /// Allocates a domain with a new ASID and an empty table of [`S1_IAS`] input bits.
+    pub(crate) fn new(smmu: &Arc<Smmu>) -> Result<(PagingConfig, Self)> {
+        let f = &smmu.features;
+        let oas = f.idr.oas_bits().ok_or(ENXIO)?;
+        let asid = smmu.alloc_asid()?;
+        let tag = Arc::new(
+            S1Tag {
+                smmu: smmu.clone(),
+                asid,
+            },
+            GFP_KERNEL,
+        )
+        .inspect_err(|_| smmu.free_asid(asid))?;
+        let config = pgtable::Config {
+            quirks: 0,
+            pgsize_bitmap: PGSIZE_BITMAP,
+            ias: S1_IAS,
+            oas,
+            coherent_walk: f.idr.coherent(),
+        };
+        let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
+        let t = pt.tcr();
+        let ttb0 = Ttb0 {
+            // SAFETY: The table is dropped with this domain. The IOMMU core frees a domain only
+            // once no device is attached to it, that is once no CD holds the table any more, and
+            // `S1Tag::drop` then invalidates the ASID before it can be reused.
+            addr: unsafe { pt.ttbr() },
+            // CAST: The page-table code computes these fields within their widths.
+            t0sz: t.tsz as u8,
+            granule: Granule::from_raw(u64::from(t.tg)).ok_or(EINVAL)?,
+            inner_cache: Cacheability::from_raw(u64::from(t.irgn)).ok_or(EINVAL)?,
+            outer_cache: Cacheability::from_raw(u64::from(t.orgn)).ok_or(EINVAL)?,
+            shareability: Shareability::from_raw(u64::from(t.sh)).ok_or(EINVAL)?,
+        };
+        let cd = Cd::new(&CdCfg {
+            asid,
+            ttb0: Some(ttb0),
+            // CAST: The page-table code computes the field within its 3 bits.
+            ips: t.ips as u8,
+            big_endian: cfg!(target_endian = "big"),
+            // The page-table code sets the access flag in every entry it writes, so access flag
+            // faults never happen; hardware access flag and dirty state updates (which QEMU
+            // rejects) stay off.
+            affd: false,
+            tbi0: false,
+            hw_access: false,
+            hw_dirty: false,
+            haft: false,
+            stall: false,
+            record: true,
+            abort: true,
+            // The ASID is private to the SMMU: no broadcast TLB maintenance from the CPU.
+            aset: true,
+            mair: pt.mair(),
+        })?;
+        let paging = PagingConfig {
+            pgsize_bitmap: PGSIZE_BITMAP,
+            aperture_start: 0,
+            aperture_end: (1u64 << S1_IAS) - 1,
+            force_aperture: true,
+            dirty_tracking: false,
+        };
+        Ok((paging, Self { tag, pt, cd }))
+    }
+
+    /// Attaches `dev`: writes its CD for this domain, then points its streams at its CD table.
+    fn attach(&self, dev: &ClientDevice<SmmuIommu>) -> Result {
+        let m = master(dev)?;
+        if !Arc::ptr_eq(m.smmu(), &self.tag.smmu) {
+            // The domain's table and ASID belong to another SMMU.
+            return Err(EINVAL);
+        }
+        m.install_cd(&self.cd)
+    }
+
+    /// Invalidates the range `gather` collected.
+    fn iotlb_sync(&self, gather: &IotlbGather) {
+        if gather.is_empty() {
+            return;
+        }
+        let tag = &self.tag;
+        // CAST: Addresses are at most 64 bits wide.
+        let (start, end) = (gather.start() as u64, gather.end() as u64);
+        let r = tag.smmu.invalidate_s1(
+            tag.asid,
+            start,
+            end - start + 1,
+            gather.pgsize().max(SZ_4K),
+            true,
+        );
+        if let Err(e) = r {
+            dev_err!(tag.smmu.dev(), "TLB invalidation failed: {:?}\n", e);
+        }
+    }
+
+    /// Invalidates everything cached under the domain's ASID.
+    fn flush_all(&self) {
+        S1Flush::tlb_flush_all(self.tag.as_arc_borrow());
+    }
+}
+
+/// A paging domain of either stage.
+pub(crate) enum Paging {
+    /// Stage 1: the default on an SMMU with stage 1.
+    S1(S1Domain),
+    /// Stage 2: on an SMMU with only stage 2, and for nesting parents.
+    S2(S2Domain),
+}
+
+#[vtable]
+impl DomainOps for Paging {
+    type Iommu = SmmuIommu;
+
+    fn attach_dev(
+        domain: &Domain<Self>,
+        dev: &ClientDevice<SmmuIommu>,
+        _old: Option<&AnyDomain>,
+    ) -> Result {
+        match &**domain {
+            Self::S1(d) => d.attach(dev),
+            Self::S2(d) => d.attach(dev),
+        }
+    }
+
+    fn map_pages(domain: &Domain<Self>, req: &MapRequest, mapped: &mut usize) -> Result {
+        match &**domain {
+            Self::S1(d) => d.pt.map(req, mapped),
+            Self::S2(d) => d.pt.map(req, mapped),
+        }
+    }
+
+    fn unmap_pages(domain: &Domain<Self>, req: &UnmapRequest, gather: &IotlbGather) -> usize {
+        match &**domain {
+            Self::S1(d) => d.pt.unmap(req, gather),
+            Self::S2(d) => d.pt.unmap(req, gather),
+        }
+    }
+
+    fn iotlb_sync(domain: &Domain<Self>, gather: &IotlbGather) {
+        match &**domain {
+            Self::S1(d) => d.iotlb_sync(gather),
+            Self::S2(d) => d.iotlb_sync(gather),
+        }
+    }
+
     fn flush_iotlb_all(domain: &Domain<Self>) {
-        S2Flush::tlb_flush_all(domain.tag.as_arc_borrow());
+        match &**domain {
+            Self::S1(d) => d.flush_all(),
+            Self::S2(d) => d.flush_all(),
+        }
     }
 
     fn iova_to_phys(domain: &Domain<Self>, req: &LookupRequest) -> PhysAddr {
-        domain.pt.iova_to_phys(req)
+        match &**domain {
+            Self::S1(d) => d.pt.iova_to_phys(req),
+            Self::S2(d) => d.pt.iova_to_phys(req),
+        }
     }
 }

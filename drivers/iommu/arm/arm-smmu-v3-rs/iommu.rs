@@ -27,6 +27,8 @@ use kernel::{
 
 use crate::{
     domain::{
+        Paging,
+        S1Domain,
         S2Domain,
         BLOCKED,
         IDENTITY, //
@@ -54,7 +56,7 @@ pub(crate) struct SmmuIommu;
 impl iommu::Ops for SmmuIommu {
     type IommuData = Arc<Smmu>;
     type DeviceData = KBox<Master>;
-    type PagingDomain = S2Domain;
+    type PagingDomain = Paging;
 
     const IDENTITY_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&IDENTITY));
     const BLOCKED_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&BLOCKED));
@@ -69,7 +71,8 @@ impl iommu::Ops for SmmuIommu {
         for sid in sids {
             smmu.prepare_stream(iommu.bound_device(), *sid)?;
         }
-        Ok(KBox::new(Master::new(smmu.clone(), sids)?, GFP_KERNEL)?)
+        let master = Master::new(smmu.clone(), iommu.bound_device(), sids)?;
+        Ok(KBox::new(master, GFP_KERNEL)?)
     }
 
     fn release_device(_iommu: &IommuDevice<Self>, _dev: &ClientDevice<Self>, _data: KBox<Master>) {
@@ -114,17 +117,25 @@ impl iommu::Ops for SmmuIommu {
         _dev: &ClientDevice<Self>,
         flags: PagingFlags,
         user_data: Option<&UserData>,
-    ) -> Result<Pin<KBox<Domain<S2Domain>>>> {
+    ) -> Result<Pin<KBox<Domain<Paging>>>> {
         // No driver-specific data is defined for paging domains; no HTTU (dirty tracking) or
         // substreams (PASID) yet. Stage 2 domains can be nesting parents.
         if user_data.is_some() || !flags.is_subset_of(PagingFlags::NEST_PARENT) {
             return Err(EOPNOTSUPP);
         }
         let smmu = iommu.data();
-        if !smmu.features.idr.s2() {
+        let idr = &smmu.features.idr;
+        // As the C driver: stage 1 when the SMMU has it, stage 2 for nesting parents and on
+        // SMMUs with stage 2 only.
+        let (config, domain) = if idr.s1() && !flags.contains(PagingFlags::NEST_PARENT) {
+            let (config, d) = S1Domain::new(smmu)?;
+            (config, Paging::S1(d))
+        } else if idr.s2() {
+            let (config, d) = S2Domain::new(smmu)?;
+            (config, Paging::S2(d))
+        } else {
             return Err(EOPNOTSUPP);
-        }
-        let (config, domain) = S2Domain::new(smmu)?;
+        };
         Domain::new(config, Ok::<_, Error>(domain))
     }
 }

@@ -1,26 +1,70 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Per-device state of a device the SMMU translates (a "master").
+//!
+//! On an SMMU with stage 1, every master owns a Context Descriptor table: a linear table of a
+//! single CD (SubstreamID 0, no PASIDs) in coherent DMA memory. A stage 1 domain is attached by
+//! writing that CD and pointing the device's STEs at the table; CDs are changed only through the
+//! hitless update planner of [`crate::hw::hitless`], each step followed by `CFGI_CD` for every
+//! stream of the device and `CMD_SYNC`.
 
 use kernel::{
+    device::{
+        Bound,
+        Device, //
+    },
+    dma::Coherent,
+    io::{
+        io_read,
+        io_write, //
+    },
     prelude::*,
     sync::Arc, //
 };
 
 use crate::{
-    hw::ste::Ste,
-    smmu::Smmu, //
+    hw::{
+        attr::{
+            Cacheability,
+            Shareability, //
+        },
+        cd::Cd,
+        cmd::Cmd,
+        hitless::{
+            self,
+            EntryWords,
+            EntryWriter,
+            ENTRY_QWORDS, //
+        },
+        ids::Ssid,
+        regs::StallModel,
+        ste::{
+            CdTable,
+            Eats,
+            S1Dss,
+            S1Fmt,
+            Shcfg,
+            Ste,
+            StreamAttrs,
+            Strw, //
+        },
+    },
+    smmu::Smmu,
 };
 
 /// The streams of one client device.
 pub(crate) struct Master {
     smmu: Arc<Smmu>,
     sids: KVec<u32>,
+    /// The Context Descriptor table (one CD), present when the SMMU has stage 1.
+    cd_table: Option<Coherent<[u64]>>,
 }
 
 impl Master {
     /// Records the StreamIDs of a device; their streams must have been prepared.
-    pub(crate) fn new(smmu: Arc<Smmu>, sids: &[u32]) -> Result<Self> {
+    ///
+    /// Allocates the device's Context Descriptor table, all invalid, if the SMMU has stage 1.
+    pub(crate) fn new(smmu: Arc<Smmu>, dev: &Device<Bound>, sids: &[u32]) -> Result<Self> {
         let mut v = KVec::with_capacity(sids.len(), GFP_KERNEL)?;
         for sid in sids {
             // PCI aliases can give the same StreamID twice; program it once.
@@ -28,7 +72,22 @@ impl Master {
                 v.push(*sid, GFP_KERNEL)?;
             }
         }
-        Ok(Self { smmu, sids: v })
+        // Coherent allocations are page aligned, more than the 64 bytes a CD table needs; a
+        // zeroed CD is invalid.
+        let cd_table = if smmu.features.idr.s1() {
+            Some(Coherent::<u64>::zeroed_slice(
+                dev,
+                ENTRY_QWORDS,
+                GFP_KERNEL,
+            )?)
+        } else {
+            None
+        };
+        Ok(Self {
+            smmu,
+            sids: v,
+            cd_table,
+        })
     }
 
     /// The SMMU translating this device.
@@ -43,4 +102,118 @@ impl Master {
         }
         Ok(())
     }
+
+    /// Installs `ste`, which does not use the Context Descriptor table, then invalidates the CD.
+    ///
+    /// This is the order of the C driver when leaving a stage 1 domain: once no STE points at
+    /// the table any more, the CD (and with it the stage 1 page table) is no longer in use.
+    pub(crate) fn install_without_cd(&self, ste: &Ste) -> Result {
+        self.install(ste)?;
+        self.write_cd(&Cd::INVALID)
+    }
+
+    /// Attaches the device to the stage 1 context `cd`: writes the CD, then points every stream
+    /// of the device at the CD table.
+    pub(crate) fn install_cd(&self, cd: &Cd) -> Result {
+        self.write_cd(cd)?;
+        self.install(&self.cd_table_ste()?)
+    }
+
+    /// The STE that translates the device's untagged DMA through CD 0 of its CD table.
+    fn cd_table_ste(&self) -> Result<Ste> {
+        let table = self.cd_table.as_ref().ok_or(EOPNOTSUPP)?;
+        let stalls = matches!(
+            self.smmu.features.idr.stall_model(),
+            Some(StallModel::Stall | StallModel::Force)
+        );
+        let s1 = CdTable {
+            ptr: table.dma_address(),
+            fmt: S1Fmt::Linear,
+            cd_max: 0,
+            // As the C driver does for a device without PASIDs.
+            dss: S1Dss::Ssid0,
+            inner_cache: Cacheability::WriteBackWriteAllocate,
+            outer_cache: Cacheability::WriteBackWriteAllocate,
+            shareability: Shareability::Inner,
+            // The driver never enables stalls for a device.
+            stall_disable: stalls,
+            // The driver does not set `CR2.E2H`: stage 1 contexts are NS-EL1 ones of VMID 0.
+            strw: Strw::NsEl1,
+        };
+        let attrs = StreamAttrs {
+            eats: Eats::Abort,
+            mev: false,
+            shcfg: Shcfg::Incoming,
+        };
+        Ok(Ste::cd_table(&s1, &attrs)?)
+    }
+
+    /// Updates CD 0 to `target`, hitlessly where the architecture allows.
+    ///
+    /// Does nothing on an SMMU without stage 1, whose devices never have a valid CD.
+    fn write_cd(&self, target: &Cd) -> Result {
+        let Some(mem) = self.cd_table.as_ref() else {
+            return Ok(());
+        };
+        let mut current: EntryWords = [0; ENTRY_QWORDS];
+        for (i, w) in current.iter_mut().enumerate() {
+            let raw: u64 = io_read!(mem, [try: i]);
+            *w = u64::from_le(raw);
+        }
+        if current == *target.words() {
+            return Ok(());
+        }
+        let mut writer = CdWriter {
+            master: self,
+            mem,
+            err: None,
+        };
+        hitless::write_entry::<Cd, _>(&mut writer, &current, target.words())?;
+        Ok(())
+    }
 }
+
+/// Carries out the steps of a CD update: stores into the table, syncs with `CFGI_CD`.
+struct CdWriter<'a> {
+    master: &'a Master,
+    mem: &'a Coherent<[u64]>,
+    /// The first store that failed; reported by the next sync.
+    err: Option<Error>,
+}
+
+impl CdWriter<'_> {
+    fn store(&self, index: usize, value: u64) -> Result {
+        io_write!(self.mem, [try: index], value.to_le());
+        Ok(())
+    }
+}
+
+impl EntryWriter for CdWriter<'_> {
+    type Error = Error;
+
+    fn write_qword(&mut self, index: usize, value: u64) {
+        if let Err(e) = self.store(index, value) {
+            self.err.get_or_insert(e);
+        }
+    }
+
+    fn sync(&mut self) -> Result {
+        if let Some(e) = self.err.take() {
+            return Err(e);
+        }
+        // Streams are invalidated in batches that fit the command queue with their sync.
+        for sids in self.master.sids.chunks(CFGI_BATCH) {
+            let mut cmds = [Cmd::from_words([0; 2]); CFGI_BATCH];
+            for (cmd, sid) in cmds.iter_mut().zip(sids) {
+                *cmd = Cmd::cfgi_cd(*sid, Ssid::ZERO, true);
+            }
+            self.master
+                .smmu
+                .issue_sync(cmds.get(..sids.len()).ok_or(EINVAL)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// How many `CFGI_CD` commands one CD update step issues per `CMD_SYNC`.
+const CFGI_BATCH: usize = 16;

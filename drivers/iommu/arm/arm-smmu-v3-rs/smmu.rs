@@ -141,6 +141,8 @@ pub(crate) struct Smmu {
     strtab: Mutex<StreamTable>,
     #[pin]
     vmids: Mutex<IdPool>,
+    #[pin]
+    asids: Mutex<IdPool>,
     /// `struct iommu_hw_info_arm_smmuv3` as `IOMMU_GET_HW_INFO` reports it: flags, reserved,
     /// IDR0 to IDR5, IIDR, AIDR.
     hw_info: [u32; 10],
@@ -180,6 +182,8 @@ impl Smmu {
         ];
         // VMID 0 is never handed out: it is the one of streams without stage 2.
         let vmids = IdPool::with_capacity(1 << features.idr.vmid_bits(), GFP_KERNEL)?;
+        // ASID 0 is never handed out either, as in the C driver.
+        let asids = IdPool::with_capacity(1 << features.idr.asid_bits(), GFP_KERNEL)?;
 
         let cmdq = Cmdq::new(Ring::new(dev, features.cmdq_log2)?);
         let evtq = Evtq::new(Ring::new(dev, features.evtq_log2)?);
@@ -194,6 +198,7 @@ impl Smmu {
                 evtq <- new_spinlock!(evtq, "arm_smmu_v3_rs::evtq"),
                 strtab <- new_mutex!(strtab, "arm_smmu_v3_rs::strtab"),
                 vmids <- new_mutex!(vmids, "arm_smmu_v3_rs::vmids"),
+                asids <- new_mutex!(asids, "arm_smmu_v3_rs::asids"),
                 hw_info,
             }),
             GFP_KERNEL,
@@ -340,6 +345,41 @@ impl Smmu {
         self.vmids.lock().release_id(usize::from(vmid));
     }
 
+    /// Allocates an ASID (never 0).
+    pub(crate) fn alloc_asid(&self) -> Result<u16> {
+        let mut pool = self.asids.lock();
+        let id = pool.find_unused_id(1).ok_or(ENOSPC)?.acquire();
+        u16::try_from(id).map_err(|_| {
+            pool.release_id(id);
+            ENOSPC
+        })
+    }
+
+    /// Frees an ASID once nothing can use it any more.
+    pub(crate) fn free_asid(&self, asid: u16) {
+        self.asids.lock().release_id(usize::from(asid));
+    }
+
+    /// Invalidates every stage 1 TLB entry tagged with `asid` (in VMID 0, that of stage 1 only
+    /// streams).
+    pub(crate) fn invalidate_asid(&self, asid: u16) -> Result {
+        self.issue_sync(&[Cmd::tlbi_nh_asid(asid, 0)])
+    }
+
+    /// Invalidates the stage 1 translations of `[iova, iova + size)` in `asid`.
+    ///
+    /// `granule` and `leaf` are as for [`Smmu::invalidate_s2`].
+    pub(crate) fn invalidate_s1(
+        &self,
+        asid: u16,
+        iova: u64,
+        size: u64,
+        granule: usize,
+        leaf: bool,
+    ) -> Result {
+        self.invalidate_range(AddrTlbi::NhVa { asid, vmid: 0 }, iova, size, granule, leaf)
+    }
+
     /// Invalidates every TLB entry tagged with `vmid`, of both stages.
     pub(crate) fn invalidate_vmid(&self, vmid: u16) -> Result {
         self.issue_sync(&[Cmd::tlbi_s12_vmall(vmid)])
@@ -357,6 +397,18 @@ impl Smmu {
         granule: usize,
         leaf: bool,
     ) -> Result {
+        self.invalidate_range(AddrTlbi::S2Ipa { vmid }, iova, size, granule, leaf)
+    }
+
+    /// Invalidates `[iova, iova + size)` with address invalidations of `kind`, in batches.
+    fn invalidate_range(
+        &self,
+        kind: AddrTlbi,
+        iova: u64,
+        size: u64,
+        granule: usize,
+        leaf: bool,
+    ) -> Result {
         let req = RangeRequest {
             iova,
             size,
@@ -364,7 +416,7 @@ impl Smmu {
             page_log2: 12,
             leaf,
         };
-        let mut cmds = TlbiRange::new(AddrTlbi::S2Ipa { vmid }, &req, self.features.idr.ril())?;
+        let mut cmds = TlbiRange::new(kind, &req, self.features.idr.ril())?;
         let mut batch = [Cmd::from_words([0; 2]); TLBI_BATCH];
         loop {
             let mut n = 0;
