@@ -48,6 +48,10 @@ QEMU_BASE = [
     "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
 ]
 
+# A machine whose SMMUv3 has stage 1 only (QEMU 10.0: IDR0 0x0d44101a), for qemu_command's
+# `machine`, which also leaves the SMMU's stages to the machine (no `arm-smmuv3.stage=nested`).
+MACHINE_S1_ONLY = "virt-9.1,iommu=smmuv3,gic-version=3"
+
 
 class HarnessError(Exception):
     """A problem with the harness or host environment (not a test failure)."""
@@ -193,7 +197,7 @@ def disk_image() -> Path:
 
 # --- QEMU ----------------------------------------------------------------
 
-def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
+def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, machine=None):
     if driver not in DRIVERS:
         raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
     built = drivers_built()
@@ -209,7 +213,13 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
     if mode != "kunit":
         cmdline.append("kunit.enable=0")
     cmdline += list(append)
-    return [QEMU, *QEMU_BASE,
+    base = list(QEMU_BASE)
+    if machine is not None:
+        # Another machine type, e.g. MACHINE_S1_ONLY, with the SMMU stages it defaults to.
+        base[base.index("-M") + 1] = machine
+        i = base.index("arm-smmuv3.stage=nested")
+        del base[i - 1:i + 1]
+    return [QEMU, *base,
             "-drive", f"if=none,id=disk0,format=raw,file={disk_image()}",
             "-device", "virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on",
             "-kernel", str(IMAGE), "-initrd", str(initrd),
