@@ -221,7 +221,10 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, machin
         del base[i - 1:i + 1]
     return [QEMU, *base,
             "-drive", f"if=none,id=disk0,format=raw,file={disk_image()}",
-            "-device", "virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on",
+            # The disk sits behind a PCIe root port, on bus 1: StreamID 0x100 is in another
+            # level-2 span of the stream table than the devices on bus 0.
+            "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
+            "-device", "virtio-blk-pci,bus=rp1,drive=disk0,iommu_platform=on,disable-legacy=on",
             "-kernel", str(IMAGE), "-initrd", str(initrd),
             "-append", " ".join(cmdline), *qemu_args]
 
