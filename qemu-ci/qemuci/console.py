@@ -18,6 +18,8 @@ PROBLEMS = [
     ("stall", re.compile(r"rcu: INFO: rcu_\w+ detected stalls|INFO: task .* blocked for more than|"
                          r"watchdog: BUG: soft lockup")),
     ("Rust panic", re.compile(r"rust_kernel: panicked at|panicked at .*\.rs:\d+")),
+    # SMMU GERROR (both drivers' messages): lost events, command errors, service failure.
+    ("SMMU global error", re.compile(r"global error reported")),
 ]
 
 EXIT_MARK = re.compile(r"^IOMMU-RS-EXIT: (\d+)\s*$", re.M)

@@ -145,6 +145,10 @@ class ConsoleTest(unittest.TestCase):
             ("BUG: KASAN: slab-use-after-free in foo+0x1/0x2", "BUG"),
             ("Unable to handle kernel NULL pointer dereference at virtual address 0", "oops"),
             ("rust_kernel: panicked at drivers/iommu/x.rs:10:5:", "Rust panic"),
+            ("arm-smmu-v3 9050000.smmuv3: unexpected global error reported (0x00000004), "
+             "this could be serious", "SMMU global error"),
+            ("arm_smmu_v3_rs 9050000.smmuv3: global error reported (0x00000001), this could be "
+             "serious", "SMMU global error"),
         ]:
             b = boot_of(f"[ 1.0] {line}\nIOMMU-RS-EXIT: 0\n")
             self.assertTrue(any(f.startswith(f"guest {label}") for f in b.failures),

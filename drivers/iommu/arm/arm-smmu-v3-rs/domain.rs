@@ -194,7 +194,8 @@ impl S2Domain {
                 vmid,
             },
             GFP_KERNEL,
-        )?;
+        )
+        .inspect_err(|_| smmu.free_vmid(vmid))?;
         let config = pgtable::Config {
             quirks: 0,
             pgsize_bitmap: PGSIZE_BITMAP,

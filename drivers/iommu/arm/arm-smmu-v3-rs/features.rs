@@ -20,8 +20,12 @@ pub(crate) const STRTAB_SPLIT: u32 = 8;
 /// The largest command queue the driver uses: 256 entries, one page.
 const CMDQ_MAX_LOG2: u32 = 8;
 
-/// The largest event queue the driver uses: 128 entries, one page.
-const EVTQ_MAX_LOG2: u32 = 7;
+/// The largest event queue the driver uses: 8192 entries, 256 KiB.
+///
+/// A faulting transfer can produce an event per bus beat (QEMU: one per 4 bytes, so 1024 for
+/// a 4 KiB DMA), and a full queue loses events (QEMU reports it as `GERROR.EVTQ_ABT_ERR`), so
+/// the queue must hold several such bursts between two drains.
+const EVTQ_MAX_LOG2: u32 = 13;
 
 /// The features of one SMMU and the configuration the driver derives from them.
 #[derive(Clone, Copy, Debug)]
