@@ -98,7 +98,11 @@ impl iommu::Ops for SmmuIommu {
         let coherent = dev
             .iommu()
             .is_some_and(|iommu| iommu.data().features.idr.coherent());
-        (cap == Capability::CACHE_COHERENCY && coherent) || cap == Capability::NOEXEC
+        // DEFERRED_FLUSH: unmaps may be invalidated later, in batches (the DMA-FQ "lazy" mode);
+        // `flush_iotlb_all` invalidates the whole domain when the flush queue is drained.
+        (cap == Capability::CACHE_COHERENCY && coherent)
+            || cap == Capability::NOEXEC
+            || cap == Capability::DEFERRED_FLUSH
     }
 
     fn hw_info(dev: &ClientDevice<Self>, requested: u32) -> Result<HwInfo> {
