@@ -54,17 +54,16 @@ use crate::{
     hw::{
         attr::{
             Cacheability,
+            Granule,
             Shareability, //
         },
         cd::{
             Cd,
             CdCfg,
-            Granule,
             Ttb0, //
         },
         ste::{
             Eats,
-            S2Granule,
             S2Table,
             Shcfg,
             Ste,
@@ -205,11 +204,6 @@ impl S2Domain {
         };
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let v = pt.vtcr();
-        let granule = match v.tg {
-            0 => S2Granule::Size4K,
-            1 => S2Granule::Size64K,
-            _ => S2Granule::Size16K,
-        };
         let s2 = S2Table {
             vmid,
             vtcr: Vtcr {
@@ -219,7 +213,7 @@ impl S2Domain {
                 inner_cache: Cacheability::from_raw(u64::from(v.irgn)).ok_or(EINVAL)?,
                 outer_cache: Cacheability::from_raw(u64::from(v.orgn)).ok_or(EINVAL)?,
                 shareability: Shareability::from_raw(u64::from(v.sh)).ok_or(EINVAL)?,
-                granule,
+                granule: Granule::from_raw(u64::from(v.tg)).ok_or(EINVAL)?,
                 ps: v.ps as u8,
             },
             // SAFETY: The table is dropped with this domain. The IOMMU core frees a domain only

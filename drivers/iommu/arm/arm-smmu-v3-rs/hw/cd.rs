@@ -9,10 +9,10 @@
 use crate::hw::{
     attr::{
         Cacheability,
+        Granule,
         Shareability, //
     },
     field::{
-        encoding,
         Bit,
         Field, //
     },
@@ -77,18 +77,6 @@ pub(crate) const MAIR: Field<3, 63, 0> = Field;
 pub(crate) const L1_V: Bit<0, 0> = Field;
 /// `L1CD.L2Ptr`: address of the level-2 table, bits 51:12.
 pub(crate) const L1_L2PTR: Field<0, 51, 12> = Field;
-
-encoding! {
-    /// The `TG0` field: translation granule of the TTB0 tables.
-    pub(crate) enum Granule {
-        /// 4KB pages.
-        Size4K = 0,
-        /// 64KB pages.
-        Size64K = 1,
-        /// 16KB pages.
-        Size16K = 2,
-    }
-}
 
 /// The TTB0 translation table of a Context Descriptor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -70,4 +70,17 @@ pub(crate) mod attr {
             WriteBackNoWriteAllocate = 3,
         }
     }
+
+    encoding! {
+        /// Translation granule as encoded in the CD's `TG0` and the STE's `S2TG` (and in
+        /// `VTCR_EL2.TG0`): the two fields share this encoding.
+        pub(crate) enum Granule {
+            /// 4KB pages.
+            Size4K = 0,
+            /// 64KB pages.
+            Size64K = 1,
+            /// 16KB pages.
+            Size16K = 2,
+        }
+    }
 }

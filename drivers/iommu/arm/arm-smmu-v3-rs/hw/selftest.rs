@@ -15,12 +15,12 @@ use core::fmt;
 use crate::hw::{
     attr::{
         Cacheability,
+        Granule,
         Shareability, //
     },
     cd::{
         Cd,
         CdCfg,
-        Granule,
         Ttb0, //
     },
     cmd::{
@@ -68,7 +68,6 @@ use crate::hw::{
         Eats,
         S1Dss,
         S1Fmt,
-        S2Granule,
         S2Table,
         Shcfg,
         Ste,
@@ -250,7 +249,7 @@ fn s2_table(vmid: u16, ttb: u64, feat: Feat) -> S2Table {
             inner_cache: Cacheability::WriteThrough,
             outer_cache: Cacheability::WriteBackWriteAllocate,
             shareability: Shareability::Inner,
-            granule: S2Granule::Size16K,
+            granule: Granule::Size16K,
             ps: 1,
         },
         ttb,

@@ -9,6 +9,7 @@
 use crate::hw::{
     attr::{
         Cacheability,
+        Granule,
         Shareability, //
     },
     field::{
@@ -182,18 +183,6 @@ encoding! {
     }
 }
 
-encoding! {
-    /// Stage 2 translation granule (`VTCR.S2TG`).
-    pub(crate) enum S2Granule {
-        /// 4KB pages.
-        Size4K = 0,
-        /// 64KB pages.
-        Size64K = 1,
-        /// 16KB pages.
-        Size16K = 2,
-    }
-}
-
 /// Stage 1 Context Descriptor table parameters of an STE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct CdTable {
@@ -231,7 +220,7 @@ pub(crate) struct Vtcr {
     /// `S2SH0`.
     pub(crate) shareability: Shareability,
     /// `S2TG`.
-    pub(crate) granule: S2Granule,
+    pub(crate) granule: Granule,
     /// `S2PS`, the output size encoding (as in `IDR5.OAS`), at most 7.
     pub(crate) ps: u8,
 }
