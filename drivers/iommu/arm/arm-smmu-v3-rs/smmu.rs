@@ -495,47 +495,53 @@ impl Smmu {
         }
     }
 
+    /// Polls a register with `read` until `done` holds for its value, for at most
+    /// [`ACK_TIMEOUT_US`]; logs `what` if the SMMU never gets there.
+    fn poll_reg(
+        &self,
+        what: &str,
+        read: impl Fn() -> u32,
+        done: impl Fn(u32) -> bool,
+    ) -> Result<u32> {
+        read_poll_timeout_atomic(
+            || Ok(read()),
+            |v| done(*v),
+            Delta::from_micros(1),
+            ACK_TIMEOUT_US,
+        )
+        .inspect_err(|_| dev_err!(self.dev(), "{} not acknowledged\n", what))
+    }
+
     /// Writes `SMMU_CR0` and waits for `SMMU_CR0ACK` to match.
     fn write_cr0(&self, io: &Regs<'_>, cr0: Cr0) -> Result {
         let v = cr0.value();
         io.write_reg(CR0::from_raw(v));
-        read_poll_timeout_atomic(
-            || Ok(io.read(CR0ACK).into_raw()),
-            |ack| *ack == v,
-            Delta::from_micros(1),
-            ACK_TIMEOUT_US,
-        )
-        .inspect_err(|_| dev_err!(self.dev(), "CR0 {:#x} not acknowledged\n", v))
-        .map(|_| ())
+        self.poll_reg("CR0", || io.read(CR0ACK).into_raw(), |ack| ack == v)
+            .map(|_| ())
     }
 
     /// Writes `SMMU_IRQ_CTRL` and waits for `SMMU_IRQ_CTRLACK` to match.
     fn write_irq_ctrl(&self, io: &Regs<'_>, v: u32) -> Result {
         io.write_reg(IRQ_CTRL::from_raw(v));
-        read_poll_timeout_atomic(
-            || Ok(io.read(IRQ_CTRLACK).into_raw()),
-            |ack| *ack == v,
-            Delta::from_micros(1),
-            ACK_TIMEOUT_US,
+        self.poll_reg(
+            "IRQ_CTRL",
+            || io.read(IRQ_CTRLACK).into_raw(),
+            |ack| ack == v,
         )
-        .inspect_err(|_| dev_err!(self.dev(), "IRQ_CTRL {:#x} not acknowledged\n", v))
         .map(|_| ())
     }
 
     /// Sets or clears `SMMU_GBPA.ABORT` through the `Update` handshake.
     fn update_gbpa(&self, io: &Regs<'_>, abort: bool) -> Result {
         let idle = || {
-            read_poll_timeout_atomic(
-                || Ok(io.read(GBPA).into_raw()),
-                |g| !gbpa_updating(*g),
-                Delta::from_micros(1),
-                ACK_TIMEOUT_US,
+            self.poll_reg(
+                "GBPA update",
+                || io.read(GBPA).into_raw(),
+                |g| !gbpa_updating(g),
             )
         };
         let cur = idle()?;
         io.write_reg(GBPA::from_raw(gbpa_update(cur, abort)));
-        idle()
-            .inspect_err(|_| dev_err!(self.dev(), "GBPA update not acknowledged\n"))
-            .map(|_| ())
+        idle().map(|_| ())
     }
 }
