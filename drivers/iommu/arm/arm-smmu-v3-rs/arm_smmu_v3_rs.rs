@@ -46,6 +46,7 @@ impl<T: core::fmt::Display> kernel::fmt::Display for Show<'_, T> {
     }
 }
 
+mod debugfs;
 mod domain;
 mod driver;
 mod features;

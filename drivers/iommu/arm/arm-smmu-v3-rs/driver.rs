@@ -17,6 +17,7 @@ use kernel::{
 };
 
 use crate::{
+    debugfs::Debugfs,
     iommu::SmmuIommu,
     irq::{
         EvtqIrq,
@@ -44,6 +45,7 @@ impl Drop for Enabled {
 /// SMMU is disabled.
 #[pin_data]
 pub(crate) struct SmmuData<'bound> {
+    _debugfs: Option<Debugfs>,
     #[pin]
     _iommu: iommu::Registration<'bound, SmmuIommu>,
     #[pin]
@@ -80,7 +82,13 @@ impl platform::Driver for SmmuDriver {
             let evtq = Ok::<_, Error>(EvtqIrq(smmu.clone()));
             let gerror = Ok::<_, Error>(GerrorIrq(smmu.clone()));
             let dev = pdev.as_ref();
+            let debugfs = if cfg!(CONFIG_ARM_SMMU_V3_RUST_FAULT_INJECT) {
+                Some(Debugfs::new(&smmu, dev.name())?)
+            } else {
+                None
+            };
             Ok(try_pin_init!(SmmuData {
+                _debugfs: debugfs,
                 // SAFETY: The registration is a field of the driver data, dropped at unbind;
                 // it is never forgotten.
                 _evtq_irq <- unsafe {

@@ -306,6 +306,20 @@ impl Smmu {
         }
     }
 
+    /// Makes the command queue stop on an illegal command, to exercise the recovery: an
+    /// unallocated opcode followed by a `CMD_SYNC`. Succeeds if the SMMU was recovered and
+    /// completed the sync.
+    pub(crate) fn inject_cmdq_error(&self) -> Result {
+        /// An opcode the architecture does not allocate: the SMMU stops with `CERROR_ILL`.
+        const ILLEGAL_OPCODE: u64 = 0x7f;
+        dev_info!(
+            self.dev(),
+            "injecting an illegal command (opcode {:#x})\n",
+            ILLEGAL_OPCODE
+        );
+        self.issue_sync(&[Cmd::from_words([ILLEGAL_OPCODE, 0])])
+    }
+
     /// Issues `cmds` and a `CMD_SYNC`, and waits for their completion.
     pub(crate) fn issue_sync(&self, cmds: &[Cmd]) -> Result {
         self.with_regs(|io| self.issue_sync_with(io, cmds))
@@ -462,11 +476,15 @@ impl Smmu {
             if active == 0 {
                 return Ok(false);
             }
-            dev_warn!(
-                dev,
-                "global error reported ({:#010x}), this could be serious\n",
-                active
-            );
+            // A command error is logged, with the command, by the recovery below.
+            let others = active & !GERROR_CMDQ_ERR;
+            if others != 0 {
+                dev_warn!(
+                    dev,
+                    "global error reported ({:#010x}), this could be serious\n",
+                    others
+                );
+            }
             if active & GERROR_SFM_ERR != 0 {
                 dev_err!(dev, "SMMU has entered Service Failure Mode\n");
             }
