@@ -6,6 +6,9 @@
  * three VFIO back ends:
  *
  *   iommufd  - the device cdev, VFIO_DEVICE_BIND_IOMMUFD, an IOAS (seed 000)
+ *   iommufd-s2 - the same, attached to an IOMMU_HWPT_ALLOC_NEST_PARENT HWPT on
+ *              the IOAS: a stage 2 domain on SMMUv3 (skipped when IDR0 says
+ *              the SMMU has no stage 2)
  *   type1v2  - the legacy group + /dev/vfio/vfio container
  *   compat   - the group with /dev/iommu as its container (iommufd's
  *              type1 compatibility layer)
@@ -59,6 +62,9 @@
 #define IOVA_C 0x200000UL	/* mapped, then unmapped */
 
 static char failmsg[512];
+
+/* SMMU_IDR0 as IOMMU_GET_HW_INFO reports it (0 until hw_info() ran). */
+static uint32_t smmu_idr0;
 
 /* Record why the current test failed; the KTAP line carries it. */
 static int fail(const char *fmt, ...)
@@ -292,7 +298,7 @@ static int ctx_open(struct ctx *c, const char *backend, const char *bdf)
 	c->iommufd = c->container = c->group = c->dev = -1;
 	CHECK(!bind_vfio(bdf), "%s", failmsg);
 
-	if (!strcmp(backend, "iommufd")) {
+	if (!strncmp(backend, "iommufd", 7)) {
 		char path[64];
 		struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
@@ -311,6 +317,19 @@ static int ctx_open(struct ctx *c, const char *backend, const char *bdf)
 		      strerror(errno));
 		c->ioas = alloc.out_ioas_id;
 		at.pt_id = c->ioas;
+		if (!strcmp(backend, "iommufd-s2")) {
+			struct iommu_hwpt_alloc hwpt = {
+				.size = sizeof(hwpt),
+				.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+				.dev_id = c->devid,
+				.pt_id = c->ioas,
+				.data_type = IOMMU_HWPT_DATA_NONE,
+			};
+
+			CHECK(!ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &hwpt),
+			      "IOMMU_HWPT_ALLOC(NEST_PARENT): %s", strerror(errno));
+			at.pt_id = hwpt.out_hwpt_id;
+		}
 		CHECK(!ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
 		      "VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s", strerror(errno));
 	} else {
@@ -544,6 +563,12 @@ static int run_backend(const char *backend, const char *bdf, int num)
 	int failed = 0;
 
 	printf("    # Subtest: %s\n    1..%zu\n", backend, NTESTS);
+	if (!strcmp(backend, "iommufd-s2") && !(smmu_idr0 & 1)) {
+		for (size_t i = 0; i < NTESTS; i++)
+			printf("    ok %zu %s # SKIP no stage 2 (IDR0.S2P = 0)\n", i + 1, tests[i].name);
+		printf("ok %d %s # SKIP\n", num, backend);
+		return 0;
+	}
 	failmsg[0] = 0;
 	if (ctx_open(&c, backend, bdf) || ctx_map(&c, pages, IOVA_A, 2 * PAGE)) {
 		for (size_t i = 0; i < NTESTS; i++)
@@ -594,6 +619,7 @@ static int hw_info(const char *bdf, int print)
 		fail("hw_info IDR0/IDR1/IDR5 are zero");
 		goto out;
 	}
+	smmu_idr0 = smmu.idr[0];
 	if (print) {
 		uint32_t i0 = smmu.idr[0], i1 = smmu.idr[1], i3 = smmu.idr[3], i5 = smmu.idr[5];
 		static const int oas[] = { 32, 36, 40, 42, 44, 48, 52, 56 };
@@ -615,14 +641,15 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const char *const all[] = { "iommufd", "type1v2", "compat" };
+	static const char *const all[] = { "iommufd", "iommufd-s2", "type1v2", "compat" };
 	const char *const *backends = all;
-	int nb = 3, failed = 0;
+	int nb = 4, failed = 0;
 	char bdf[32];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2 || (strcmp(argv[1], "test") && strcmp(argv[1], "info"))) {
-		fprintf(stderr, "usage: %s test [iommufd|type1v2|compat]... | info\n", argv[0]);
+		fprintf(stderr, "usage: %s test [iommufd|iommufd-s2|type1v2|compat]... | info\n",
+			argv[0]);
 		return 2;
 	}
 	if (find_edu(bdf)) {
