@@ -122,60 +122,129 @@ impl DomainOps for Blocked {
     }
 }
 
-/// What the TLB maintenance of a stage 2 table needs: the SMMU and the table's VMID.
-///
-/// The VMID is freed when the last user (the domain and its page table) is gone, after
-/// invalidating everything cached under it.
-pub(crate) struct S2Tag {
-    smmu: Arc<Smmu>,
-    vmid: u16,
+/// The tag of a paging domain's TLB entries: an ASID for stage 1, a VMID for stage 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TlbId {
+    /// A stage 1 domain's ASID.
+    Asid(u16),
+    /// A stage 2 domain's VMID.
+    Vmid(u16),
 }
 
-impl Drop for S2Tag {
-    fn drop(&mut self) {
-        if let Err(e) = self.smmu.invalidate_vmid(self.vmid) {
+/// What the TLB maintenance of a paging domain needs: the SMMU and the domain's [`TlbId`].
+///
+/// Shared by the domain and its page table (as the flush cookie). The ID is freed when the last
+/// of them is gone, after invalidating everything cached under it.
+pub(crate) struct TlbTag {
+    smmu: Arc<Smmu>,
+    id: TlbId,
+}
+
+impl TlbTag {
+    /// Allocates a new ASID (`stage1`) or VMID on `smmu`.
+    fn new(smmu: &Arc<Smmu>, stage1: bool) -> Result<Arc<Self>> {
+        let id = if stage1 {
+            TlbId::Asid(smmu.alloc_asid()?)
+        } else {
+            TlbId::Vmid(smmu.alloc_vmid()?)
+        };
+        let tag = Self {
+            smmu: smmu.clone(),
+            id,
+        };
+        // On failure `tag` is dropped, which frees the ID.
+        Ok(Arc::new(tag, GFP_KERNEL)?)
+    }
+
+    /// Invalidates everything cached under the ID.
+    fn invalidate_all(&self) -> Result {
+        match self.id {
+            TlbId::Asid(asid) => self.smmu.invalidate_asid(asid),
+            TlbId::Vmid(vmid) => self.smmu.invalidate_vmid(vmid),
+        }
+    }
+
+    /// Invalidates `[iova, iova + size)`, entries of size `granule`, only leaves if `leaf`.
+    fn invalidate_range(&self, iova: u64, size: u64, granule: usize, leaf: bool) -> Result {
+        match self.id {
+            TlbId::Asid(asid) => self.smmu.invalidate_s1(asid, iova, size, granule, leaf),
+            TlbId::Vmid(vmid) => self.smmu.invalidate_s2(vmid, iova, size, granule, leaf),
+        }
+    }
+
+    /// Logs a failed invalidation: the callers that need one cannot report errors.
+    fn report(&self, r: Result) {
+        if let Err(e) = r {
             dev_err!(
                 self.smmu.dev(),
-                "VMID {} invalidation failed: {:?}\n",
-                self.vmid,
+                "TLB invalidation ({:?}) failed: {:?}\n",
+                self.id,
                 e
             );
         }
-        self.smmu.free_vmid(self.vmid);
+    }
+
+    /// Invalidates the leaf range `gather` collected.
+    fn sync_gather(&self, gather: &IotlbGather) {
+        if gather.is_empty() {
+            return;
+        }
+        // CAST: Addresses are at most 64 bits wide.
+        let (start, end) = (gather.start() as u64, gather.end() as u64);
+        let granule = gather.pgsize().max(SZ_4K);
+        self.report(self.invalidate_range(start, end - start + 1, granule, true));
+    }
+
+    /// Fails unless `m` is translated by this tag's SMMU.
+    fn check_master(&self, m: &Master) -> Result {
+        if Arc::ptr_eq(m.smmu(), &self.smmu) {
+            Ok(())
+        } else {
+            // The domain's table and ID belong to another SMMU.
+            Err(EINVAL)
+        }
+    }
+}
+
+impl Drop for TlbTag {
+    fn drop(&mut self) {
+        self.report(self.invalidate_all());
+        match self.id {
+            TlbId::Asid(asid) => self.smmu.free_asid(asid),
+            TlbId::Vmid(vmid) => self.smmu.free_vmid(vmid),
+        }
     }
 }
 
 /// TLB maintenance requested by the page-table code.
-pub(crate) struct S2Flush;
+pub(crate) struct TlbFlush;
 
-impl FlushOps for S2Flush {
-    type Cookie = Arc<S2Tag>;
+impl FlushOps for TlbFlush {
+    type Cookie = Arc<TlbTag>;
 
-    fn tlb_flush_all(tag: ArcBorrow<'_, S2Tag>) {
-        if let Err(e) = tag.smmu.invalidate_vmid(tag.vmid) {
-            dev_err!(tag.smmu.dev(), "TLB invalidation failed: {:?}\n", e);
-        }
+    fn tlb_flush_all(tag: ArcBorrow<'_, TlbTag>) {
+        tag.report(tag.invalidate_all());
     }
 
-    fn tlb_flush_walk(tag: ArcBorrow<'_, S2Tag>, iova: usize, size: usize, granule: usize) {
+    fn tlb_flush_walk(tag: ArcBorrow<'_, TlbTag>, iova: usize, size: usize, granule: usize) {
         // CAST: Addresses and sizes are at most 64 bits wide.
-        let r = tag
-            .smmu
-            .invalidate_s2(tag.vmid, iova as u64, size as u64, granule, false);
-        if let Err(e) = r {
-            dev_err!(tag.smmu.dev(), "TLB invalidation failed: {:?}\n", e);
-        }
+        tag.report(tag.invalidate_range(iova as u64, size as u64, granule, false));
     }
 
-    fn tlb_add_page(_tag: ArcBorrow<'_, S2Tag>, gather: &IotlbGather, iova: usize, granule: usize) {
+    fn tlb_add_page(
+        _tag: ArcBorrow<'_, TlbTag>,
+        gather: &IotlbGather,
+        iova: usize,
+        granule: usize,
+    ) {
         gather.add_range(iova, granule);
     }
 }
 
 /// A stage 2 paging domain.
 pub(crate) struct S2Domain {
-    tag: Arc<S2Tag>,
-    pt: IoPageTable<'static, ARM64LPAES2, S2Flush>,
+    tag: Arc<TlbTag>,
+    pt: IoPageTable<'static, ARM64LPAES2, TlbFlush>,
     /// The STE that attaches a stream to this domain.
     ste: Ste,
 }
@@ -186,15 +255,10 @@ impl S2Domain {
         let f = &smmu.features;
         let oas = f.idr.oas_bits().ok_or(ENXIO)?;
         let ias = oas.min(48);
-        let vmid = smmu.alloc_vmid()?;
-        let tag = Arc::new(
-            S2Tag {
-                smmu: smmu.clone(),
-                vmid,
-            },
-            GFP_KERNEL,
-        )
-        .inspect_err(|_| smmu.free_vmid(vmid))?;
+        let tag = TlbTag::new(smmu, false)?;
+        let TlbId::Vmid(vmid) = tag.id else {
+            return Err(EINVAL);
+        };
         let config = pgtable::Config {
             quirks: 0,
             pgsize_bitmap: PGSIZE_BITMAP,
@@ -218,7 +282,7 @@ impl S2Domain {
             },
             // SAFETY: The table is dropped with this domain. The IOMMU core frees a domain only
             // once no device is attached to it, that is once no STE points at the table any
-            // more, and `S2Tag::drop` then invalidates the VMID before it can be reused.
+            // more, and `TlbTag::drop` then invalidates the VMID before it can be reused.
             ttb: unsafe { pt.vttbr() },
             big_endian: false,
             ptw: false,
@@ -247,86 +311,8 @@ impl S2Domain {
     /// Attaches `dev`: installs the stage 2 STE for its streams, then drops any CD it had.
     fn attach(&self, dev: &ClientDevice<SmmuIommu>) -> Result {
         let m = master(dev)?;
-        if !Arc::ptr_eq(m.smmu(), &self.tag.smmu) {
-            // The domain's table and VMID belong to another SMMU.
-            return Err(EINVAL);
-        }
+        self.tag.check_master(m)?;
         m.install_without_cd(&self.ste)
-    }
-
-    /// Invalidates the range `gather` collected.
-    fn iotlb_sync(&self, gather: &IotlbGather) {
-        if gather.is_empty() {
-            return;
-        }
-        let tag = &self.tag;
-        // CAST: Addresses are at most 64 bits wide.
-        let (start, end) = (gather.start() as u64, gather.end() as u64);
-        let r = tag.smmu.invalidate_s2(
-            tag.vmid,
-            start,
-            end - start + 1,
-            gather.pgsize().max(SZ_4K),
-            true,
-        );
-        if let Err(e) = r {
-            dev_err!(tag.smmu.dev(), "TLB invalidation failed: {:?}\n", e);
-        }
-    }
-
-    /// Invalidates everything cached under the domain's VMID.
-    fn flush_all(&self) {
-        S2Flush::tlb_flush_all(self.tag.as_arc_borrow());
-    }
-}
-
-/// What the TLB maintenance of a stage 1 table needs: the SMMU and the table's ASID.
-///
-/// The ASID is freed when the last user (the domain and its page table) is gone, after
-/// invalidating everything cached under it.
-pub(crate) struct S1Tag {
-    smmu: Arc<Smmu>,
-    asid: u16,
-}
-
-impl Drop for S1Tag {
-    fn drop(&mut self) {
-        if let Err(e) = self.smmu.invalidate_asid(self.asid) {
-            dev_err!(
-                self.smmu.dev(),
-                "ASID {} invalidation failed: {:?}\n",
-                self.asid,
-                e
-            );
-        }
-        self.smmu.free_asid(self.asid);
-    }
-}
-
-/// TLB maintenance of a stage 1 table requested by the page-table code.
-pub(crate) struct S1Flush;
-
-impl FlushOps for S1Flush {
-    type Cookie = Arc<S1Tag>;
-
-    fn tlb_flush_all(tag: ArcBorrow<'_, S1Tag>) {
-        if let Err(e) = tag.smmu.invalidate_asid(tag.asid) {
-            dev_err!(tag.smmu.dev(), "TLB invalidation failed: {:?}\n", e);
-        }
-    }
-
-    fn tlb_flush_walk(tag: ArcBorrow<'_, S1Tag>, iova: usize, size: usize, granule: usize) {
-        // CAST: Addresses and sizes are at most 64 bits wide.
-        let r = tag
-            .smmu
-            .invalidate_s1(tag.asid, iova as u64, size as u64, granule, false);
-        if let Err(e) = r {
-            dev_err!(tag.smmu.dev(), "TLB invalidation failed: {:?}\n", e);
-        }
-    }
-
-    fn tlb_add_page(_tag: ArcBorrow<'_, S1Tag>, gather: &IotlbGather, iova: usize, granule: usize) {
-        gather.add_range(iova, granule);
     }
 }
 
@@ -335,8 +321,8 @@ const S1_IAS: u32 = 48;
 
 /// A stage 1 paging domain.
 pub(crate) struct S1Domain {
-    tag: Arc<S1Tag>,
-    pt: IoPageTable<'static, ARM64LPAES1, S1Flush>,
+    tag: Arc<TlbTag>,
+    pt: IoPageTable<'static, ARM64LPAES1, TlbFlush>,
     /// The Context Descriptor that attaches a device to this domain.
     cd: Cd,
 }
@@ -346,15 +332,10 @@ impl S1Domain {
     pub(crate) fn new(smmu: &Arc<Smmu>) -> Result<(PagingConfig, Self)> {
         let f = &smmu.features;
         let oas = f.idr.oas_bits().ok_or(ENXIO)?;
-        let asid = smmu.alloc_asid()?;
-        let tag = Arc::new(
-            S1Tag {
-                smmu: smmu.clone(),
-                asid,
-            },
-            GFP_KERNEL,
-        )
-        .inspect_err(|_| smmu.free_asid(asid))?;
+        let tag = TlbTag::new(smmu, true)?;
+        let TlbId::Asid(asid) = tag.id else {
+            return Err(EINVAL);
+        };
         let config = pgtable::Config {
             quirks: 0,
             pgsize_bitmap: PGSIZE_BITMAP,
@@ -367,7 +348,7 @@ impl S1Domain {
         let ttb0 = Ttb0 {
             // SAFETY: The table is dropped with this domain. The IOMMU core frees a domain only
             // once no device is attached to it, that is once no CD holds the table any more, and
-            // `S1Tag::drop` then invalidates the ASID before it can be reused.
+            // `TlbTag::drop` then invalidates the ASID before it can be reused.
             addr: unsafe { pt.ttbr() },
             // CAST: The page-table code computes these fields within their widths.
             t0sz: t.tsz as u8,
@@ -410,36 +391,8 @@ impl S1Domain {
     /// Attaches `dev`: writes its CD for this domain, then points its streams at its CD table.
     fn attach(&self, dev: &ClientDevice<SmmuIommu>) -> Result {
         let m = master(dev)?;
-        if !Arc::ptr_eq(m.smmu(), &self.tag.smmu) {
-            // The domain's table and ASID belong to another SMMU.
-            return Err(EINVAL);
-        }
+        self.tag.check_master(m)?;
         m.install_cd(&self.cd)
-    }
-
-    /// Invalidates the range `gather` collected.
-    fn iotlb_sync(&self, gather: &IotlbGather) {
-        if gather.is_empty() {
-            return;
-        }
-        let tag = &self.tag;
-        // CAST: Addresses are at most 64 bits wide.
-        let (start, end) = (gather.start() as u64, gather.end() as u64);
-        let r = tag.smmu.invalidate_s1(
-            tag.asid,
-            start,
-            end - start + 1,
-            gather.pgsize().max(SZ_4K),
-            true,
-        );
-        if let Err(e) = r {
-            dev_err!(tag.smmu.dev(), "TLB invalidation failed: {:?}\n", e);
-        }
-    }
-
-    /// Invalidates everything cached under the domain's ASID.
-    fn flush_all(&self) {
-        S1Flush::tlb_flush_all(self.tag.as_arc_borrow());
     }
 }
 
@@ -449,6 +402,16 @@ pub(crate) enum Paging {
     S1(S1Domain),
     /// Stage 2: on an SMMU with only stage 2, and for nesting parents.
     S2(S2Domain),
+}
+
+impl Paging {
+    /// The TLB tag of either stage.
+    fn tag(&self) -> &TlbTag {
+        match self {
+            Self::S1(d) => &d.tag,
+            Self::S2(d) => &d.tag,
+        }
+    }
 }
 
 #[vtable]
@@ -481,17 +444,12 @@ impl DomainOps for Paging {
     }
 
     fn iotlb_sync(domain: &Domain<Self>, gather: &IotlbGather) {
-        match &**domain {
-            Self::S1(d) => d.iotlb_sync(gather),
-            Self::S2(d) => d.iotlb_sync(gather),
-        }
+        domain.tag().sync_gather(gather);
     }
 
     fn flush_iotlb_all(domain: &Domain<Self>) {
-        match &**domain {
-            Self::S1(d) => d.flush_all(),
-            Self::S2(d) => d.flush_all(),
-        }
+        let tag = domain.tag();
+        tag.report(tag.invalidate_all());
     }
 
     fn iova_to_phys(domain: &Domain<Self>, req: &LookupRequest) -> PhysAddr {
