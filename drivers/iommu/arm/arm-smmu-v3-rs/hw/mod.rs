@@ -21,7 +21,7 @@
 //! - [`cmd`], [`tlbi`]: command queue entries and range invalidation splitting.
 //! - [`event`]: event queue and PRI queue record decoding.
 //! - [`queue`]: producer and consumer index arithmetic.
-//! - [`regs`]: register offsets, ID register decoding and control register values.
+//! - [`regs`]: ID register decoding and control register values.
 //! - [`ids`]: identifiers shared by several structures, and [`Error`], the one error type.
 
 pub(crate) mod cd;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Register offsets, ID register decoding and control register values.
+//! ID register decoding and control register values.
 //!
-//! Only values are computed here; the driver performs the MMIO accesses. 32-bit registers are
+//! Only values are computed here; the driver declares the registers (offsets and widths, with
+//! `kernel::io::register!`) and performs the MMIO accesses. 32-bit registers are
 //! handled as `u32`, 64-bit ones as `u64`.
 
 use crate::hw::{
@@ -14,63 +15,6 @@ use crate::hw::{
     },
     Error,
 };
-
-/// `SMMU_IDR0`.
-pub(crate) const IDR0: usize = 0x0;
-/// `SMMU_IDR1`.
-pub(crate) const IDR1: usize = 0x4;
-/// `SMMU_IDR3`.
-pub(crate) const IDR3: usize = 0xc;
-/// `SMMU_IDR5`.
-pub(crate) const IDR5: usize = 0x14;
-/// `SMMU_IIDR`.
-pub(crate) const IIDR: usize = 0x18;
-/// `SMMU_CR0`.
-pub(crate) const CR0: usize = 0x20;
-/// `SMMU_CR0ACK`.
-pub(crate) const CR0ACK: usize = 0x24;
-/// `SMMU_CR1`.
-pub(crate) const CR1: usize = 0x28;
-/// `SMMU_CR2`.
-pub(crate) const CR2: usize = 0x2c;
-/// `SMMU_GBPA`.
-pub(crate) const GBPA: usize = 0x44;
-/// `SMMU_IRQ_CTRL`.
-pub(crate) const IRQ_CTRL: usize = 0x50;
-/// `SMMU_IRQ_CTRLACK`.
-pub(crate) const IRQ_CTRLACK: usize = 0x54;
-/// `SMMU_GERROR`.
-pub(crate) const GERROR: usize = 0x60;
-/// `SMMU_GERRORN`.
-pub(crate) const GERRORN: usize = 0x64;
-/// `SMMU_GERROR_IRQ_CFG0`.
-pub(crate) const GERROR_IRQ_CFG0: usize = 0x68;
-/// `SMMU_STRTAB_BASE`.
-pub(crate) const STRTAB_BASE: usize = 0x80;
-/// `SMMU_STRTAB_BASE_CFG`.
-pub(crate) const STRTAB_BASE_CFG: usize = 0x88;
-/// `SMMU_CMDQ_BASE`.
-pub(crate) const CMDQ_BASE: usize = 0x90;
-/// `SMMU_CMDQ_PROD`.
-pub(crate) const CMDQ_PROD: usize = 0x98;
-/// `SMMU_CMDQ_CONS`.
-pub(crate) const CMDQ_CONS: usize = 0x9c;
-/// `SMMU_EVENTQ_BASE`.
-pub(crate) const EVTQ_BASE: usize = 0xa0;
-/// `SMMU_EVENTQ_PROD`, in register page 1.
-pub(crate) const EVTQ_PROD: usize = 0x100a8;
-/// `SMMU_EVENTQ_CONS`, in register page 1.
-pub(crate) const EVTQ_CONS: usize = 0x100ac;
-/// `SMMU_EVENTQ_IRQ_CFG0`.
-pub(crate) const EVTQ_IRQ_CFG0: usize = 0xb0;
-/// `SMMU_PRIQ_BASE`.
-pub(crate) const PRIQ_BASE: usize = 0xc0;
-/// `SMMU_PRIQ_PROD`, in register page 1.
-pub(crate) const PRIQ_PROD: usize = 0x100c8;
-/// `SMMU_PRIQ_CONS`, in register page 1.
-pub(crate) const PRIQ_CONS: usize = 0x100cc;
-/// `SMMU_PRIQ_IRQ_CFG0`.
-pub(crate) const PRIQ_IRQ_CFG0: usize = 0xd0;
 
 /// A field of a 32-bit register.
 type R<const HI: u32, const LO: u32> = Field<0, HI, LO>;
