@@ -241,6 +241,28 @@ impl FlushOps for TlbFlush {
     }
 }
 
+/// The io-pgtable and IOMMU-core configurations of a paging domain with `ias` input bits.
+///
+/// Both stages use the same page sizes and an aperture covering the whole input range.
+fn configs(smmu: &Smmu, ias: u32) -> Result<(pgtable::Config, PagingConfig)> {
+    let f = &smmu.features;
+    let table = pgtable::Config {
+        quirks: 0,
+        pgsize_bitmap: PGSIZE_BITMAP,
+        ias,
+        oas: f.idr.oas_bits().ok_or(ENXIO)?,
+        coherent_walk: f.idr.coherent(),
+    };
+    let paging = PagingConfig {
+        pgsize_bitmap: PGSIZE_BITMAP,
+        aperture_start: 0,
+        aperture_end: (1u64 << ias) - 1,
+        force_aperture: true,
+        dirty_tracking: false,
+    };
+    Ok((table, paging))
+}
+
 /// A stage 2 paging domain.
 pub(crate) struct S2Domain {
     tag: Arc<TlbTag>,
@@ -252,20 +274,13 @@ pub(crate) struct S2Domain {
 impl S2Domain {
     /// Allocates a domain with a new VMID and an empty table of `ias` input bits.
     pub(crate) fn new(smmu: &Arc<Smmu>) -> Result<(PagingConfig, Self)> {
-        let f = &smmu.features;
-        let oas = f.idr.oas_bits().ok_or(ENXIO)?;
-        let ias = oas.min(48);
+        // The IPA space is the output space, up to the 48 bits of a 4KB-granule table.
+        let ias = smmu.features.idr.oas_bits().ok_or(ENXIO)?.min(48);
         let tag = TlbTag::new(smmu, false)?;
         let TlbId::Vmid(vmid) = tag.id else {
             return Err(EINVAL);
         };
-        let config = pgtable::Config {
-            quirks: 0,
-            pgsize_bitmap: PGSIZE_BITMAP,
-            ias,
-            oas,
-            coherent_walk: f.idr.coherent(),
-        };
+        let (config, paging) = configs(smmu, ias)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let v = pt.vtcr();
         let s2 = S2Table {
@@ -296,13 +311,6 @@ impl S2Domain {
             shcfg: Shcfg::Incoming,
         };
         let ste = Ste::s2(&s2, &attrs)?;
-        let paging = PagingConfig {
-            pgsize_bitmap: PGSIZE_BITMAP,
-            aperture_start: 0,
-            aperture_end: (1u64 << ias) - 1,
-            force_aperture: true,
-            dirty_tracking: false,
-        };
         Ok((paging, Self { tag, pt, ste }))
     }
 }
@@ -330,19 +338,11 @@ pub(crate) struct S1Domain {
 impl S1Domain {
     /// Allocates a domain with a new ASID and an empty table of [`S1_IAS`] input bits.
     pub(crate) fn new(smmu: &Arc<Smmu>) -> Result<(PagingConfig, Self)> {
-        let f = &smmu.features;
-        let oas = f.idr.oas_bits().ok_or(ENXIO)?;
         let tag = TlbTag::new(smmu, true)?;
         let TlbId::Asid(asid) = tag.id else {
             return Err(EINVAL);
         };
-        let config = pgtable::Config {
-            quirks: 0,
-            pgsize_bitmap: PGSIZE_BITMAP,
-            ias: S1_IAS,
-            oas,
-            coherent_walk: f.idr.coherent(),
-        };
+        let (config, paging) = configs(smmu, S1_IAS)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let t = pt.tcr();
         let ttb0 = Ttb0 {
@@ -378,13 +378,6 @@ impl S1Domain {
             aset: true,
             mair: pt.mair(),
         })?;
-        let paging = PagingConfig {
-            pgsize_bitmap: PGSIZE_BITMAP,
-            aperture_start: 0,
-            aperture_end: (1u64 << S1_IAS) - 1,
-            force_aperture: true,
-            dirty_tracking: false,
-        };
         Ok((paging, Self { tag, pt, cd }))
     }
 
