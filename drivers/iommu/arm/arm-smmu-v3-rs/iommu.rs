@@ -129,6 +129,11 @@ impl iommu::Ops for SmmuIommu {
         }
         let smmu = iommu.data();
         let idr = &smmu.features.idr;
+        // A nesting parent is a stage 2 that a guest's stage 1 will sit on: without both
+        // stages there is nothing to nest, whatever stage 2 alone could translate.
+        if flags.contains(PagingFlags::NEST_PARENT) && !idr.nesting() {
+            return Err(EOPNOTSUPP);
+        }
         // As the C driver: stage 1 when the SMMU has it, stage 2 for nesting parents and on
         // SMMUs with stage 2 only.
         let (config, domain) = if idr.s1() && !flags.contains(PagingFlags::NEST_PARENT) {
