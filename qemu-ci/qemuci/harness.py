@@ -30,17 +30,18 @@ DRIVERS = {
     "c": {"config": "CONFIG_ARM_SMMU_V3", "initcall": "arm_smmu_driver_init",
           "name": "arm-smmu-v3", "probed": r"arm-smmu-v3 \S+: .*\(features 0x[0-9a-f]+\)",
           # edu (00:01.0, StreamID 0x8) DMA to an unmapped IOVA: event 0x10 is F_TRANSLATION.
-          "fault_event": r"arm-smmu-v3 \S+: event 0x10 received:\s*\n.*\t0x0000000800000010"},
+          "fault_event": r"arm-smmu-v3 \S+: event 0x10 received:\s*\n.*\t0x0000000800000010",
+          # The stage that faulted, from the event's S2 bit: format with stage=1 or 2.
+          "fault_stage": r"arm-smmu-v3 \S+: unpriv data \w+ s{stage} "},
     "rust": {"config": "CONFIG_ARM_SMMU_V3_RUST", "initcall": "__arm_smmu_v3_rs_init",
              "name": "arm_smmu_v3_rs",
              "probed": r"arm_smmu_v3_rs \S+: registered with the IOMMU core",
-             "fault_event": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 iova 0x"},
+             "fault_event": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 iova 0x",
+             "fault_stage": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 .* s{stage} "},
 }
 
 QEMU_BASE = [
-    "-M", "virt,iommu=smmuv3,gic-version=3", "-cpu", "max", "-smp", "2", "-m", "3G",
-    "-nographic", "-no-reboot", "-nic", "none",
-    "-global", "arm-smmuv3.stage=nested",
+    "-cpu", "max", "-smp", "2", "-m", "3G", "-nographic", "-no-reboot", "-nic", "none",
     # edu with a full DMA mask so that the isolation checks can aim at any
     # physical address; the default 28-bit mask would clamp them.
     "-device", "edu,dma_mask=0xffffffffffffffff",
@@ -48,9 +49,15 @@ QEMU_BASE = [
     "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
 ]
 
-# A machine whose SMMUv3 has stage 1 only (QEMU 10.0: IDR0 0x0d44101a), for qemu_command's
-# `machine`, which also leaves the SMMU's stages to the machine (no `arm-smmuv3.stage=nested`).
-MACHINE_S1_ONLY = "virt-9.1,iommu=smmuv3,gic-version=3"
+# The SMMUv3s QEMU 10.0 emulates, by translation stages: the machine and its extra QEMU
+# arguments. virt from 9.2 on sets arm-smmuv3's "stage" property to nested itself, over any
+# -global; virt-9.1 leaves it to the property, whose default is stage 1 only. IDR0 as read
+# by the guest: nested 0x0d44101b, 1 0x0d44101a, 2 0x0d441019.
+SMMU_STAGES = {
+    "nested": ("virt,iommu=smmuv3,gic-version=3", []),
+    "1": ("virt-9.1,iommu=smmuv3,gic-version=3", []),
+    "2": ("virt-9.1,iommu=smmuv3,gic-version=3", ["-global", "arm-smmuv3.stage=2"]),
+}
 
 
 class HarnessError(Exception):
@@ -197,9 +204,14 @@ def disk_image() -> Path:
 
 # --- QEMU ----------------------------------------------------------------
 
-def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, machine=None):
+def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested"):
+    """The QEMU command line booting the kernel with `driver` on an SMMUv3 with `stages`
+    (a key of SMMU_STAGES)."""
     if driver not in DRIVERS:
         raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
+    if stages not in SMMU_STAGES:
+        raise HarnessError(f"unknown SMMU stages '{stages}' (choose from "
+                           f"{', '.join(SMMU_STAGES)})")
     built = drivers_built()
     if driver not in built:
         raise HarnessError(f"the {driver} SMMUv3 driver is not in this kernel "
@@ -213,13 +225,8 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, machin
     if mode != "kunit":
         cmdline.append("kunit.enable=0")
     cmdline += list(append)
-    base = list(QEMU_BASE)
-    if machine is not None:
-        # Another machine type, e.g. MACHINE_S1_ONLY, with the SMMU stages it defaults to.
-        base[base.index("-M") + 1] = machine
-        i = base.index("arm-smmuv3.stage=nested")
-        del base[i - 1:i + 1]
-    return [QEMU, *base,
+    machine, smmu_args = SMMU_STAGES[stages]
+    return [QEMU, "-M", machine, *smmu_args, *QEMU_BASE,
             "-drive", f"if=none,id=disk0,format=raw,file={disk_image()}",
             # The disk sits behind a PCIe root port, on bus 1: StreamID 0x100 is in another
             # level-2 span of the stream table than the devices on bus 0.

@@ -197,6 +197,40 @@ class BootTest(unittest.TestCase):
         self.assertEqual(b.guest_status, 0)
 
 
+class QemuCommandTest(unittest.TestCase):
+    """The SMMU variants reach QEMU as the machine and properties that give their stages."""
+
+    def setUp(self):
+        old = harness.drivers_built
+        harness.drivers_built = lambda: ["c", "rust"]
+        self.addCleanup(setattr, harness, "drivers_built", old)
+        # qemu_command makes the disk image: in a private directory, not the cache.
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.addCleanup(setattr, harness, "GUEST", harness.GUEST)
+        harness.GUEST = Path(tmp.name)
+
+    def machine(self, cmd):
+        return cmd[cmd.index("-M") + 1], [a for a in cmd if a.startswith("arm-smmuv3.")]
+
+    def test_stages(self):
+        def cmd(stages):
+            return harness.qemu_command("initrd", "run", "rust", stages=stages)
+        self.assertEqual(self.machine(cmd("nested")), ("virt,iommu=smmuv3,gic-version=3", []))
+        self.assertEqual(self.machine(cmd("1")), ("virt-9.1,iommu=smmuv3,gic-version=3", []))
+        self.assertEqual(self.machine(cmd("2")),
+                         ("virt-9.1,iommu=smmuv3,gic-version=3", ["arm-smmuv3.stage=2"]))
+
+    def test_other_driver_blacklisted(self):
+        c = harness.qemu_command("initrd", "run", "rust")
+        self.assertIn("initcall_blacklist=arm_smmu_driver_init", c[c.index("-append") + 1])
+
+    def test_unknown_stages_refused(self):
+        with self.assertRaises(harness.HarnessError) as cm:
+            harness.qemu_command("initrd", "run", "rust", stages="3")
+        self.assertIn("unknown SMMU stages '3'", str(cm.exception))
+
+
 class ToolsTest(unittest.TestCase):
     def test_missing_tool_named(self):
         with self.assertRaises(harness.HarnessError) as cm:
