@@ -20,7 +20,8 @@
  * pages this program owns, so an IOMMU that let the DMA through untranslated
  * (bypass, or a stale TLB entry) would visibly change them. Output is KTAP.
  *
- * Usage: vfio-edu test [BACKEND...] | vfio-edu info
+ * Usage: vfio-edu [-d BDF] test [BACKEND...] | vfio-edu [-d BDF] info
+ * (the edu at BDF, by default the one with the lowest BDF)
  *
  * edu needs dma_mask=0xffffffffffffffff on the QEMU command line for the
  * physical-address checks (its default 28-bit mask clamps IOVAs).
@@ -108,31 +109,36 @@ static int read_hex(const char *path, unsigned long *val)
 	return 0;
 }
 
-/* Find the edu device; returns 0 and its BDF, or -1. */
+/* Whether the PCI device bdf is an edu. */
+static int is_edu(const char *bdf)
+{
+	char path[256];
+	unsigned long v, dv;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", bdf);
+	if (read_hex(path, &v))
+		return 0;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", bdf);
+	if (read_hex(path, &dv))
+		return 0;
+	return v == EDU_VENDOR && dv == EDU_DEVICE;
+}
+
+/* Find the edu device with the lowest BDF; returns 0 and its BDF, or -1. */
 static int find_edu(char bdf[32])
 {
 	DIR *d = opendir("/sys/bus/pci/devices");
 	struct dirent *e;
-	char path[256];
-	unsigned long v, dv;
 	int found = -1;
 
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
+		if (e->d_name[0] == '.' || !is_edu(e->d_name))
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
-		if (read_hex(path, &v))
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
-		if (read_hex(path, &dv))
-			continue;
-		if (v == EDU_VENDOR && dv == EDU_DEVICE) {
+		if (found || strcmp(e->d_name, bdf) < 0)
 			snprintf(bdf, 32, "%s", e->d_name);
-			found = 0;
-			break;
-		}
+		found = 0;
 	}
 	closedir(d);
 	return found;
@@ -686,12 +692,23 @@ int main(int argc, char **argv)
 	char bdf[32];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2 && !strcmp(argv[1], "-d")) {
+		if (strlen(argv[2]) >= sizeof(bdf) || !is_edu(argv[2])) {
+			fprintf(stderr, "vfio-edu: %s is not an edu device (1234:11e8)\n", argv[2]);
+			return 2;
+		}
+		snprintf(bdf, sizeof(bdf), "%s", argv[2]);
+		argv += 2;
+		argc -= 2;
+	} else {
+		bdf[0] = 0;
+	}
 	if (argc < 2 || (strcmp(argv[1], "test") && strcmp(argv[1], "info"))) {
-		fprintf(stderr, "usage: %s test [iommufd|iommufd-s2|type1v2|compat]... | info\n",
-			argv[0]);
+		fprintf(stderr, "usage: vfio-edu [-d BDF] test [iommufd|iommufd-s2|type1v2|compat]... "
+			"| info\n");
 		return 2;
 	}
-	if (find_edu(bdf)) {
+	if (!bdf[0] && find_edu(bdf)) {
 		fprintf(stderr, "vfio-edu: no edu device (1234:11e8) found\n");
 		return 1;
 	}
