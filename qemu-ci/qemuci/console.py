@@ -24,6 +24,37 @@ PROBLEMS = [
 
 EXIT_MARK = re.compile(r"^IOMMU-RS-EXIT: (\d+)\s*$", re.M)
 
+# A printk record on the console starts with its time stamp (and maybe a caller id).
+_RECORD = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[CT]\d+\])? ")
+
+
+def untangle(text: str) -> str:
+    """The console log with user-space lines made whole again.
+
+    Guest programs' output reaches the UART through the tty buffer, a few bytes
+    at a time, while the kernel writes each printk record to it at once. So a
+    record can land in the middle of a user line: "ok 4 dma_af[  1.2] msg" then
+    "ter_unmap_blocked". Each record is put on its own line and the pieces of
+    the user line are joined again after it.
+    """
+    out = []
+    pending = ""
+    for line in text.splitlines():
+        if _RECORD.match(line):
+            out.append(line)
+            continue
+        line = pending + line
+        m = _RECORD.search(line)
+        if m:
+            out.append(line[m.start():])
+            pending = line[:m.start()]
+        else:
+            out.append(line)
+            pending = ""
+    if pending:
+        out.append(pending)
+    return "\n".join(out) + "\n"
+
 
 def problems(text: str):
     """[(label, line)] for every problem report in the log, in order."""

@@ -298,7 +298,7 @@ def boot(name, cmd, timeout, stream=False, interactive=False):
                 p.wait()
                 break
             time.sleep(0.05)
-    text = b"".join(chunks).decode(errors="replace")
+    text = console.untangle(b"".join(chunks).decode(errors="replace"))
     b = Boot(name, log_path, text, p.returncode, timed_out, time.monotonic() - start)
     judge(b, timeout)
     return b

@@ -166,6 +166,33 @@ def fake_qemu(dirname, body):
     return str(path)
 
 
+class UntangleTest(unittest.TestCase):
+    """Kernel records that cut into a user-space line on the console."""
+
+    EVENT = "[   11.230804] arm_smmu_v3_rs 9050000.smmuv3: event: F_TRANSLATION sid 0x8"
+
+    def test_record_before_the_newline(self):
+        text = f"    ok 4 dma_after_unmap_blocked{self.EVENT}\r\n\r\n    ok 5 msi\r\n"
+        self.assertEqual(console.untangle(text).splitlines(),
+                         [self.EVENT, "    ok 4 dma_after_unmap_blocked", "    ok 5 msi"])
+
+    def test_records_mid_word(self):
+        text = (f"IOMMU-RS-E2E-E{self.EVENT}\n[   11.3] second record\nND: 10-vfio-edu 0\n"
+                "IOMMU-RS-EXIT: 0\n")
+        self.assertEqual(console.untangle(text).splitlines(),
+                         [self.EVENT, "[   11.3] second record", "IOMMU-RS-E2E-END: 10-vfio-edu 0",
+                          "IOMMU-RS-EXIT: 0"])
+
+    def test_whole_lines_untouched(self):
+        self.assertEqual(console.untangle(KUNIT_PASS), KUNIT_PASS)
+
+    def test_ktap_across_a_cut(self):
+        text = ("KTAP version 1\n1..2\nok 1 a\nok 2 b_" + self.EVENT + "\nfinal\n")
+        p = ktap.parse(console.untangle(text))
+        self.assertEqual(p.errors, [])
+        self.assertEqual([n for n, _ in p.leaves()], ["a", "b_final"])
+
+
 class BootTest(unittest.TestCase):
     """Runs the real boot() against stand-in QEMU binaries."""
 
@@ -189,6 +216,12 @@ class BootTest(unittest.TestCase):
         b = harness.boot("abort", [q], timeout=10)
         self.assertFalse(b.timed_out)
         self.assertTrue(any("QEMU exited with status" in f for f in b.failures), b.failures)
+
+    def test_console_is_untangled(self):
+        q = fake_qemu(self.tmp.name, r"printf 'IOMMU-RS-EX[    1.5] a record\r\nIT: 0\r\n'")
+        b = harness.boot("tangled", [q], timeout=10)
+        self.assertEqual(b.failures, [])
+        self.assertEqual(b.guest_status, 0)
 
     def test_clean_run(self):
         q = fake_qemu(self.tmp.name, "echo 'IOMMU-RS-EXIT: 0'")
