@@ -58,6 +58,7 @@ mod master;
 mod queue;
 mod regs;
 mod smmu;
+mod streams;
 mod strtab;
 
 kernel::module_platform_driver! {

@@ -71,7 +71,7 @@ impl iommu::Ops for SmmuIommu {
         for sid in sids {
             smmu.prepare_stream(iommu.bound_device(), *sid)?;
         }
-        let master = Master::new(smmu.clone(), iommu.bound_device(), sids)?;
+        let master = Master::new(smmu.clone(), iommu.bound_device(), dev.as_ref(), sids)?;
         Ok(KBox::new(master, GFP_KERNEL)?)
     }
 

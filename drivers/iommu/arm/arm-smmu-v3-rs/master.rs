@@ -61,10 +61,17 @@ pub(crate) struct Master {
 }
 
 impl Master {
-    /// Records the StreamIDs of a device; their streams must have been prepared.
+    /// Claims the StreamIDs of `client` for it; their streams must have been prepared.
     ///
-    /// Allocates the device's Context Descriptor table, all invalid, if the SMMU has stage 1.
-    pub(crate) fn new(smmu: Arc<Smmu>, dev: &Device<Bound>, sids: &[u32]) -> Result<Self> {
+    /// Allocates the device's Context Descriptor table, all invalid, if the SMMU has stage 1,
+    /// with `dev`, the SMMU's device. Fails with `ENODEV` if another device owns one of the
+    /// StreamIDs (see [`crate::streams`]).
+    pub(crate) fn new(
+        smmu: Arc<Smmu>,
+        dev: &Device<Bound>,
+        client: &Device,
+        sids: &[u32],
+    ) -> Result<Self> {
         let mut v = KVec::with_capacity(sids.len(), GFP_KERNEL)?;
         for sid in sids {
             // PCI aliases can give the same StreamID twice; program it once.
@@ -83,6 +90,7 @@ impl Master {
         } else {
             None
         };
+        smmu.claim_streams(client, &v)?;
         Ok(Self {
             smmu,
             sids: v,
@@ -217,3 +225,11 @@ impl EntryWriter for CdWriter<'_> {
 
 /// How many `CFGI_CD` commands one CD update step issues per `CMD_SYNC`.
 const CFGI_BATCH: usize = 16;
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        // Dropped by `release_device`, the client device still held by the IOMMU core, its
+        // streams already aborting.
+        self.smmu.release_streams(&self.sids);
+    }
+}

@@ -50,6 +50,7 @@ use crate::{
             AddrTlbi,
             Cmd, //
         },
+        event::Event,
         hitless::UpdateKind,
         regs::{
             cr1,
@@ -110,7 +111,12 @@ use crate::{
         STRTAB_BASE_HI,
         STRTAB_BASE_LO,
     },
+    streams::{
+        StreamSlot,
+        Streams, //
+    },
     strtab::StreamTable,
+    Show,
 };
 
 /// How many microseconds the SMMU may take to acknowledge a control register write: one second,
@@ -139,6 +145,9 @@ pub(crate) struct Smmu {
     evtq: SpinLock<Evtq>,
     #[pin]
     strtab: Mutex<StreamTable>,
+    /// Taken in the event handler, under the RCU read lock: a spinlock.
+    #[pin]
+    streams: SpinLock<Streams>,
     #[pin]
     vmids: Mutex<IdPool>,
     #[pin]
@@ -197,6 +206,7 @@ impl Smmu {
                 cmdq <- new_spinlock_irq!(cmdq, "arm_smmu_v3_rs::cmdq"),
                 evtq <- new_spinlock!(evtq, "arm_smmu_v3_rs::evtq"),
                 strtab <- new_mutex!(strtab, "arm_smmu_v3_rs::strtab"),
+                streams <- new_spinlock!(Streams::new(), "arm_smmu_v3_rs::streams"),
                 vmids <- new_mutex!(vmids, "arm_smmu_v3_rs::vmids"),
                 asids <- new_mutex!(asids, "arm_smmu_v3_rs::asids"),
                 hw_info,
@@ -339,6 +349,34 @@ impl Smmu {
         Ok(())
     }
 
+    /// Makes `client` the owner of `sids` (no duplicates); see [`Streams`].
+    ///
+    /// Fails with `ENODEV`, changing nothing, if another device owns one of them.
+    pub(crate) fn claim_streams(&self, client: &Device, sids: &[u32]) -> Result {
+        let mut slots = KVec::with_capacity(sids.len(), GFP_KERNEL)?;
+        for _ in sids {
+            slots.push(StreamSlot::new(GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        let claimed = self.streams.lock().claim(client, sids, slots);
+        claimed.map_err(|(sid, owner)| {
+            dev_warn!(
+                client,
+                "StreamID {:#x} is {}'s already (PCI alias): not translated by this SMMU\n",
+                sid,
+                owner.name()
+            );
+            ENODEV
+        })
+    }
+
+    /// Gives back `sids`, claimed by [`Smmu::claim_streams`]; the owner must still be held.
+    pub(crate) fn release_streams(&self, sids: &[u32]) {
+        for sid in sids {
+            // One at a time: the lock is also the event handler's.
+            self.streams.lock().release(*sid);
+        }
+    }
+
     /// Installs `ste` for `sid`, hitlessly where possible.
     pub(crate) fn install_ste(&self, sid: u32, ste: &Ste) -> Result<UpdateKind> {
         self.strtab.lock().install(self, sid, ste)
@@ -456,7 +494,11 @@ impl Smmu {
 
     /// Drains the event queue (threaded interrupt context).
     pub(crate) fn drain_events(&self) -> IrqReturn {
-        let r = self.with_regs(|io| self.evtq.lock().drain(self.dev(), io));
+        let r = self.with_regs(|io| {
+            self.evtq
+                .lock()
+                .drain(self.dev(), io, |event| self.log_event(event))
+        });
         match r {
             Ok(d) if d.events > 0 || d.overflow => IrqReturn::Handled,
             Ok(_) => IrqReturn::None,
@@ -464,6 +506,20 @@ impl Smmu {
                 dev_err!(self.dev(), "event queue drain failed: {:?}\n", e);
                 IrqReturn::Handled
             }
+        }
+    }
+
+    /// Logs `event` with the device that owns its stream.
+    fn log_event(&self, event: &Event) {
+        let streams = self.streams.lock();
+        match streams.owner(event.sid) {
+            Some(client) => dev_err!(
+                self.dev(),
+                "event: {}, client {}\n",
+                Show(event),
+                client.name()
+            ),
+            None => dev_err!(self.dev(), "event: {}\n", Show(event)),
         }
     }
 

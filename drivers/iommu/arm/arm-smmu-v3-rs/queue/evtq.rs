@@ -34,7 +34,6 @@ use crate::{
         EVTQ_CONS,
         EVTQ_PROD, //
     },
-    Show,
 };
 
 /// How many events one drain logs in full; the rest are counted.
@@ -72,11 +71,14 @@ impl Evtq {
         self.cons = 0;
     }
 
-    /// Reads, decodes and logs every pending event, then hands the slots back.
+    /// Reads and decodes every pending event, then hands the slots back.
+    ///
+    /// The first events of the drain are passed to `log`; the rest are counted.
     pub(crate) fn drain(
         &mut self,
         dev: &Device,
         io: &IoMem<'_, { regs::SIZE }>,
+        log: impl Fn(&Event),
     ) -> Result<Drained> {
         let q: Queue = self.ring.queue();
         let mut out = Drained::default();
@@ -95,7 +97,7 @@ impl Evtq {
                 let raw = self.ring.read(self.cons)?;
                 let event = Event::decode(&raw);
                 if out.events < LOG_PER_DRAIN {
-                    dev_err!(dev, "event: {}\n", Show(&event));
+                    log(&event);
                 }
                 out.events += 1;
                 self.cons = q.advance(self.cons, 1);
