@@ -29,14 +29,15 @@ CLANG = "clang-19"
 DRIVERS = {
     "c": {"config": "CONFIG_ARM_SMMU_V3", "initcall": "arm_smmu_driver_init",
           "name": "arm-smmu-v3", "probed": r"arm-smmu-v3 \S+: .*\(features 0x[0-9a-f]+\)",
-          # edu (00:01.0, StreamID 0x8) DMA to an unmapped IOVA: event 0x10 is F_TRANSLATION.
-          "fault_event": r"arm-smmu-v3 \S+: event 0x10 received:\s*\n.*\t0x0000000800000010",
+          # DMA to an unmapped IOVA, F_TRANSLATION (event 0x10) on StreamID `sid`: format
+          # with sid=0x8 for edu at 00:01.0.
+          "fault_event": r"arm-smmu-v3 \S+: event 0x10 received:\s*\n.*\t0x{sid:08x}00000010",
           # The stage that faulted, from the event's S2 bit: format with stage=1 or 2.
           "fault_stage": r"arm-smmu-v3 \S+: unpriv data \w+ s{stage} "},
     "rust": {"config": "CONFIG_ARM_SMMU_V3_RUST", "initcall": "__arm_smmu_v3_rs_init",
              "name": "arm_smmu_v3_rs",
              "probed": r"arm_smmu_v3_rs \S+: registered with the IOMMU core",
-             "fault_event": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 iova 0x",
+             "fault_event": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid {sid:#x} iova 0x",
              "fault_stage": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 .* s{stage} "},
 }
 
@@ -232,6 +233,13 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
             # level-2 span of the stream table than the devices on bus 0.
             "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
             "-device", "virtio-blk-pci,bus=rp1,drive=disk0,iommu_platform=on,disable-legacy=on",
+            # Two more edus, each on a conventional PCI bus behind a PCIe-to-PCI bridge: their
+            # DMA carries the requester ID (secondary bus, devfn 0). Linux gives the IOMMU that
+            # alias as well as the RID: StreamIDs 0x208 and 0x200 for the edu at 02:01.0, 0x300
+            # twice for the one at 03:00.0.
+            "-device", "pcie-pci-bridge,id=pcib2,addr=4",
+            "-device", "edu,bus=pcib2,addr=1,dma_mask=0xffffffffffffffff",
+            "-device", "edu,bus=pcib2,addr=2,dma_mask=0xffffffffffffffff",
             "-kernel", str(IMAGE), "-initrd", str(initrd),
             "-append", " ".join(cmdline), *qemu_args]
 
