@@ -20,8 +20,8 @@ use crate::{
     debugfs::Debugfs,
     iommu::SmmuIommu,
     irq::{
-        EvtqIrq,
-        GerrorIrq, //
+        Line,
+        SmmuIrq, //
     },
     smmu::Smmu,
 };
@@ -38,6 +38,9 @@ impl Drop for Enabled {
     }
 }
 
+/// A requested interrupt line, freed when dropped.
+type IrqLine<'bound> = Pin<KBox<irq::ThreadedRegistration<'bound, SmmuIrq>>>;
+
 /// Per-SMMU driver data, alive while the driver is bound.
 ///
 /// Fields drop in order: the IOMMU core lets go of every client device (attaching the blocking
@@ -48,11 +51,60 @@ pub(crate) struct SmmuData<'bound> {
     _debugfs: Option<Debugfs>,
     #[pin]
     _iommu: iommu::Registration<'bound, SmmuIommu>,
-    #[pin]
-    _evtq_irq: irq::ThreadedRegistration<'bound, EvtqIrq>,
-    #[pin]
-    _gerror_irq: irq::Registration<'bound, GerrorIrq>,
+    _irqs: KVec<IrqLine<'bound>>,
     _enabled: Enabled,
+}
+
+/// Requests the SMMU's wired interrupts: the "combined" line if the firmware describes one,
+/// else the event queue and global error lines that it describes (a missing one is warned
+/// about, as the C driver does; its source is then never serviced).
+fn request_irqs<'bound>(
+    pdev: &'bound platform::Device<Core<'_>>,
+    smmu: &Arc<Smmu>,
+) -> Result<KVec<IrqLine<'bound>>> {
+    let mut irqs = KVec::new();
+    let combined = match pdev.optional_irq_by_name(Line::Combined.name()) {
+        Ok(_) => true,
+        Err(e) if e == ENXIO => false,
+        Err(e) => return Err(e),
+    };
+    let lines: &[Line] = if combined {
+        &[Line::Combined]
+    } else {
+        &[Line::Evtq, Line::Gerror]
+    };
+    for &line in lines {
+        match pdev.optional_irq_by_name(line.name()) {
+            Ok(_) => {}
+            Err(e) if e == ENXIO => {
+                dev_warn!(pdev, "no {} interrupt: not serviced\n", line.name());
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        let flags = if line.threaded() {
+            irq::Flags::ONESHOT
+        } else {
+            irq::Flags::TRIGGER_NONE
+        };
+        let handler = Ok::<_, Error>(SmmuIrq::new(smmu.clone(), line));
+        // SAFETY: The registration is kept in the driver data, dropped at unbind; it is never
+        // forgotten.
+        let reg = unsafe {
+            pdev.request_threaded_irq_by_name(flags, line.name(), line.handler_name(), handler)
+        };
+        irqs.push(KBox::pin_init(reg, GFP_KERNEL)?, GFP_KERNEL)?;
+    }
+    dev_info!(
+        pdev,
+        "wired interrupts: {}\n",
+        if combined {
+            "combined"
+        } else {
+            "eventq, gerror"
+        }
+    );
+    Ok(irqs)
 }
 
 kernel::of_device_table!(
@@ -79,8 +131,7 @@ impl platform::Driver for SmmuDriver {
             // From here on the SMMU is enabled; `Enabled` disables it on any later failure.
             let enabled = Enabled(smmu.clone());
             smmu.reset()?;
-            let evtq = Ok::<_, Error>(EvtqIrq(smmu.clone()));
-            let gerror = Ok::<_, Error>(GerrorIrq(smmu.clone()));
+            let irqs = request_irqs(pdev, &smmu)?;
             let dev = pdev.as_ref();
             let debugfs = if cfg!(CONFIG_ARM_SMMU_V3_RUST_FAULT_INJECT) {
                 Some(Debugfs::new(&smmu, dev.name())?)
@@ -89,25 +140,7 @@ impl platform::Driver for SmmuDriver {
             };
             Ok(try_pin_init!(SmmuData {
                 _debugfs: debugfs,
-                // SAFETY: The registration is a field of the driver data, dropped at unbind;
-                // it is never forgotten.
-                _evtq_irq <- unsafe {
-                    pdev.request_threaded_irq_by_name(
-                        irq::Flags::ONESHOT,
-                        c"eventq",
-                        c"arm-smmu-v3-rs-evtq",
-                        evtq,
-                    )
-                },
-                // SAFETY: As above.
-                _gerror_irq <- unsafe {
-                    pdev.request_irq_by_name(
-                        irq::Flags::TRIGGER_NONE,
-                        c"gerror",
-                        c"arm-smmu-v3-rs-gerror",
-                        gerror,
-                    )
-                },
+                _irqs: irqs,
                 _: {
                     smmu.enable_irqs()?;
                 },
