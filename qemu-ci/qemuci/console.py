@@ -24,6 +24,16 @@ PROBLEMS = [
 
 EXIT_MARK = re.compile(r"^IOMMU-RS-EXIT: (\d+)\s*$", re.M)
 
+# The e2e guest's copy of an SMMU line of /proc/interrupts: number, per-CPU counts, chip, ...,
+# handler name.
+_IRQ_LINE = re.compile(r"^IOMMU-RS-IRQ: \d+:((?:[ \t]+\d+)+)[ \t].*?(\S+)[ \t]*$", re.M)
+
+
+def smmu_irqs(text: str):
+    """{handler name: times fired, over all CPUs} of the SMMU's interrupt lines."""
+    return {m.group(2): sum(int(n) for n in m.group(1).split()) for m in _IRQ_LINE.finditer(text)}
+
+
 # A printk record on the console starts with its time stamp (and maybe a caller id).
 _RECORD = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[CT]\d+\])? ")
 

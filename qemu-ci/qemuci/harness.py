@@ -3,6 +3,7 @@
 
 import gzip
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -193,6 +194,50 @@ def build_initramfs(payload: Path | None = None) -> Path:
     return out
 
 
+def combined_irq_dts(dts: str) -> str:
+    """`dts` with the SMMUv3 node's named interrupts replaced by one "combined" line: the event
+    queue's, so that events still arrive (QEMU raises each source on its own line)."""
+    m = re.search(r"(smmuv3@[0-9a-f]+ \{)(.*?)(\n\t\};)", dts, re.S)
+    if not m:
+        raise HarnessError("no smmuv3 node in the machine's device tree")
+    node = m.group(2)
+    names = re.search(r'interrupt-names = ((?:"[^"]*"(?:, )?)+);', node)
+    irqs = re.search(r"interrupts = <([^>]*)>;", node)
+    if not names or not irqs:
+        raise HarnessError("the smmuv3 node has no interrupts/interrupt-names")
+    # dtc writes a string list as "a\0b" or "a", "b".
+    name_list = re.split(r'\\0|", "', names.group(1).strip('"'))
+    cells = irqs.group(1).split()
+    if "eventq" not in name_list or len(cells) != 3 * len(name_list):
+        raise HarnessError(f"unexpected smmuv3 interrupts: {irqs.group(0)} {names.group(0)}")
+    i = name_list.index("eventq")
+    node = node.replace(irqs.group(0), f"interrupts = <{' '.join(cells[3 * i:3 * i + 3])}>;")
+    node = node.replace(names.group(0), 'interrupt-names = "combined";')
+    return dts[:m.start(2)] + node + dts[m.end(2):]
+
+
+def combined_irq_dtb(cmd) -> Path:
+    """The device tree QEMU gives the machine of `cmd`, with a "combined" SMMU interrupt."""
+    dtc = KOUT / "scripts/dtc/dtc"
+    need(str(dtc))
+    out = GUEST / "combined-irq"
+    out.mkdir(parents=True, exist_ok=True)
+    dump = out / "machine.dtb"
+    dump.unlink(missing_ok=True)
+    m = cmd.index("-M") + 1
+    dumping = [*cmd[:m], cmd[m] + f",dumpdtb={dump}", *cmd[m + 1:]]
+    r = subprocess.run(dumping, capture_output=True, text=True, timeout=60)
+    if r.returncode or not dump.exists():
+        raise HarnessError(f"QEMU could not dump its device tree: {r.stderr.strip()[-500:]}")
+    dts = subprocess.run([str(dtc), "-q", "-I", "dtb", "-O", "dts", str(dump)],
+                         capture_output=True, text=True, check=True).stdout
+    (out / "combined.dts").write_text(combined_irq_dts(dts))
+    dtb = out / "combined.dtb"
+    subprocess.run([str(dtc), "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb),
+                    str(out / "combined.dts")], check=True)
+    return dtb
+
+
 def disk_image() -> Path:
     """A 64 MiB raw disk for virtio-blk behind the SMMU."""
     disk = GUEST / "disk.img"
@@ -205,9 +250,10 @@ def disk_image() -> Path:
 
 # --- QEMU ----------------------------------------------------------------
 
-def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested"):
+def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested",
+                 combined_irq=False):
     """The QEMU command line booting the kernel with `driver` on an SMMUv3 with `stages`
-    (a key of SMMU_STAGES)."""
+    (a key of SMMU_STAGES), and with one "combined" interrupt if `combined_irq`."""
     if driver not in DRIVERS:
         raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
     if stages not in SMMU_STAGES:
@@ -227,7 +273,7 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
         cmdline.append("kunit.enable=0")
     cmdline += list(append)
     machine, smmu_args = SMMU_STAGES[stages]
-    return [QEMU, "-M", machine, *smmu_args, *QEMU_BASE,
+    cmd = [QEMU, "-M", machine, *smmu_args, *QEMU_BASE,
             "-drive", f"if=none,id=disk0,format=raw,file={disk_image()}",
             # The disk sits behind a PCIe root port, on bus 1: StreamID 0x100 is in another
             # level-2 span of the stream table than the devices on bus 0.
@@ -242,6 +288,9 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
             "-device", "edu,bus=pcib2,addr=2,dma_mask=0xffffffffffffffff",
             "-kernel", str(IMAGE), "-initrd", str(initrd),
             "-append", " ".join(cmdline), *qemu_args]
+    if combined_irq:
+        cmd += ["-dtb", str(combined_irq_dtb(cmd))]
+    return cmd
 
 
 @dataclass
@@ -306,6 +355,7 @@ def boot(name, cmd, timeout, stream=False, interactive=False):
                 p.wait()
                 break
             time.sleep(0.05)
+        p.stdout.close()
     text = console.untangle(b"".join(chunks).decode(errors="replace"))
     b = Boot(name, log_path, text, p.returncode, timed_out, time.monotonic() - start)
     judge(b, timeout)

@@ -166,6 +166,52 @@ def fake_qemu(dirname, body):
     return str(path)
 
 
+SMMU_DTS = """\
+/dts-v1/;
+
+/ {
+\tsmmuv3@9050000 {
+\t\tphandle = <0x8005>;
+\t\tinterrupt-names = "eventq\\0priq\\0cmdq-sync\\0gerror";
+\t\tinterrupts = <0x00 0x4a 0x01 0x00 0x4b 0x01 0x00 0x4c 0x01 0x00 0x4d 0x01>;
+\t\tcompatible = "arm,smmu-v3";
+\t};
+
+\tpcie@10000000 {
+\t\tinterrupts = <0x00 0x03 0x04>;
+\t};
+};
+"""
+
+
+class DeviceTreeTest(unittest.TestCase):
+    def test_combined_irq_is_the_event_queue_line(self):
+        dts = harness.combined_irq_dts(SMMU_DTS)
+        self.assertIn('\t\tinterrupt-names = "combined";\n'
+                      '\t\tinterrupts = <0x00 0x4a 0x01>;\n', dts)
+        self.assertIn("\t\tinterrupts = <0x00 0x03 0x04>;", dts)
+        self.assertEqual(dts.replace('"combined"', '"eventq\\0priq\\0cmdq-sync\\0gerror"')
+                         .replace("<0x00 0x4a 0x01>;\n\t\tcompatible",
+                                  "<0x00 0x4a 0x01 0x00 0x4b 0x01 0x00 0x4c 0x01 0x00 0x4d "
+                                  "0x01>;\n\t\tcompatible"), SMMU_DTS)
+
+    def test_string_list_with_commas(self):
+        dts = SMMU_DTS.replace('"eventq\\0priq\\0cmdq-sync\\0gerror"',
+                               '"gerror", "priq", "cmdq-sync", "eventq"')
+        self.assertIn("interrupts = <0x00 0x4d 0x01>;", harness.combined_irq_dts(dts))
+
+    def test_no_smmu_node(self):
+        with self.assertRaises(harness.HarnessError):
+            harness.combined_irq_dts("/ {\n};\n")
+
+    def test_smmu_irqs(self):
+        text = ("IOMMU-RS-IRQ: 17:         12          3    GICv3 106 Edge      arm-smmu-v3-rs-evtq\n"
+                "IOMMU-RS-IRQ: 18:          0          0    GICv3 109 Edge      arm-smmu-v3-rs-gerror\n"
+                "[    1.0] IOMMU-RS-IRQ: 19: 5 GICv3 1 Edge x\n")
+        self.assertEqual(console.smmu_irqs(text),
+                         {"arm-smmu-v3-rs-evtq": 15, "arm-smmu-v3-rs-gerror": 0})
+
+
 class UntangleTest(unittest.TestCase):
     """Kernel records that cut into a user-space line on the console."""
 
