@@ -117,6 +117,9 @@ impl platform::Driver for SmmuDriver {
     type IdInfo = ();
     type Data<'bound> = SmmuData<'bound>;
     const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_TABLE);
+    // As the C driver: client devices' DMA goes through the SMMU, and the IOMMU core cannot take
+    // it from under their drivers (it warns, and their DMA stops).
+    const SUPPRESS_BIND_ATTRS: bool = true;
 
     fn probe<'bound>(
         pdev: &'bound platform::Device<Core<'_>>,
