@@ -67,4 +67,11 @@ kernel::module_platform_driver! {
     authors: ["iommu-rs developers"],
     description: "Arm SMMUv3 IOMMU driver (Rust)",
     license: "GPL v2",
+    params: {
+        force_linear_strtab: bool {
+            default: false,
+            description: "Use a linear stream table even where the SMMU supports two levels \
+                (2^SIDSIZE entries of 64 bytes)",
+        },
+    },
 }

@@ -47,14 +47,21 @@ pub(crate) struct Features {
 }
 
 impl Features {
-    /// Decodes and checks the ID registers.
+    /// Decodes and checks the ID registers; `force_linear` picks a linear stream table even
+    /// where the SMMU has two-level ones.
     ///
     /// # Errors
     ///
     /// Returns `ENXIO`, after logging why, for an SMMU this driver cannot drive: no AArch64
     /// translation table format, no translation stage, big-endian-only table walks, or a command
     /// queue too small for a command and its `CMD_SYNC`.
-    pub(crate) fn new(dev: &Device, idr: Idr, iidr: u32, aidr: u32) -> Result<Self> {
+    pub(crate) fn new(
+        dev: &Device,
+        idr: Idr,
+        iidr: u32,
+        aidr: u32,
+        force_linear: bool,
+    ) -> Result<Self> {
         if !matches!(idr.ttf(), Some(Ttf::AArch64 | Ttf::Both)) {
             dev_err!(dev, "no AArch64 translation table format (IDR0.TTF)\n");
             return Err(ENXIO);
@@ -76,8 +83,12 @@ impl Features {
             return Err(ENXIO);
         }
         let sid_bits = idr.sid_bits();
-        // A two-level table only pays off when there is a second level to skip.
-        let strtab = if idr.st_level() == Some(StrtabFmt::TwoLevel) && sid_bits > STRTAB_SPLIT {
+        // A two-level table only pays off when there is a second level to skip. Where it is
+        // optional, a linear one is as valid (at 64 bytes per StreamID).
+        let strtab = if idr.st_level() == Some(StrtabFmt::TwoLevel)
+            && sid_bits > STRTAB_SPLIT
+            && !force_linear
+        {
             StrtabFmt::TwoLevel
         } else {
             StrtabFmt::Linear

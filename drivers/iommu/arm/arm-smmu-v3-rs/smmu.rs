@@ -175,7 +175,8 @@ impl Smmu {
             io.read(IDR5).into_raw(),
         );
         let (iidr, aidr) = (io.read(IIDR).into_raw(), io.read(AIDR).into_raw());
-        let features = Features::new(dev, idr, iidr, aidr)?;
+        let force_linear = crate::module_parameters::force_linear_strtab.value();
+        let features = Features::new(dev, idr, iidr, aidr, force_linear)?;
         features.log(dev);
         let hw_info = [
             0,
