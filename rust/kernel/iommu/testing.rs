@@ -142,3 +142,30 @@ impl Drop for TestClient {
         unsafe { bindings::platform_device_unregister(self.pdev.as_ptr()) };
     }
 }
+
+/// Marks the running KUnit test as skipped, with `reason`, as C's `kunit_mark_skipped()` does;
+/// does nothing outside a KUnit test. The test should return right after (its result then does
+/// not count as a pass).
+///
+/// 7.3's `kernel::kunit` has no way to skip; this is the one IOMMU driver tests need when the
+/// hardware they run against is absent.
+pub fn skip_current_test(reason: &CStr) {
+    // SAFETY: Reads the current task's KUnit test pointer; no preconditions.
+    let test = unsafe { bindings::kunit_get_current_test() };
+    if test.is_null() {
+        return;
+    }
+    let reason = reason.to_bytes();
+    // SAFETY: `test` is the test this task is running, valid until it returns; only the task
+    // running a test writes its status and comment, as `kunit_mark_skipped()` does.
+    unsafe {
+        let comment = &raw mut (*test).status_comment;
+        let n = reason.len().min((*comment).len() - 1);
+        core::ptr::copy_nonoverlapping(reason.as_ptr(), (*comment).as_mut_ptr().cast::<u8>(), n);
+        (*comment)[n] = 0;
+        core::ptr::write_volatile(
+            &raw mut (*test).status,
+            bindings::kunit_status_KUNIT_SKIPPED,
+        );
+    }
+}
