@@ -151,6 +151,8 @@ impl platform::Driver for SmmuDriver {
                 _enabled: enabled,
                 _: {
                     dev_info!(pdev, "registered with the IOMMU core\n");
+                    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+                    crate::kunit::LIVE_SMMU.populate(smmu.clone());
                 }
             }? Error))
         })

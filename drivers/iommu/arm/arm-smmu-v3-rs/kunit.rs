@@ -1,9 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit suite running the checks of the pure [`crate::hw`] layer in the kernel.
+//! KUnit suites: the checks of the pure [`crate::hw`] layer in the kernel, StreamID ownership,
+//! and the driver on the SMMU it has bound.
 //!
-//! The same checks run on the host through `host/smmu-v3-hw` (`cargo test`); running them here
-//! proves that the kernel build of the layer (target, flags, `core` version) behaves the same.
+//! The same `hw` checks run on the host through `host/smmu-v3-hw` (`cargo test`); running them
+//! here proves that the kernel build of the layer (target, flags, `core` version) behaves the
+//! same.
+
+use kernel::sync::{
+    Arc,
+    SetOnce, //
+};
+
+use crate::smmu::Smmu;
+
+/// The first SMMU the driver bound, for [`live_tests`] (KUnit runs after the driver probed).
+pub(crate) static LIVE_SMMU: SetOnce<Arc<Smmu>> = SetOnce::new();
 
 #[kernel::macros::kunit_tests(arm_smmu_v3_rs_hw)]
 mod tests {
@@ -148,6 +160,152 @@ mod streams_tests {
         assert!(owned_by(&streams, 0x210, b) && owned_by(&streams, 0x200, b));
         assert!(streams.release(0x210) && streams.release(0x200));
         assert!(streams.owner(0x200).is_none());
+        Ok(())
+    }
+}
+
+/// KUnit suite driving the SMMU the driver has bound, without DMA: command queue batches larger
+/// than the queue, live STE updates, and range invalidations. Skipped when no SMMU is bound to
+/// this driver (e.g. the C driver was chosen).
+///
+/// It only touches a StreamID no device owns, claimed for the test's faux device meanwhile, in
+/// the level-2 span of a device's StreamID (so that the span exists), and a VMID or ASID it
+/// allocates.
+#[kernel::macros::kunit_tests(arm_smmu_v3_rs_live)]
+mod live_tests {
+    use super::LIVE_SMMU;
+    use crate::{
+        hw::{
+            cmd::Cmd,
+            hitless::UpdateKind,
+            ste::{
+                Shcfg,
+                Ste, //
+            },
+        },
+        smmu::Smmu,
+    };
+    use kernel::{
+        device::{
+            Bound,
+            Device, //
+        },
+        faux,
+        iommu::testing::skip_current_test,
+        prelude::*,
+        sync::Arc, //
+    };
+
+    /// The live SMMU, or `None` after marking the test skipped.
+    fn smmu() -> Option<&'static Arc<Smmu>> {
+        let smmu = LIVE_SMMU.as_ref();
+        if smmu.is_none() {
+            skip_current_test(c"no SMMU bound to arm_smmu_v3_rs");
+        }
+        smmu
+    }
+
+    /// A StreamID no device owns, in the level-2 span of the lowest owned one.
+    fn spare_sid(smmu: &Smmu) -> Result<u32> {
+        let first = smmu.stream_owned(0).0.ok_or(ENODEV)?;
+        (0..256u32)
+            .map(|i| (first & !0xff) | i)
+            .find(|sid| !smmu.stream_owned(*sid).1)
+            .ok_or(EBUSY)
+    }
+
+    #[test]
+    fn cmdq_batch_larger_than_queue() -> Result {
+        let Some(smmu) = smmu() else { return Ok(()) };
+        let sid = spare_sid(smmu)?;
+        // Three times round the queue and then some: published as space frees up, one
+        // CMD_SYNC at the end.
+        let n = 3 * (1usize << smmu.features.cmdq_log2) + 5;
+        let mut cmds = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            cmds.push(Cmd::cfgi_ste_range(sid, 0)?, GFP_KERNEL)?;
+        }
+        smmu.issue_sync(&cmds)?;
+        // And the queue still works for a single command.
+        smmu.issue_sync(&[])
+    }
+
+    #[test]
+    fn ste_updates_on_the_live_table() -> Result {
+        let Some(smmu) = smmu() else { return Ok(()) };
+        let owner = faux::Registration::new(c"arm-smmu-v3-rs-live", None)?;
+        let fdev: &faux::Device<Bound> = owner.as_ref();
+        let dev: &Device<Bound> = fdev.as_ref();
+        let sid = spare_sid(smmu)?;
+        smmu.claim_streams(dev, &[sid])?;
+        let bypass = Ste::bypass(Shcfg::Incoming);
+        let result = (|| -> Result {
+            // An unused stream aborts; installing abort again changes nothing that is used.
+            assert_eq!(
+                smmu.install_ste(sid, &Ste::abort())?,
+                UpdateKind::NoUsedChange
+            );
+            assert!(smmu.install_ste(sid, &bypass)? != UpdateKind::Breaking);
+            assert_eq!(smmu.install_ste(sid, &bypass)?, UpdateKind::NoUsedChange);
+            assert!(smmu.install_ste(sid, &Ste::abort())? != UpdateKind::Breaking);
+            Ok(())
+        })();
+        // Whatever happened, leave the stream aborting and unowned.
+        let restored = smmu.install_ste(sid, &Ste::abort());
+        smmu.release_streams(&[sid]);
+        result.and(restored.map(|_| ()))
+    }
+
+    /// Runs `f` with the allocated VMID or ASID `tag`, then frees it.
+    fn with_tag(tag: u16, free: impl FnOnce(u16), f: impl FnOnce(u16) -> Result) -> Result {
+        let r = f(tag);
+        free(tag);
+        r
+    }
+
+    #[test]
+    fn range_invalidations() -> Result {
+        let Some(smmu) = smmu() else { return Ok(()) };
+        // (iova, size, granule, leaf): a page, a block, an unaligned span crossing blocks, the
+        // top of a 48-bit space, and 2^40 bytes (range commands up to the largest scale).
+        let ranges: [(u64, u64, usize, bool); 5] = [
+            (0x1000, 0x1000, 0x1000, true),
+            (0x20_0000, 0x20_0000, 0x20_0000, true),
+            (0x1f_f000, 0x40_3000, 0x1000, false),
+            ((1 << 48) - 0x2000, 0x2000, 0x1000, true),
+            (0, 1 << 40, 0x1000, true),
+        ];
+        // Every range in turn, then the whole context.
+        let sweep = |range: &dyn Fn(u64, u64, usize, bool) -> Result, all: &dyn Fn() -> Result| {
+            ranges
+                .iter()
+                .try_for_each(|&(iova, size, granule, leaf)| range(iova, size, granule, leaf))
+                .and_then(|()| all())
+        };
+        if smmu.features.idr.s2() {
+            with_tag(
+                smmu.alloc_vmid()?,
+                |v| smmu.free_vmid(v),
+                |vmid| {
+                    sweep(
+                        &|iova, size, g, leaf| smmu.invalidate_s2(vmid, iova, size, g, leaf),
+                        &|| smmu.invalidate_vmid(vmid),
+                    )
+                },
+            )?;
+        }
+        if smmu.features.idr.s1() {
+            with_tag(
+                smmu.alloc_asid()?,
+                |a| smmu.free_asid(a),
+                |asid| {
+                    sweep(
+                        &|iova, size, g, leaf| smmu.invalidate_s1(asid, iova, size, g, leaf),
+                        &|| smmu.invalidate_asid(asid),
+                    )
+                },
+            )?;
+        }
         Ok(())
     }
 }

@@ -370,6 +370,12 @@ impl Smmu {
         })
     }
 
+    /// The lowest StreamID a device owns, and whether `sid` is owned.
+    pub(crate) fn stream_owned(&self, sid: u32) -> (Option<u32>, bool) {
+        let streams = self.streams.lock();
+        (streams.first(), streams.owner(sid).is_some())
+    }
+
     /// Gives back `sids`, claimed by [`Smmu::claim_streams`]; the owner must still be held.
     pub(crate) fn release_streams(&self, sids: &[u32]) {
         for sid in sids {

@@ -77,6 +77,11 @@ impl Streams {
         self.owners.remove(&sid).is_some()
     }
 
+    /// The lowest StreamID owned, if any.
+    pub(crate) fn first(&self) -> Option<u32> {
+        self.owners.keys().next().copied()
+    }
+
     /// The device owning `sid`, if any.
     pub(crate) fn owner(&self, sid: u32) -> Option<&Device> {
         self.owners.get(&sid).map(|o| &**o)
