@@ -251,7 +251,7 @@ fn configs(smmu: &Smmu, ias: u32) -> Result<(pgtable::Config, PagingConfig)> {
         pgsize_bitmap: PGSIZE_BITMAP,
         ias,
         oas: f.idr.oas_bits().ok_or(ENXIO)?,
-        coherent_walk: f.idr.coherent(),
+        coherent_walk: f.coherent,
     };
     let paging = PagingConfig {
         pgsize_bitmap: PGSIZE_BITMAP,

@@ -38,6 +38,9 @@ pub(crate) struct Features {
     pub(crate) aidr: u32,
     /// The stream table format the driver uses.
     pub(crate) strtab: StrtabFmt,
+    /// Whether the SMMU's table and queue accesses are cache coherent: as the firmware says,
+    /// which the DMA API follows for the SMMU's own allocations.
+    pub(crate) coherent: bool,
     /// StreamID width.
     pub(crate) sid_bits: u32,
     /// log2 of the command queue entries the driver uses.
@@ -46,9 +49,21 @@ pub(crate) struct Features {
     pub(crate) evtq_log2: u32,
 }
 
+/// What the firmware and the command line say of an SMMU, beside its ID registers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Platform {
+    /// The firmware describes the SMMU as DMA coherent (`dma-coherent`).
+    pub(crate) coherent: bool,
+    /// Use a linear stream table even where two levels are supported.
+    pub(crate) force_linear_strtab: bool,
+}
+
 impl Features {
-    /// Decodes and checks the ID registers; `force_linear` picks a linear stream table even
-    /// where the SMMU has two-level ones.
+    /// Decodes and checks the ID registers, with what `platform` says.
+    ///
+    /// Coherency is the firmware's: the kernel maps the SMMU's queues and tables as the
+    /// firmware says, and the SMMU must access them with the same attributes. A disagreeing
+    /// `IDR0.COHACC` is warned about, as the C driver does.
     ///
     /// # Errors
     ///
@@ -60,7 +75,7 @@ impl Features {
         idr: Idr,
         iidr: u32,
         aidr: u32,
-        force_linear: bool,
+        platform: Platform,
     ) -> Result<Self> {
         if !matches!(idr.ttf(), Some(Ttf::AArch64 | Ttf::Both)) {
             dev_err!(dev, "no AArch64 translation table format (IDR0.TTF)\n");
@@ -87,17 +102,25 @@ impl Features {
         // optional, a linear one is as valid (at 64 bytes per StreamID).
         let strtab = if idr.st_level() == Some(StrtabFmt::TwoLevel)
             && sid_bits > STRTAB_SPLIT
-            && !force_linear
+            && !platform.force_linear_strtab
         {
             StrtabFmt::TwoLevel
         } else {
             StrtabFmt::Linear
         };
+        if platform.coherent != idr.coherent() {
+            dev_warn!(
+                dev,
+                "IDR0.COHACC overridden by the firmware: {}coherent\n",
+                if platform.coherent { "" } else { "non-" }
+            );
+        }
         Ok(Self {
             idr,
             iidr,
             aidr,
             strtab,
+            coherent: platform.coherent,
             sid_bits,
             cmdq_log2: idr.cmdq_log2size().min(CMDQ_MAX_LOG2),
             evtq_log2: idr.evtq_log2size().min(EVTQ_MAX_LOG2),
@@ -127,7 +150,7 @@ impl Features {
             if g.size_16k { " 16K" } else { "" },
             if g.size_64k { " 64K" } else { "" },
             if i.ril() { ", RIL" } else { "" },
-            if i.coherent() { ", coherent" } else { "" },
+            if self.coherent { ", coherent" } else { "" },
             if i.ats() { ", ATS" } else { "" },
             1u32 << self.cmdq_log2,
             1u32 << self.evtq_log2,

@@ -97,7 +97,7 @@ impl iommu::Ops for SmmuIommu {
     fn capable(dev: &ClientDevice<Self>, cap: Capability) -> bool {
         let coherent = dev
             .iommu()
-            .is_some_and(|iommu| iommu.data().features.idr.coherent());
+            .is_some_and(|iommu| iommu.data().features.coherent);
         // DEFERRED_FLUSH: unmaps may be invalidated later, in batches (the DMA-FQ "lazy" mode);
         // `flush_iotlb_all` invalidates the whole domain when the flush queue is drained.
         (cap == Capability::CACHE_COHERENCY && coherent)

@@ -43,7 +43,10 @@ use kernel::{
 };
 
 use crate::{
-    features::Features,
+    features::{
+        Features,
+        Platform, //
+    },
     hw::{
         attr::Shareability,
         cmd::{
@@ -157,6 +160,28 @@ pub(crate) struct Smmu {
     hw_info: [u32; 10],
 }
 
+/// Checks the device tree node of an SMMU; returns whether it is DMA coherent.
+///
+/// `#iommu-cells` must be 1 (the StreamID), as the binding says. Page 1 registers aliased onto
+/// page 0 (`cavium,cn9900-broken-page1-regspace`) are not supported: refused rather than
+/// mis-driven.
+fn fw_coherent(dev: &Device) -> Result<bool> {
+    let fw = dev.fwnode().ok_or(ENODEV)?;
+    let cells: u32 = fw.property_read(c"#iommu-cells").required_by(dev)?;
+    if cells != 1 {
+        dev_err!(dev, "#iommu-cells is {}, must be 1\n", cells);
+        return Err(ENODEV);
+    }
+    if fw.property_present(c"cavium,cn9900-broken-page1-regspace") {
+        dev_err!(
+            dev,
+            "page 1 registers in page 0 (CN9900) are not supported\n"
+        );
+        return Err(ENODEV);
+    }
+    Ok(fw.property_present(c"dma-coherent"))
+}
+
 impl Smmu {
     /// Maps the SMMU of `pdev`, decodes its features and allocates its queues and tables.
     ///
@@ -175,8 +200,11 @@ impl Smmu {
             io.read(IDR5).into_raw(),
         );
         let (iidr, aidr) = (io.read(IIDR).into_raw(), io.read(AIDR).into_raw());
-        let force_linear = crate::module_parameters::force_linear_strtab.value();
-        let features = Features::new(dev, idr, iidr, aidr, force_linear)?;
+        let platform = Platform {
+            coherent: fw_coherent(dev)?,
+            force_linear_strtab: crate::module_parameters::force_linear_strtab.value(),
+        };
+        let features = Features::new(dev, idr, iidr, aidr, platform)?;
         features.log(dev);
         let hw_info = [
             0,
@@ -242,7 +270,7 @@ impl Smmu {
             self.write_cr0(io, Cr0::default())?;
             self.write_irq_ctrl(io, 0)?;
 
-            let (tables, queues) = if self.features.idr.coherent() {
+            let (tables, queues) = if self.features.coherent {
                 let wb = WalkAttrs {
                     inner: Cr1Cache::WriteBack,
                     outer: Cr1Cache::WriteBack,
