@@ -194,18 +194,24 @@ def build_initramfs(payload: Path | None = None) -> Path:
     return out
 
 
-def combined_irq_dts(dts: str) -> str:
-    """`dts` with the SMMUv3 node's named interrupts replaced by one "combined" line: the event
-    queue's, so that events still arrive (QEMU raises each source on its own line)."""
+def _smmu_node(dts: str):
+    """The match of the SMMUv3 node in `dts`, its body as group 2."""
     m = re.search(r"(smmuv3@[0-9a-f]+ \{)(.*?)(\n\t\};)", dts, re.S)
     if not m:
         raise HarnessError("no smmuv3 node in the machine's device tree")
+    return m
+
+
+def combined_irq_dts(dts: str) -> str:
+    """`dts` with the SMMUv3 node's named interrupts replaced by one "combined" line: the event
+    queue's, so that events still arrive (QEMU raises each source on its own line)."""
+    m = _smmu_node(dts)
     node = m.group(2)
     names = re.search(r'interrupt-names = ((?:"[^"]*"(?:, )?)+);', node)
     irqs = re.search(r"interrupts = <([^>]*)>;", node)
     if not names or not irqs:
         raise HarnessError("the smmuv3 node has no interrupts/interrupt-names")
-    # dtc writes a string list as "a\0b" or "a", "b".
+    # dtc writes a string list as "a\\0b" or "a", "b".
     name_list = re.split(r'\\0|", "', names.group(1).strip('"'))
     cells = irqs.group(1).split()
     if "eventq" not in name_list or len(cells) != 3 * len(name_list):
@@ -216,11 +222,26 @@ def combined_irq_dts(dts: str) -> str:
     return dts[:m.start(2)] + node + dts[m.end(2):]
 
 
-def combined_irq_dtb(cmd) -> Path:
-    """The device tree QEMU gives the machine of `cmd`, with a "combined" SMMU interrupt."""
+def non_coherent_dts(dts: str) -> str:
+    """`dts` without `dma-coherent` on the SMMUv3 node: the kernel then maps the SMMU's queues
+    and tables non-cacheable, and the driver must make the SMMU access them so (QEMU's SMMU
+    has IDR0.COHACC set and does not model caches: the attributes are what is exercised)."""
+    m = _smmu_node(dts)
+    node, n = re.subn(r"\n\t\tdma-coherent;", "", m.group(2))
+    if n != 1:
+        raise HarnessError("the smmuv3 node is not dma-coherent")
+    return dts[:m.start(2)] + node + dts[m.end(2):]
+
+
+# The changes qemu_command can make to the device tree QEMU generates.
+DT_EDITS = {"combined-irq": combined_irq_dts, "non-coherent": non_coherent_dts}
+
+
+def edited_dtb(cmd, edits) -> Path:
+    """The device tree QEMU gives the machine of `cmd`, changed by `edits` (DT_EDITS keys)."""
     dtc = KOUT / "scripts/dtc/dtc"
     need(str(dtc))
-    out = GUEST / "combined-irq"
+    out = GUEST / "dt"
     out.mkdir(parents=True, exist_ok=True)
     dump = out / "machine.dtb"
     dump.unlink(missing_ok=True)
@@ -231,10 +252,13 @@ def combined_irq_dtb(cmd) -> Path:
         raise HarnessError(f"QEMU could not dump its device tree: {r.stderr.strip()[-500:]}")
     dts = subprocess.run([str(dtc), "-q", "-I", "dtb", "-O", "dts", str(dump)],
                          capture_output=True, text=True, check=True).stdout
-    (out / "combined.dts").write_text(combined_irq_dts(dts))
-    dtb = out / "combined.dtb"
+    for e in edits:
+        dts = DT_EDITS[e](dts)
+    name = "+".join(edits)
+    (out / f"{name}.dts").write_text(dts)
+    dtb = out / f"{name}.dtb"
     subprocess.run([str(dtc), "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb),
-                    str(out / "combined.dts")], check=True)
+                    str(out / f"{name}.dts")], check=True)
     return dtb
 
 
@@ -251,11 +275,15 @@ def disk_image() -> Path:
 # --- QEMU ----------------------------------------------------------------
 
 def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested",
-                 combined_irq=False):
+                 dt_edits=()):
     """The QEMU command line booting the kernel with `driver` on an SMMUv3 with `stages`
-    (a key of SMMU_STAGES), and with one "combined" interrupt if `combined_irq`."""
+    (a key of SMMU_STAGES), its device tree changed by `dt_edits` (keys of DT_EDITS)."""
     if driver not in DRIVERS:
         raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
+    bad = [e for e in dt_edits if e not in DT_EDITS]
+    if bad:
+        raise HarnessError(f"unknown device tree edit(s) {', '.join(bad)} (choose from "
+                           f"{', '.join(DT_EDITS)})")
     if stages not in SMMU_STAGES:
         raise HarnessError(f"unknown SMMU stages '{stages}' (choose from "
                            f"{', '.join(SMMU_STAGES)})")
@@ -288,8 +316,8 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
             "-device", "edu,bus=pcib2,addr=2,dma_mask=0xffffffffffffffff",
             "-kernel", str(IMAGE), "-initrd", str(initrd),
             "-append", " ".join(cmdline), *qemu_args]
-    if combined_irq:
-        cmd += ["-dtb", str(combined_irq_dtb(cmd))]
+    if dt_edits:
+        cmd += ["-dtb", str(edited_dtb(cmd, dt_edits))]
     return cmd
 
 

@@ -172,6 +172,7 @@ SMMU_DTS = """\
 / {
 \tsmmuv3@9050000 {
 \t\tphandle = <0x8005>;
+\t\tdma-coherent;
 \t\tinterrupt-names = "eventq\\0priq\\0cmdq-sync\\0gerror";
 \t\tinterrupts = <0x00 0x4a 0x01 0x00 0x4b 0x01 0x00 0x4c 0x01 0x00 0x4d 0x01>;
 \t\tcompatible = "arm,smmu-v3";
@@ -199,6 +200,12 @@ class DeviceTreeTest(unittest.TestCase):
         dts = SMMU_DTS.replace('"eventq\\0priq\\0cmdq-sync\\0gerror"',
                                '"gerror", "priq", "cmdq-sync", "eventq"')
         self.assertIn("interrupts = <0x00 0x4d 0x01>;", harness.combined_irq_dts(dts))
+
+    def test_non_coherent(self):
+        dts = harness.non_coherent_dts(SMMU_DTS)
+        self.assertEqual(dts, SMMU_DTS.replace("\t\tdma-coherent;\n", ""))
+        with self.assertRaises(harness.HarnessError):
+            harness.non_coherent_dts(dts)
 
     def test_no_smmu_node(self):
         with self.assertRaises(harness.HarnessError):
@@ -303,6 +310,11 @@ class QemuCommandTest(unittest.TestCase):
     def test_other_driver_blacklisted(self):
         c = harness.qemu_command("initrd", "run", "rust")
         self.assertIn("initcall_blacklist=arm_smmu_driver_init", c[c.index("-append") + 1])
+
+    def test_unknown_dt_edit_refused(self):
+        with self.assertRaises(harness.HarnessError) as cm:
+            harness.qemu_command("initrd", "run", "rust", dt_edits=("no-such",))
+        self.assertIn("unknown device tree edit(s) no-such", str(cm.exception))
 
     def test_unknown_stages_refused(self):
         with self.assertRaises(harness.HarnessError) as cm:
