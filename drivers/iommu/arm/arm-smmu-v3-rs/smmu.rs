@@ -398,7 +398,8 @@ impl Smmu {
         })
     }
 
-    /// The lowest StreamID a device owns, and whether `sid` is owned.
+    /// The lowest StreamID a device owns, and whether `sid` is owned (for the live KUnit suite).
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
     pub(crate) fn stream_owned(&self, sid: u32) -> (Option<u32>, bool) {
         let streams = self.streams.lock();
         (streams.first(), streams.owner(sid).is_some())

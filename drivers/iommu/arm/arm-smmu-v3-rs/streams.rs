@@ -78,6 +78,7 @@ impl Streams {
     }
 
     /// The lowest StreamID owned, if any.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
     pub(crate) fn first(&self) -> Option<u32> {
         self.owners.keys().next().copied()
     }
