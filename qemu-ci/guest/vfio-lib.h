@@ -316,6 +316,14 @@ static inline volatile uint8_t *ctx_mmap_region(struct ctx *c, unsigned int inde
 	return p;
 }
 
+/* Read len bytes of the device's config space at off. */
+static inline int ctx_cfg_read(struct ctx *c, unsigned int off, void *buf, size_t len)
+{
+	CHECK(pread(c->dev, buf, len, c->cfg + off) == (ssize_t)len,
+	      "read config space at %#x: %s", off, strerror(errno));
+	return 0;
+}
+
 /*
  * Open the device through the chosen back end, map BAR0, enable memory
  * space and bus mastering. On failure the caller still calls ctx_close().
