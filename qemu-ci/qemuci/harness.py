@@ -137,7 +137,8 @@ def _newer(target: Path, *sources: Path):
 
 
 def build_programs():
-    """Cross-compile qemu-ci/guest/*.c into static arm64 binaries (cached)."""
+    """Cross-compile qemu-ci/guest/*.c into static arm64 binaries (cached; rebuilt when the
+    .c, a qemu-ci/guest/*.h or the uAPI headers are newer)."""
     need(CLANG, "ld.lld-19")
     inc = KOUT / "usr/include"
     if not (inc / "linux/iommufd.h").exists():
@@ -146,9 +147,11 @@ def build_programs():
     out.mkdir(parents=True, exist_ok=True)
     gcc = Path("/usr/lib/gcc-cross/aarch64-linux-gnu/12")
     built = []
+    # Every program includes the shared headers (vfio-lib.h): a change to one rebuilds all.
+    headers = sorted((REPO / "qemu-ci/guest").glob("*.h"))
     for src in sorted((REPO / "qemu-ci/guest").glob("*.c")):
         dst = out / src.stem
-        if _newer(dst, src, inc / "linux/iommufd.h", inc / "linux/vfio.h"):
+        if _newer(dst, src, *headers, inc / "linux/iommufd.h", inc / "linux/vfio.h"):
             cmd = [CLANG, "--target=aarch64-linux-gnu", "-fuse-ld=lld", "-static", "-O2",
                    "-Wall", "-Wextra", "-Werror", "-Wno-sign-compare",
                    "-isystem", str(inc), "-isystem", "/usr/aarch64-linux-gnu/include",

@@ -322,6 +322,52 @@ class QemuCommandTest(unittest.TestCase):
         self.assertIn("unknown SMMU stages '3'", str(cm.exception))
 
 
+class BuildProgramsTest(unittest.TestCase):
+    """build_programs() recompiles a guest program when anything it includes changed."""
+
+    def setUp(self):
+        td = tempfile.TemporaryDirectory()
+        self.addCleanup(td.cleanup)
+        tmp = Path(td.name)
+        for name, value in (("REPO", tmp / "repo"), ("KOUT", tmp / "kout"),
+                            ("GUEST", tmp / "guest"), ("need", lambda *a, **k: None)):
+            self.addCleanup(setattr, harness, name, getattr(harness, name))
+            setattr(harness, name, value)
+        self.src = tmp / "repo/qemu-ci/guest"
+        self.src.mkdir(parents=True)
+        (self.src / "prog.c").write_text('#include "lib.h"\n')
+        (self.src / "lib.h").write_text("\n")
+        (tmp / "kout/usr/include/linux").mkdir(parents=True)
+        for h in ("iommufd.h", "vfio.h"):
+            (tmp / "kout/usr/include/linux" / h).write_text("\n")
+        # A stand-in compiler that logs each compile and writes the -o file.
+        self.log = tmp / "cc.log"
+        cc = tmp / "cc"
+        cc.write_text(f'#!/bin/sh\necho "$@" >> {self.log}\n'
+                      'while [ "$1" != -o ]; do shift; done; : > "$2"\n')
+        cc.chmod(0o755)
+        self.addCleanup(setattr, harness, "CLANG", harness.CLANG)
+        harness.CLANG = str(cc)
+
+    def compiles(self):
+        n = len(self.log.read_text().splitlines()) if self.log.exists() else 0
+        harness.build_programs()
+        return len(self.log.read_text().splitlines()) - n
+
+    def age(self, path, seconds):
+        t = path.stat().st_mtime - seconds
+        os.utime(path, (t, t))
+
+    def test_rebuilt_only_when_a_source_or_header_is_newer(self):
+        self.assertEqual(self.compiles(), 1)
+        for f in (self.src / "prog.c", self.src / "lib.h",
+                  *harness.KOUT.glob("usr/include/linux/*.h")):
+            self.age(f, 100)
+        self.assertEqual(self.compiles(), 0)
+        (self.src / "lib.h").touch()
+        self.assertEqual(self.compiles(), 1)
+
+
 class ToolsTest(unittest.TestCase):
     def test_missing_tool_named(self):
         with self.assertRaises(harness.HarnessError) as cm:

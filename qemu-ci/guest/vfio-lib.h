@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-lib.h: the VFIO plumbing the guest test programs in qemu-ci/guest
+ * share.
+ *
+ * A PCI function is bound to vfio-pci and opened through one of the VFIO
+ * back ends:
+ *
+ *   iommufd    - the device cdev, VFIO_DEVICE_BIND_IOMMUFD, an IOAS
+ *   iommufd-s2 - the same, attached to an IOMMU_HWPT_ALLOC_NEST_PARENT HWPT on
+ *                the IOAS (a stage 2 domain on SMMUv3)
+ *   type1v2    - the legacy group + /dev/vfio/vfio container
+ *   compat     - the group with /dev/iommu as its container (iommufd's
+ *                type1 compatibility layer)
+ *
+ * with DMA map/unmap, region mmap, eventfd interrupts, and a KTAP runner for
+ * one back end's tests. Each guest program is one translation unit that
+ * includes this header first; everything here is static, and functions are
+ * inline, so that a program need not use all of it.
+ */
+#ifndef VFIO_LIB_H
+#define VFIO_LIB_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#define PAGE 4096UL
+
+/* Why the current test failed; the KTAP output carries it. */
+static char failmsg[512];
+
+/* Record why the current test failed; returns -1. */
+static inline __attribute__((format(printf, 1, 2))) int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(failmsg, sizeof(failmsg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+#define CHECK(cond, ...) do { if (!(cond)) return fail(__VA_ARGS__); } while (0)
+
+static inline int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static inline int read_hex(const char *path, unsigned long *val)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	*val = strtoul(buf, NULL, 0);
+	return 0;
+}
+
+/* The PCI function a program drives: its name in messages and its IDs. */
+struct pci_id {
+	const char *name;
+	unsigned long vendor, device;
+};
+
+/* Whether the PCI device bdf has the vendor and device ID of id. */
+static inline int pci_is(const char *bdf, const struct pci_id *id)
+{
+	char path[256];
+	unsigned long v, dv;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", bdf);
+	if (read_hex(path, &v))
+		return 0;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", bdf);
+	if (read_hex(path, &dv))
+		return 0;
+	return v == id->vendor && dv == id->device;
+}
+
+/* Find the id device with the lowest BDF; returns 0 and its BDF, or -1. */
+static inline int pci_find(const struct pci_id *id, char bdf[32])
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	int found = -1;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || !pci_is(e->d_name, id))
+			continue;
+		if (found || strcmp(e->d_name, bdf) < 0)
+			snprintf(bdf, 32, "%s", e->d_name);
+		found = 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * "-d BDF" at the front of the arguments names the device to test: take it
+ * off argv into bdf (else bdf is ""). Returns 0, or 2 (the exit status) if
+ * BDF is not an id device.
+ */
+static inline int pci_dev_arg(const char *prog, const struct pci_id *id, int *argc, char ***argv,
+			      char bdf[32])
+{
+	char **av = *argv;
+
+	bdf[0] = 0;
+	if (*argc <= 2 || strcmp(av[1], "-d"))
+		return 0;
+	if (strlen(av[2]) >= 32 || !pci_is(av[2], id)) {
+		fprintf(stderr, "%s: %s is not an %s device (%04lx:%04lx)\n", prog, av[2], id->name,
+			id->vendor, id->device);
+		return 2;
+	}
+	snprintf(bdf, 32, "%s", av[2]);
+	*argv += 2;
+	*argc -= 2;
+	return 0;
+}
+
+/* Without "-d", the id device with the lowest BDF. Returns 0, or 1 if there is none. */
+static inline int pci_dev_default(const char *prog, const struct pci_id *id, char bdf[32])
+{
+	if (bdf[0] || !pci_find(id, bdf))
+		return 0;
+	fprintf(stderr, "%s: no %s device (%04lx:%04lx) found\n", prog, id->name, id->vendor,
+		id->device);
+	return 1;
+}
+
+/* Bind the device to vfio-pci (idempotent). */
+static inline int bind_vfio(const char *bdf)
+{
+	char path[256], link[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = 0;
+		if (strstr(link, "/vfio-pci"))
+			return 0;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+		CHECK(!write_str(path, bdf), "unbind %s from its driver failed", bdf);
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	CHECK(!write_str(path, "vfio-pci"), "driver_override for %s failed", bdf);
+	CHECK(!write_str("/sys/bus/pci/drivers_probe", bdf), "binding %s to vfio-pci failed: %s",
+	      bdf, strerror(errno));
+	return 0;
+}
+
+/* /dev/vfio/devices/vfioN of the device. */
+static inline int cdev_path(const char *bdf, char *out, size_t len)
+{
+	char path[256];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "vfio", 4)) {
+			snprintf(out, len, "/dev/vfio/devices/%s", e->d_name);
+			closedir(d);
+			return 0;
+		}
+	closedir(d);
+	return -1;
+}
+
+static inline int group_number(const char *bdf)
+{
+	char path[256], link[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return -1;
+	link[n] = 0;
+	return atoi(strrchr(link, '/') + 1);
+}
+
+/* One open VFIO device with its DMA back end. */
+struct ctx {
+	const char *backend;
+	int iommufd, container, group, dev;
+	uint32_t ioas, devid;
+	volatile uint8_t *bar;	/* BAR0 */
+	size_t bar_size;
+	uint64_t cfg;		/* offset of the config space region in dev */
+};
+
+static inline int ctx_map(struct ctx *c, void *va, uint64_t iova, size_t len)
+{
+	if (c->iommufd >= 0 && c->container < 0) {
+		struct iommu_ioas_map m = {
+			.size = sizeof(m),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE,
+			.ioas_id = c->ioas,
+			.user_va = (uintptr_t)va,
+			.length = len,
+			.iova = iova,
+		};
+
+		CHECK(!ioctl(c->iommufd, IOMMU_IOAS_MAP, &m), "IOMMU_IOAS_MAP iova %#lx: %s",
+		      (unsigned long)iova, strerror(errno));
+	} else {
+		struct vfio_iommu_type1_dma_map m = {
+			.argsz = sizeof(m),
+			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+			.vaddr = (uintptr_t)va,
+			.iova = iova,
+			.size = len,
+		};
+
+		CHECK(!ioctl(c->container, VFIO_IOMMU_MAP_DMA, &m), "VFIO_IOMMU_MAP_DMA iova %#lx: %s",
+		      (unsigned long)iova, strerror(errno));
+	}
+	return 0;
+}
+
+static inline int ctx_unmap(struct ctx *c, uint64_t iova, size_t len)
+{
+	if (c->iommufd >= 0 && c->container < 0) {
+		struct iommu_ioas_unmap u = {
+			.size = sizeof(u), .ioas_id = c->ioas, .iova = iova, .length = len,
+		};
+
+		CHECK(!ioctl(c->iommufd, IOMMU_IOAS_UNMAP, &u), "IOMMU_IOAS_UNMAP: %s", strerror(errno));
+		CHECK(u.length == len, "IOMMU_IOAS_UNMAP unmapped %llu of %zu bytes",
+		      (unsigned long long)u.length, len);
+	} else {
+		struct vfio_iommu_type1_dma_unmap u = {
+			.argsz = sizeof(u), .iova = iova, .size = len,
+		};
+
+		CHECK(!ioctl(c->container, VFIO_IOMMU_UNMAP_DMA, &u), "VFIO_IOMMU_UNMAP_DMA: %s",
+		      strerror(errno));
+		CHECK(u.size == len, "VFIO_IOMMU_UNMAP_DMA unmapped %llu of %zu bytes",
+		      (unsigned long long)u.size, len);
+	}
+	return 0;
+}
+
+static inline void ctx_close(struct ctx *c)
+{
+	if (c->bar)
+		munmap((void *)c->bar, c->bar_size);
+	if (c->dev >= 0)
+		close(c->dev);
+	if (c->group >= 0)
+		close(c->group);
+	if (c->container >= 0)
+		close(c->container);
+	if (c->iommufd >= 0 && c->iommufd != c->container)
+		close(c->iommufd);
+}
+
+/* mmap the whole of region index (a BAR) of the device; NULL (and failmsg) if it fails. */
+static inline volatile uint8_t *ctx_mmap_region(struct ctx *c, unsigned int index, size_t *size)
+{
+	struct vfio_region_info reg = { .argsz = sizeof(reg), .index = index };
+	void *p;
+
+	if (ioctl(c->dev, VFIO_DEVICE_GET_REGION_INFO, &reg)) {
+		fail("BAR%u region info: %s", index, strerror(errno));
+		return NULL;
+	}
+	p = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED, c->dev, reg.offset);
+	if (p == MAP_FAILED) {
+		fail("mmap BAR%u: %s", index, strerror(errno));
+		return NULL;
+	}
+	*size = reg.size;
+	return p;
+}
+
+/* Read len bytes of the device's config space at off. */
+static inline int ctx_cfg_read(struct ctx *c, unsigned int off, void *buf, size_t len)
+{
+	CHECK(pread(c->dev, buf, len, c->cfg + off) == (ssize_t)len,
+	      "read config space at %#x: %s", off, strerror(errno));
+	return 0;
+}
+
+/*
+ * Open the device through the chosen back end, map BAR0, enable memory
+ * space and bus mastering. On failure the caller still calls ctx_close().
+ */
+static inline int ctx_open(struct ctx *c, const char *backend, const char *bdf)
+{
+	struct vfio_region_info reg = { .argsz = sizeof(reg) };
+	uint16_t cmd;
+
+	memset(c, 0, sizeof(*c));
+	c->backend = backend;
+	c->iommufd = c->container = c->group = c->dev = -1;
+	CHECK(!bind_vfio(bdf), "%s", failmsg);
+
+	if (!strncmp(backend, "iommufd", 7)) {
+		char path[64];
+		struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+		struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+
+		CHECK(!cdev_path(bdf, path, sizeof(path)), "%s has no vfio cdev", bdf);
+		c->dev = open(path, O_RDWR);
+		CHECK(c->dev >= 0, "open %s: %s", path, strerror(errno));
+		c->iommufd = open("/dev/iommu", O_RDWR);
+		CHECK(c->iommufd >= 0, "open /dev/iommu: %s", strerror(errno));
+		bind.iommufd = c->iommufd;
+		CHECK(!ioctl(c->dev, VFIO_DEVICE_BIND_IOMMUFD, &bind), "VFIO_DEVICE_BIND_IOMMUFD: %s",
+		      strerror(errno));
+		c->devid = bind.out_devid;
+		CHECK(!ioctl(c->iommufd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC: %s",
+		      strerror(errno));
+		c->ioas = alloc.out_ioas_id;
+		at.pt_id = c->ioas;
+		if (!strcmp(backend, "iommufd-s2")) {
+			struct iommu_hwpt_alloc hwpt = {
+				.size = sizeof(hwpt),
+				.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+				.dev_id = c->devid,
+				.pt_id = c->ioas,
+				.data_type = IOMMU_HWPT_DATA_NONE,
+			};
+
+			CHECK(!ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &hwpt),
+			      "IOMMU_HWPT_ALLOC(NEST_PARENT): %s", strerror(errno));
+			at.pt_id = hwpt.out_hwpt_id;
+		}
+		CHECK(!ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+		      "VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s", strerror(errno));
+	} else {
+		char path[64];
+		struct vfio_group_status st = { .argsz = sizeof(st) };
+		int grp = group_number(bdf);
+
+		CHECK(grp >= 0, "%s has no IOMMU group", bdf);
+		snprintf(path, sizeof(path), "/dev/vfio/%d", grp);
+		c->group = open(path, O_RDWR);
+		CHECK(c->group >= 0, "open %s: %s", path, strerror(errno));
+		CHECK(!ioctl(c->group, VFIO_GROUP_GET_STATUS, &st), "VFIO_GROUP_GET_STATUS: %s",
+		      strerror(errno));
+		CHECK(st.flags & VFIO_GROUP_FLAGS_VIABLE, "group %d is not viable", grp);
+		if (!strcmp(backend, "type1v2")) {
+			c->container = open("/dev/vfio/vfio", O_RDWR);
+			CHECK(c->container >= 0, "open /dev/vfio/vfio: %s", strerror(errno));
+		} else {
+			c->container = open("/dev/iommu", O_RDWR);
+			CHECK(c->container >= 0, "open /dev/iommu: %s", strerror(errno));
+			c->iommufd = c->container;
+		}
+		CHECK(!ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &c->container),
+		      "VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
+		CHECK(ioctl(c->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) == 1,
+		      "container lacks VFIO_TYPE1v2_IOMMU");
+		CHECK(!ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), "VFIO_SET_IOMMU: %s",
+		      strerror(errno));
+		c->dev = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+		CHECK(c->dev >= 0, "VFIO_GROUP_GET_DEVICE_FD: %s", strerror(errno));
+	}
+
+	c->bar = ctx_mmap_region(c, VFIO_PCI_BAR0_REGION_INDEX, &c->bar_size);
+	if (!c->bar)
+		return -1;
+
+	reg.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	CHECK(!ioctl(c->dev, VFIO_DEVICE_GET_REGION_INFO, &reg), "config region info: %s",
+	      strerror(errno));
+	c->cfg = reg.offset;
+	CHECK(pread(c->dev, &cmd, 2, c->cfg + 4) == 2, "read PCI_COMMAND");
+	cmd |= 0x6; /* memory space + bus master */
+	CHECK(pwrite(c->dev, &cmd, 2, c->cfg + 4) == 2, "write PCI_COMMAND");
+	return 0;
+}
+
+static inline const char *irq_index_name(unsigned int index)
+{
+	switch (index) {
+	case VFIO_PCI_INTX_IRQ_INDEX:
+		return "INTx";
+	case VFIO_PCI_MSI_IRQ_INDEX:
+		return "MSI";
+	case VFIO_PCI_MSIX_IRQ_INDEX:
+		return "MSI-X";
+	}
+	return "IRQ";
+}
+
+/*
+ * Trigger eventfds fds[0..n-1] for vectors 0..n-1 of IRQ index (MSI, MSI-X),
+ * or with n == 0 tear the index's interrupts down.
+ */
+static inline int set_irqs(struct ctx *c, unsigned int index, const int *fds, unsigned int n)
+{
+	char buf[sizeof(struct vfio_irq_set) + 32 * sizeof(int)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+
+	CHECK(n <= 32, "set_irqs: %u vectors is too many", n);
+	memset(buf, 0, sizeof(buf));
+	set->argsz = sizeof(*set) + n * sizeof(int);
+	set->index = index;
+	set->start = 0;
+	set->count = n;
+	if (n) {
+		set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+		memcpy(set->data, fds, n * sizeof(int));
+	} else {
+		set->flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+	}
+	CHECK(!ioctl(c->dev, VFIO_DEVICE_SET_IRQS, set), "VFIO_DEVICE_SET_IRQS (%s %s): %s",
+	      irq_index_name(index), n ? "on" : "off", strerror(errno));
+	return 0;
+}
+
+/* How many times eventfd fd fired, waiting up to ms for the first (0: none). */
+static inline uint64_t wait_irq(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t count = 0;
+
+	if (poll(&pfd, 1, ms) == 1 && read(fd, &count, sizeof(count)) == sizeof(count))
+		return count;
+	return 0;
+}
+
+/* One test of a back end; returns 0, or -1 with failmsg set. */
+struct vfio_test {
+	const char *name;
+	int (*fn)(struct ctx *c);
+};
+
+/* What a program runs against each back end. */
+struct vfio_suite {
+	/* Open the device through backend and prepare it for the tests. */
+	int (*setup)(struct ctx *c, const char *backend, const char *bdf);
+	/* Undo what setup did beyond ctx_open() (optional; before ctx_close()). */
+	void (*teardown)(struct ctx *c);
+	const struct vfio_test *tests;
+	size_t ntests;
+};
+
+/*
+ * Run every test of s against one back end as KTAP subtest number num.
+ * Returns whether any failed.
+ */
+static inline int run_suite(const struct vfio_suite *s, const char *backend, const char *bdf,
+			    int num)
+{
+	struct ctx c;
+	int failed = 0;
+
+	printf("    # Subtest: %s\n    1..%zu\n", backend, s->ntests);
+	failmsg[0] = 0;
+	if (s->setup(&c, backend, bdf)) {
+		for (size_t i = 0; i < s->ntests; i++)
+			printf("    not ok %zu %s # setup failed: %s\n", i + 1, s->tests[i].name,
+			       failmsg);
+		failed = 1;
+	} else {
+		for (size_t i = 0; i < s->ntests; i++) {
+			failmsg[0] = 0;
+			if (s->tests[i].fn(&c)) {
+				failed = 1;
+				printf("    # %s: %s\n    not ok %zu %s\n", s->tests[i].name, failmsg,
+				       i + 1, s->tests[i].name);
+			} else {
+				printf("    ok %zu %s\n", i + 1, s->tests[i].name);
+			}
+		}
+	}
+	if (s->teardown)
+		s->teardown(&c);
+	ctx_close(&c);
+	printf("%s %d %s\n", failed ? "not ok" : "ok", num, backend);
+	return failed;
+}
+
+#endif /* VFIO_LIB_H */
