@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Tests of the harness itself: every way a run can go wrong must turn it red."""
 
+import importlib.machinery
+import importlib.util
 import os
 import stat
 import subprocess
@@ -366,6 +368,30 @@ class BuildProgramsTest(unittest.TestCase):
         self.assertEqual(self.compiles(), 0)
         (self.src / "lib.h").touch()
         self.assertEqual(self.compiles(), 1)
+
+
+def load_script(name):
+    """A qemu-ci command (a file without .py) as a module."""
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(QEMU_CI / name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+class BenchTest(unittest.TestCase):
+    def test_parse_only_guest_lines(self):
+        bench = load_script("bench")
+        self.assertEqual(bench.parse("BENCH map_4k 123 ns\n[  1.0] BENCH x 1 ns\n"
+                                     "BENCH blk_read 5 MiB/s\n"),
+                         {"map_4k": (123, "ns"), "blk_read": (5, "MiB/s")})
+
+    def test_table_medians_spread_and_ratio(self):
+        bench = load_script("bench")
+        lines = bench.table({"c": [{"m": (100, "ns")}, {"m": (110, "ns")}, {"m": (90, "ns")}],
+                             "rust": [{"m": (200, "ns")}, {"m": (200, "ns")}, {"m": (200, "ns")}]})
+        self.assertIn("rust / c", lines[0])
+        self.assertEqual(lines[1].split(), ["m", "100", "ns", "(20%)", "200", "ns", "(0%)", "2.00"])
 
 
 class ToolsTest(unittest.TestCase):
