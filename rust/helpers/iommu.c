@@ -2,6 +2,9 @@
 
 #include <linux/iommu.h>
 
+/* The IOMMU drivers' helpers of dma-iommu.c, declared in its private header. */
+#include "../../drivers/iommu/dma-iommu.h"
+
 #ifdef CONFIG_IOMMU_API
 
 __rust_helper struct iommu_fwspec *rust_helper_dev_iommu_fwspec_get(struct device *dev)
@@ -61,6 +64,12 @@ __rust_helper void rust_helper_iommu_dirty_bitmap_record(struct iommu_dirty_bitm
 							unsigned long length)
 {
 	iommu_dirty_bitmap_record(dirty, iova, length);
+}
+
+__rust_helper void rust_helper_iommu_dma_get_resv_regions(struct device *dev,
+							  struct list_head *list)
+{
+	iommu_dma_get_resv_regions(dev, list);
 }
 
 #endif /* CONFIG_IOMMU_API */

@@ -4,9 +4,14 @@
 //!
 //! C header: [`include/linux/iommu.h`](srctree/include/linux/iommu.h)
 
+use super::{
+    ClientDevice,
+    Ops, //
+};
 use crate::{
     alloc::flags,
     bindings,
+    device::Device,
     io::PhysAddr,
     prelude::*,
     types::Opaque, //
@@ -81,6 +86,22 @@ impl ResvRegions {
         // core frees the regions of the list with `iommu_put_resv_regions`.
         unsafe { bindings::list_add_tail(&raw mut (*region).list, self.0.get()) };
         Ok(())
+    }
+
+    /// Adds the regions the firmware describes for `dev` (`iommu_dma_get_resv_regions()`):
+    /// device tree `memory-region`s with `iommu-addresses` (e.g. a framebuffer the boot loader
+    /// left scanning out), and on ACPI the IORT's reserved memory ranges.
+    ///
+    /// Does nothing for a device without an fwspec, which names no firmware node to look in.
+    pub fn add_firmware_regions<T: Ops>(&self, dev: &ClientDevice<T>) {
+        if dev.fwspec().is_none() {
+            return;
+        }
+        let dev: &Device = dev.as_ref();
+        // SAFETY: `dev` is valid and has an fwspec, which the helper dereferences; the list is
+        // valid and ours (type invariants). Regions are added with `list_add_tail` and freed by
+        // the core with the list.
+        unsafe { bindings::iommu_dma_get_resv_regions(dev.as_raw(), self.0.get()) };
     }
 }
 
