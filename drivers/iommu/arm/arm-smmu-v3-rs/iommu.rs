@@ -88,10 +88,12 @@ impl iommu::Ops for SmmuIommu {
         dev.add_ids(args.args().get(..1).ok_or(EINVAL)?)
     }
 
-    fn get_resv_regions(_dev: &ClientDevice<Self>, regions: &ResvRegions) {
+    fn get_resv_regions(dev: &ClientDevice<Self>, regions: &ResvRegions) {
         let prot = iommu::prot::READ | iommu::prot::WRITE | iommu::prot::NOEXEC | iommu::prot::MMIO;
         // The core tolerates a missing region; there is nothing better to do on ENOMEM.
         let _ = regions.add(MSI_IOVA_BASE, MSI_IOVA_LENGTH, prot, ResvType::SwMsi);
+        // As the C driver: what the firmware reserves for the device, too.
+        regions.add_firmware_regions(dev);
     }
 
     fn capable(dev: &ClientDevice<Self>, cap: Capability) -> bool {
