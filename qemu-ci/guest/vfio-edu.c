@@ -22,8 +22,9 @@
  *
  * The VFIO plumbing is vfio-lib.h's, shared with vfio-igb.c.
  *
- * Usage: vfio-edu [-d BDF] test [BACKEND...] | vfio-edu [-d BDF] info
- * (the edu at BDF, by default the one with the lowest BDF)
+ * Usage: vfio-edu [-d BDF] test [BACKEND...] | info | map-at IOVA
+ * (the edu at BDF, by default the one with the lowest BDF; map-at maps one
+ * page at IOVA through iommufd and says whether that worked)
  *
  * edu needs dma_mask=0xffffffffffffffff on the QEMU command line for the
  * physical-address checks (its default 28-bit mask clamps IOVAs).
@@ -335,6 +336,29 @@ out:
 	return ret;
 }
 
+/* Map one page at iova through the iommufd back end; 0 if it was mapped. */
+static int map_at(const char *bdf, const char *arg)
+{
+	struct ctx c;
+	char *end;
+	unsigned long long iova = strtoull(arg, &end, 0);
+	int ret = -1;
+
+	failmsg[0] = 0;
+	if (*end || !*arg) {
+		fprintf(stderr, "vfio-edu: map-at: '%s' is not an IOVA\n", arg);
+		return 2;
+	}
+	if (!ctx_open(&c, "iommufd", bdf) && !ctx_map(&c, pages, iova, PAGE)) {
+		printf("mapped IOVA %#llx\n", iova);
+		ret = ctx_unmap(&c, iova, PAGE);
+	}
+	if (ret)
+		printf("%s\n", failmsg);
+	ctx_close(&c);
+	return ret ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const all[] = { "iommufd", "iommufd-s2", "type1v2", "compat" };
@@ -345,9 +369,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (pci_dev_arg("vfio-edu", &edu, &argc, &argv, bdf))
 		return 2;
-	if (argc < 2 || (strcmp(argv[1], "test") && strcmp(argv[1], "info"))) {
+	if (argc < 2 || (strcmp(argv[1], "test") && strcmp(argv[1], "info") &&
+			 (strcmp(argv[1], "map-at") || argc != 3))) {
 		fprintf(stderr, "usage: vfio-edu [-d BDF] test [iommufd|iommufd-s2|type1v2|compat]... "
-			"| info\n");
+			"| info | map-at IOVA\n");
 		return 2;
 	}
 	if (pci_dev_default("vfio-edu", &edu, bdf))
@@ -358,6 +383,8 @@ int main(int argc, char **argv)
 		perror("mmap");
 		return 1;
 	}
+	if (!strcmp(argv[1], "map-at"))
+		return map_at(bdf, argv[2]);
 	if (!strcmp(argv[1], "info")) {
 		if (hw_info(bdf, 1)) {
 			printf("IOMMU_GET_HW_INFO failed: %s\n", failmsg);

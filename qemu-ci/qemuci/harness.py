@@ -236,8 +236,37 @@ def non_coherent_dts(dts: str) -> str:
     return dts[:m.start(2)] + node + dts[m.end(2):]
 
 
+# The IOVA range resv_region_dts reserves for edu at 00:01.0 (see 12-fw-resv-region).
+FW_RESV_IOVA, FW_RESV_SIZE = 0x10_0000_0000, 0x10_0000
+
+
+def resv_region_dts(dts: str) -> str:
+    """`dts` with a reserved-memory region whose `iommu-addresses` reserve FW_RESV_IOVA for the
+    edu at 00:01.0, described as a child of the PCIe host bridge: what a boot loader does for a
+    framebuffer it left scanning out (at another IOVA than its physical address, the region is
+    IOMMU_RESV_RESERVED: never to be mapped)."""
+    host = re.search(r"\n\tpcie@[0-9a-f]+ \{\n", dts)
+    if not host or "reserved-memory" in dts:
+        raise HarnessError("no PCIe host node, or a reserved-memory node already")
+    edu, region = 0x9101, 0x9100
+    hi, lo = FW_RESV_IOVA >> 32, FW_RESV_IOVA & 0xffffffff
+    # Subnodes follow properties: the child goes last in the host node.
+    close = dts.index("\n\t};", host.end()) + 1
+    child = (f"\n\t\tedu@1,0 {{\n\t\t\treg = <0x800 0x00 0x00 0x00 0x00>;\n"
+             f"\t\t\tmemory-region = <{region:#x}>;\n\t\t\tphandle = <{edu:#x}>;\n\t\t}};\n")
+    dts = dts[:close] + child + dts[close:]
+    node = ("\treserved-memory {\n\t\t#address-cells = <0x02>;\n\t\t#size-cells = <0x02>;\n"
+            "\t\tranges;\n\n\t\tiommu-rsv@7ff00000 {\n"
+            "\t\t\treg = <0x00 0x7ff00000 0x00 0x100000>;\n\t\t\tno-map;\n"
+            f"\t\t\tiommu-addresses = <{edu:#x} 0x00 {hi:#x} {lo:#x} 0x00 {FW_RESV_SIZE:#x}>;\n"
+            f"\t\t\tphandle = <{region:#x}>;\n\t\t}};\n\t}};\n")
+    end = dts.rindex("};")
+    return dts[:end] + node + dts[end:]
+
+
 # The changes qemu_command can make to the device tree QEMU generates.
-DT_EDITS = {"combined-irq": combined_irq_dts, "non-coherent": non_coherent_dts}
+DT_EDITS = {"combined-irq": combined_irq_dts, "non-coherent": non_coherent_dts,
+            "fw-resv-region": resv_region_dts}
 
 
 def edited_dtb(cmd, edits) -> Path:
@@ -260,8 +289,11 @@ def edited_dtb(cmd, edits) -> Path:
     name = "+".join(edits)
     (out / f"{name}.dts").write_text(dts)
     dtb = out / f"{name}.dtb"
-    subprocess.run([str(dtc), "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb),
-                    str(out / f"{name}.dts")], check=True)
+    r = subprocess.run([str(dtc), "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb),
+                        str(out / f"{name}.dts")], capture_output=True, text=True)
+    if r.returncode:
+        raise HarnessError(f"dtc rejected the edited device tree {out / name}.dts: "
+                           f"{r.stderr.strip()[-500:]}")
     return dtb
 
 

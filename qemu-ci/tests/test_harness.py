@@ -203,6 +203,18 @@ class DeviceTreeTest(unittest.TestCase):
                                '"gerror", "priq", "cmdq-sync", "eventq"')
         self.assertIn("interrupts = <0x00 0x4d 0x01>;", harness.combined_irq_dts(dts))
 
+    def test_fw_resv_region(self):
+        dts = harness.resv_region_dts(SMMU_DTS)
+        host = dts[dts.index("pcie@10000000 {"):]
+        # The edu node is the host's last child: properties first, as dtc requires.
+        self.assertRegex(host, r"interrupts = <0x00 0x03 0x04>;\n\n\t\tedu@1,0 \{\n"
+                         r"\t\t\treg = <0x800 0x00 0x00 0x00 0x00>;\n"
+                         r"\t\t\tmemory-region = <0x9100>;\n\t\t\tphandle = <0x9101>;\n\t\t\};\n\t\};")
+        self.assertIn("iommu-addresses = <0x9101 0x00 0x10 0x0 0x00 0x100000>;", dts)
+        self.assertTrue(dts.rstrip().endswith("\t};\n};"))
+        with self.assertRaises(harness.HarnessError):
+            harness.resv_region_dts(dts)
+
     def test_non_coherent(self):
         dts = harness.non_coherent_dts(SMMU_DTS)
         self.assertEqual(dts, SMMU_DTS.replace("\t\tdma-coherent;\n", ""))
