@@ -160,6 +160,16 @@ pub(crate) struct Smmu {
     hw_info: [u32; 10],
 }
 
+/// Takes the lowest free ID above 0 from `pool`; `ENOSPC` if there is none within 16 bits.
+fn alloc_id(pool: &Mutex<IdPool>) -> Result<u16> {
+    let mut pool = pool.lock();
+    let id = pool.find_unused_id(1).ok_or(ENOSPC)?.acquire();
+    u16::try_from(id).map_err(|_| {
+        pool.release_id(id);
+        ENOSPC
+    })
+}
+
 /// Checks the device tree node of an SMMU; returns whether it is DMA coherent.
 ///
 /// `#iommu-cells` must be 1 (the StreamID), as the binding says. Page 1 registers aliased onto
@@ -418,14 +428,9 @@ impl Smmu {
         self.strtab.lock().install(self, sid, ste)
     }
 
-    /// Allocates a VMID.
+    /// Allocates a VMID (never 0).
     pub(crate) fn alloc_vmid(&self) -> Result<u16> {
-        let mut pool = self.vmids.lock();
-        let id = pool.find_unused_id(1).ok_or(ENOSPC)?.acquire();
-        u16::try_from(id).map_err(|_| {
-            pool.release_id(id);
-            ENOSPC
-        })
+        alloc_id(&self.vmids)
     }
 
     /// Frees a VMID once nothing can use it any more.
@@ -435,12 +440,7 @@ impl Smmu {
 
     /// Allocates an ASID (never 0).
     pub(crate) fn alloc_asid(&self) -> Result<u16> {
-        let mut pool = self.asids.lock();
-        let id = pool.find_unused_id(1).ok_or(ENOSPC)?.acquire();
-        u16::try_from(id).map_err(|_| {
-            pool.release_id(id);
-            ENOSPC
-        })
+        alloc_id(&self.asids)
     }
 
     /// Frees an ASID once nothing can use it any more.
