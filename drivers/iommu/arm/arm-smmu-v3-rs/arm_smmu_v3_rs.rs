@@ -10,7 +10,9 @@
 //! - [`regs`]: the MMIO registers, as `kernel::io::register!` types.
 //! - [`features`]: what this SMMU implements, decoded once at probe.
 //! - [`queue`]: the command and event queues in coherent DMA memory.
+//! - [`entry`]: STEs and CDs in coherent DMA memory, updated through the hitless planner.
 //! - [`strtab`]: the stream table, linear or two-level.
+//! - [`streams`]: which client device owns each StreamID.
 //! - [`smmu`]: the device core shared by everything that issues commands: reset, enable,
 //!   error handling, STE installation, TLB invalidation.
 //! - [`master`] and [`domain`]: per-device state (StreamIDs, Context Descriptor table), and
@@ -49,6 +51,7 @@ impl<T: core::fmt::Display> kernel::fmt::Display for Show<'_, T> {
 mod debugfs;
 mod domain;
 mod driver;
+mod entry;
 mod features;
 mod iommu;
 mod irq;

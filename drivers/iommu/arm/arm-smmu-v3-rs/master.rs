@@ -14,15 +14,12 @@ use kernel::{
         Device, //
     },
     dma::Coherent,
-    io::{
-        io_read,
-        io_write, //
-    },
     prelude::*,
     sync::Arc, //
 };
 
 use crate::{
+    entry::LiveEntry,
     hw::{
         attr::{
             Cacheability,
@@ -30,12 +27,7 @@ use crate::{
         },
         cd::Cd,
         cmd::Cmd,
-        hitless::{
-            self,
-            EntryWords,
-            EntryWriter,
-            ENTRY_QWORDS, //
-        },
+        hitless::ENTRY_QWORDS,
         ids::Ssid,
         regs::StallModel,
         ste::{
@@ -163,60 +155,24 @@ impl Master {
         let Some(mem) = self.cd_table.as_ref() else {
             return Ok(());
         };
-        let mut current: EntryWords = [0; ENTRY_QWORDS];
-        for (i, w) in current.iter_mut().enumerate() {
-            let raw: u64 = io_read!(mem, [try: i]);
-            *w = u64::from_le(raw);
-        }
+        let entry = LiveEntry::new(mem, 0);
+        let current = entry.read()?;
         if current == *target.words() {
             return Ok(());
         }
-        let mut writer = CdWriter {
-            master: self,
-            mem,
-            err: None,
-        };
-        hitless::write_entry::<Cd, _>(&mut writer, &current, target.words())?;
+        entry.update::<Cd>(&current, target.words(), || self.sync_cd())?;
         Ok(())
     }
-}
 
-/// Carries out the steps of a CD update: stores into the table, syncs with `CFGI_CD`.
-struct CdWriter<'a> {
-    master: &'a Master,
-    mem: &'a Coherent<[u64]>,
-    /// The first store that failed; reported by the next sync.
-    err: Option<Error>,
-}
-
-impl CdWriter<'_> {
-    fn store(&self, index: usize, value: u64) -> Result {
-        io_write!(self.mem, [try: index], value.to_le());
-        Ok(())
-    }
-}
-
-impl EntryWriter for CdWriter<'_> {
-    type Error = Error;
-
-    fn write_qword(&mut self, index: usize, value: u64) {
-        if let Err(e) = self.store(index, value) {
-            self.err.get_or_insert(e);
-        }
-    }
-
-    fn sync(&mut self) -> Result {
-        if let Some(e) = self.err.take() {
-            return Err(e);
-        }
-        // Streams are invalidated in batches that fit the command queue with their sync.
-        for sids in self.master.sids.chunks(CFGI_BATCH) {
+    /// Makes the SMMU observe a change of CD 0: `CFGI_CD` for every stream of the device, in
+    /// batches that fit the command queue with their `CMD_SYNC`.
+    fn sync_cd(&self) -> Result {
+        for sids in self.sids.chunks(CFGI_BATCH) {
             let mut cmds = [Cmd::from_words([0; 2]); CFGI_BATCH];
             for (cmd, sid) in cmds.iter_mut().zip(sids) {
                 *cmd = Cmd::cfgi_cd(*sid, Ssid::ZERO, true);
             }
-            self.master
-                .smmu
+            self.smmu
                 .issue_sync(cmds.get(..sids.len()).ok_or(EINVAL)?)?;
         }
         Ok(())

@@ -18,14 +18,12 @@ use kernel::{
         Device, //
     },
     dma::Coherent,
-    io::{
-        io_read,
-        io_write, //
-    },
+    io::io_write,
     prelude::*, //
 };
 
 use crate::{
+    entry::LiveEntry,
     features::{
         Features,
         STRTAB_SPLIT, //
@@ -33,9 +31,6 @@ use crate::{
     hw::{
         cmd::Cmd,
         hitless::{
-            self,
-            EntryWords,
-            EntryWriter,
             UpdateKind,
             ENTRY_QWORDS, //
         },
@@ -183,55 +178,14 @@ impl StreamTable {
         }
     }
 
-    /// Updates the STE of `sid` to `target`, hitlessly where the architecture allows.
+    /// Updates the STE of `sid` to `target`, hitlessly where the architecture allows; each
+    /// step is synced with `CFGI_STE` and `CMD_SYNC`.
     pub(crate) fn install(&self, smmu: &Smmu, sid: u32, target: &Ste) -> Result<UpdateKind> {
         let (mem, base) = self.slot(sid)?;
-        let mut current: EntryWords = [0; ENTRY_QWORDS];
-        for (i, w) in current.iter_mut().enumerate() {
-            let raw: u64 = io_read!(mem, [try: base + i]);
-            *w = u64::from_le(raw);
-        }
-        let mut writer = SteWriter {
-            smmu,
-            mem,
-            base,
-            sid,
-            err: None,
-        };
-        hitless::write_entry::<Ste, _>(&mut writer, &current, target.words())
-    }
-}
-
-/// Carries out the steps of an STE update: stores into the table, syncs with `CFGI_STE`.
-struct SteWriter<'a> {
-    smmu: &'a Smmu,
-    mem: &'a Coherent<[u64]>,
-    base: usize,
-    sid: u32,
-    /// The first store that failed; reported by the next sync.
-    err: Option<Error>,
-}
-
-impl SteWriter<'_> {
-    fn store(&self, index: usize, value: u64) -> Result {
-        io_write!(self.mem, [try: self.base + index], value.to_le());
-        Ok(())
-    }
-}
-
-impl EntryWriter for SteWriter<'_> {
-    type Error = Error;
-
-    fn write_qword(&mut self, index: usize, value: u64) {
-        if let Err(e) = self.store(index, value) {
-            self.err.get_or_insert(e);
-        }
-    }
-
-    fn sync(&mut self) -> Result {
-        if let Some(e) = self.err.take() {
-            return Err(e);
-        }
-        self.smmu.issue_sync(&[Cmd::cfgi_ste(self.sid, true)])
+        let entry = LiveEntry::new(mem, base);
+        let current = entry.read()?;
+        entry.update::<Ste>(&current, target.words(), || {
+            smmu.issue_sync(&[Cmd::cfgi_ste(sid, true)])
+        })
     }
 }
