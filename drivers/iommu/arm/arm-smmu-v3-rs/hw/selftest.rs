@@ -502,6 +502,21 @@ pub(crate) fn simulate<F: EntryFormat>(
     })
 }
 
+/// Checks each `(from, to, syncs, hitless)` transition with [`expect_transition`], a failure
+/// naming its index; `words` gives an entry's qwords.
+fn expect_transitions<F: EntryFormat>(
+    cases: &[(&F, &F, u32, bool)],
+    words: fn(&F) -> &EntryWords,
+) -> Check {
+    for (i, (from, to, syncs, hitless)) in cases.iter().enumerate() {
+        at(
+            i,
+            expect_transition::<F>(words(from), words(to), *syncs, *hitless),
+        )?;
+    }
+    Ok(())
+}
+
 /// Checks one transition against the C suite's expectation.
 fn expect_transition<F: EntryFormat>(
     from: &EntryWords,
@@ -531,7 +546,7 @@ pub(crate) fn c_suite_ste_cases() -> Check {
     let nested = nested_ste(S1Dss::Bypass, CDTAB_A, 0, ATS)?;
     let s2_plain = s2_ste(0, S2TTB_A, PLAIN)?;
 
-    let cases: [(&Ste, &Ste, u32, bool); 18] = [
+    let cases: [(&Ste, &Ste, u32, bool); 21] = [
         // bypass_to_abort, abort_to_bypass.
         (&bypass, &abort, 2, true),
         (&abort, &bypass, 2, true),
@@ -559,15 +574,6 @@ pub(crate) fn c_suite_ste_cases() -> Check {
         (&cd_ssid0, &cd_other, 3, false),
         // s1_to_s2_stall.
         (&cd_stall, &s2_stall, 3, true),
-    ];
-    for (i, (from, to, syncs, hitless)) in cases.iter().enumerate() {
-        at(
-            i,
-            expect_transition::<Ste>(from.words(), to.words(), *syncs, *hitless),
-        )?;
-    }
-
-    let more: [(&Ste, &Ste, u32, bool); 3] = [
         // s2_to_s1_stall.
         (&s2_stall, &cd_stall, 3, true),
         // nested_s1dssbypass_to_s1bypass: one more sync clears EATS and MEV.
@@ -575,13 +581,7 @@ pub(crate) fn c_suite_ste_cases() -> Check {
         // nested_s1bypass_to_s1dssbypass.
         (&s2_plain, &nested, 2, true),
     ];
-    for (i, (from, to, syncs, hitless)) in more.iter().enumerate() {
-        at(
-            cases.len() + i,
-            expect_transition::<Ste>(from.words(), to.words(), *syncs, *hitless),
-        )?;
-    }
-    Ok(())
+    expect_transitions(&cases, Ste::words)
 }
 
 /// The CD transitions of the C KUnit suite.
@@ -606,13 +606,7 @@ pub(crate) fn c_suite_cd_cases() -> Check {
         (&sva, &sva_released, 2, true),
         (&sva_released, &sva, 2, true),
     ];
-    for (i, (from, to, syncs, hitless)) in cases.iter().enumerate() {
-        at(
-            i,
-            expect_transition::<Cd>(from.words(), to.words(), *syncs, *hitless),
-        )?;
-    }
-    Ok(())
+    expect_transitions(&cases, Cd::words)
 }
 
 /// The number of STEs in [`ste_corpus`].
