@@ -7,15 +7,29 @@
 //! here proves that the kernel build of the layer (target, flags, `core` version) behaves the
 //! same.
 
-use kernel::sync::{
-    Arc,
-    SetOnce, //
+use kernel::{
+    device::{
+        Bound,
+        Device, //
+    },
+    faux,
+    sync::{
+        Arc,
+        SetOnce, //
+    },
 };
 
 use crate::smmu::Smmu;
 
 /// The first SMMU the driver bound, for [`live_tests`] (KUnit runs after the driver probed).
 pub(crate) static LIVE_SMMU: SetOnce<Arc<Smmu>> = SetOnce::new();
+
+/// The `struct device` of a faux device, a stand-in client for the suites.
+fn faux_device(reg: &faux::Registration) -> &Device {
+    let faux: &faux::Device<Bound> = reg.as_ref();
+    let dev: &Device<Bound> = faux.as_ref();
+    dev
+}
 
 #[kernel::macros::kunit_tests(arm_smmu_v3_rs_hw)]
 mod tests {
@@ -96,15 +110,13 @@ mod tests {
 /// claim that collides after its first StreamIDs were recorded.
 #[kernel::macros::kunit_tests(arm_smmu_v3_rs_streams)]
 mod streams_tests {
+    use super::faux_device;
     use crate::streams::{
         StreamSlot,
         Streams, //
     };
     use kernel::{
-        device::{
-            Bound,
-            Device, //
-        },
+        device::Device,
         faux,
         prelude::*, //
     };
@@ -122,13 +134,6 @@ mod streams_tests {
         Ok(streams.claim(dev, sids, slots).map_err(|(sid, _owner)| sid))
     }
 
-    /// The `struct device` of a faux device.
-    fn device(reg: &faux::Registration) -> &Device {
-        let faux: &faux::Device<Bound> = reg.as_ref();
-        let dev: &Device<Bound> = faux.as_ref();
-        dev
-    }
-
     /// Whether `sid` is owned by `dev`.
     fn owned_by(streams: &Streams, sid: u32, dev: &Device) -> bool {
         streams.owner(sid).is_some_and(|o| core::ptr::eq(o, dev))
@@ -138,7 +143,7 @@ mod streams_tests {
     fn claim_collide_release() -> Result {
         let a = faux::Registration::new(c"arm-smmu-v3-rs-streams-a", None)?;
         let b = faux::Registration::new(c"arm-smmu-v3-rs-streams-b", None)?;
-        let (a, b) = (device(&a), device(&b));
+        let (a, b) = (faux_device(&a), faux_device(&b));
         let mut streams = Streams::new();
 
         assert_eq!(claim(&mut streams, a, &[0x200, 0x208])?, Ok(()));
@@ -173,7 +178,10 @@ mod streams_tests {
 /// allocates.
 #[kernel::macros::kunit_tests(arm_smmu_v3_rs_live)]
 mod live_tests {
-    use super::LIVE_SMMU;
+    use super::{
+        faux_device,
+        LIVE_SMMU, //
+    };
     use crate::{
         hw::{
             cmd::Cmd,
@@ -186,10 +194,6 @@ mod live_tests {
         smmu::Smmu,
     };
     use kernel::{
-        device::{
-            Bound,
-            Device, //
-        },
         faux,
         iommu::testing::skip_current_test,
         prelude::*,
@@ -234,10 +238,8 @@ mod live_tests {
     fn ste_updates_on_the_live_table() -> Result {
         let Some(smmu) = smmu() else { return Ok(()) };
         let owner = faux::Registration::new(c"arm-smmu-v3-rs-live", None)?;
-        let fdev: &faux::Device<Bound> = owner.as_ref();
-        let dev: &Device<Bound> = fdev.as_ref();
         let sid = spare_sid(smmu)?;
-        smmu.claim_streams(dev, &[sid])?;
+        smmu.claim_streams(faux_device(&owner), &[sid])?;
         let bypass = Ste::bypass(Shcfg::Incoming);
         let result = (|| -> Result {
             // An unused stream aborts; installing abort again changes nothing that is used.
