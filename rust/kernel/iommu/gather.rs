@@ -95,6 +95,31 @@ impl IotlbGather {
         unsafe { bindings::iommu_iotlb_gather_add_range(self.as_raw(), iova, size) }
     }
 
+    /// Adds the leaf entry of `size` bytes at `iova` that was just unmapped, as
+    /// `iommu_iotlb_gather_add_page()` does, for page-table flush callbacks that have no domain
+    /// at hand.
+    ///
+    /// The gather records one page size, so that `iotlb_sync` can tell the IOMMU at which level
+    /// the leaves were. If it already holds entries of another size, or a range that
+    /// `[iova, iova + size)` does not touch, `sync` is first called to invalidate what it holds
+    /// (as the domain's `iotlb_sync` would be), and the gather is emptied.
+    pub fn add_page_with(&self, iova: usize, size: usize, sync: impl FnOnce(&IotlbGather)) {
+        let pgsize = self.pgsize();
+        if (pgsize != 0 && pgsize != size) || self.is_disjoint(iova, size) {
+            // As `iommu_iotlb_sync()`: only a range of more than one byte is worth a sync.
+            if self.start() < self.end() {
+                sync(self);
+            }
+            // SAFETY: The gather is valid and only used by this thread (type invariants); `sync`
+            // has returned and holds no reference into it.
+            unsafe { bindings::iommu_iotlb_gather_init(self.as_raw()) };
+        }
+        // SAFETY: The gather is valid and only used by this thread (type invariants); `pgsize` is
+        // the union member of page-based gathers, the one `pgsize()` reads.
+        unsafe { (*self.as_raw()).__bindgen_anon_1.pgsize = size };
+        self.add_range(iova, size);
+    }
+
     /// Adds a page of `size` bytes at `iova`; if it cannot be merged with the gathered range
     /// (different page size or disjoint), the range is first synced through `domain`.
     pub fn add_page<D: DomainOps>(&self, domain: &Domain<D>, iova: usize, size: usize) {
