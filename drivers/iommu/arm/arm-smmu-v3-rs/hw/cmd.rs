@@ -431,6 +431,31 @@ impl Cmd {
         Ok(cmd)
     }
 
+    /// Decodes a TLB invalidation by address, the inverse of [`Cmd::tlbi_addr`]; `None` for any
+    /// other command.
+    pub(crate) const fn decode_tlbi_addr(&self) -> Option<(AddrTlbi, TlbiAddr)> {
+        let w = &self.0;
+        // CAST: The fields are as wide as the types they are cast to.
+        let (asid, vmid) = (ASID.get(w) as u16, VMID.get(w) as u16);
+        let (kind, addr) = match self.opcode() {
+            Some(Opcode::TlbiNhVa) => (AddrTlbi::NhVa { asid, vmid }, VA.get_addr(w)),
+            Some(Opcode::TlbiNhVaa) => (AddrTlbi::NhVaa { vmid }, VA.get_addr(w)),
+            Some(Opcode::TlbiEl2Va) => (AddrTlbi::El2Va { asid }, VA.get_addr(w)),
+            Some(Opcode::TlbiS2Ipa) => (AddrTlbi::S2Ipa { vmid }, IPA.get_addr(w)),
+            _ => return None,
+        };
+        // CAST: The fields are at most 5 bits wide.
+        let a = TlbiAddr {
+            addr,
+            leaf: LEAF.is_set(w),
+            num: NUM.get(w) as u8,
+            scale: SCALE.get(w) as u8,
+            tg: TG.get(w) as u8,
+            ttl: TTL.get(w) as u8,
+        };
+        Some((kind, a))
+    }
+
     /// `CMD_ATC_INV`: invalidate `2^size` 4KB pages at `addr` in the ATC of an endpoint.
     ///
     /// Without `ssid`, entries of every SubstreamID in the range are invalidated.
@@ -550,5 +575,37 @@ impl Cmd {
             }
         }
         Ok(cmd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tlbi_addr_decodes_as_encoded() {
+        let a = TlbiAddr {
+            addr: 0x1234_5678_9000,
+            leaf: true,
+            num: 17,
+            scale: 9,
+            tg: 1,
+            ttl: 2,
+        };
+        let kinds = [
+            AddrTlbi::NhVa {
+                asid: 0xbeef,
+                vmid: 7,
+            },
+            AddrTlbi::NhVaa { vmid: 0x1ff },
+            AddrTlbi::El2Va { asid: 3 },
+            AddrTlbi::S2Ipa { vmid: 0xfffe },
+        ];
+        for kind in kinds {
+            let cmd = Cmd::tlbi_addr(kind, &a).unwrap();
+            assert_eq!(cmd.decode_tlbi_addr(), Some((kind, a)));
+        }
+        assert_eq!(Cmd::tlbi_nh_asid(1, 0).decode_tlbi_addr(), None);
+        assert_eq!(Cmd::cfgi_all().decode_tlbi_addr(), None);
     }
 }
