@@ -22,6 +22,7 @@
 //! - [`event`]: event queue and PRI queue record decoding.
 //! - [`queue`]: producer and consumer index arithmetic.
 //! - [`regs`]: ID register decoding and control register values.
+//! - [`ratelimit`]: the kernel's log rate limit as pure policy, for the event log.
 //! - [`ids`]: identifiers shared by several structures, and [`Error`], the one error type.
 
 pub(crate) mod cd;
@@ -32,6 +33,7 @@ pub(crate) mod field;
 pub(crate) mod hitless;
 pub(crate) mod ids;
 pub(crate) mod queue;
+pub(crate) mod ratelimit;
 pub(crate) mod regs;
 pub(crate) mod ste;
 pub(crate) mod tlbi;
