@@ -517,6 +517,36 @@ impl Cr0 {
     }
 }
 
+/// The `SMMU_CR0` values of a reset, in the order they are written (each acknowledged in
+/// `SMMU_CR0ACK` before the next): the command queue first, so that caches can be invalidated;
+/// then the event queue, with `ATSCHK` wherever the SMMU implements ATS; translation last.
+///
+/// `ATSCHK` is set from `IDR0.ATS` alone, whether or not the driver ever enables ATS for a
+/// device: with `ATSCHK == 0` (Fast mode) a transaction that a PCIe endpoint marks as already
+/// translated bypasses the Stream table, and with it the `STE.EATS` that would stop it.
+pub(crate) const fn cr0_reset_steps(idr: &Idr) -> [Cr0; 3] {
+    let cmdq = Cr0 {
+        smmu: false,
+        priq: false,
+        evtq: false,
+        cmdq: true,
+        atschk: false,
+    };
+    let queues = Cr0 {
+        evtq: true,
+        atschk: idr.ats(),
+        ..cmdq
+    };
+    [
+        cmdq,
+        queues,
+        Cr0 {
+            smmu: true,
+            ..queues
+        },
+    ]
+}
+
 encoding! {
     /// The cacheability encoding of `SMMU_CR1`, which differs from the TCR-style one.
     pub(crate) enum Cr1Cache {
@@ -639,4 +669,36 @@ pub(crate) const GERROR_ERR_MASK: u32 = 0x1fd;
 /// Returns the global errors that are active: those whose `GERROR` and `GERRORN` bits differ.
 pub(crate) const fn gerror_active(gerror: u32, gerrorn: u32) -> u32 {
     (gerror ^ gerrorn) & GERROR_ERR_MASK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `IDR0` of QEMU's `virt` SMMU (nested), without and with `IDR0.ATS` (bit 10).
+    const IDR0: u32 = 0x0d44_101b;
+    const IDR0_ATS: u32 = 1 << 10;
+
+    fn steps(idr0: u32) -> [Cr0; 3] {
+        cr0_reset_steps(&Idr::new(idr0, 0x0273_0010, 0x1414, 0x74))
+    }
+
+    #[test]
+    fn reset_enables_queues_then_translation() {
+        let s = steps(IDR0);
+        assert!(s[0].cmdq && !s[0].evtq && !s[0].smmu);
+        assert!(s[1].cmdq && s[1].evtq && !s[1].smmu);
+        assert!(s[2].cmdq && s[2].evtq && s[2].smmu);
+        assert!(s.iter().all(|c| !c.priq));
+    }
+
+    #[test]
+    fn ats_checked_before_translation_is_enabled() {
+        let s = steps(IDR0 | IDR0_ATS);
+        assert!(!s[0].atschk);
+        assert!(s[1].atschk && s[2].atschk);
+        assert_eq!(s[2].value(), 0b11101);
+        assert!(steps(IDR0).iter().all(|c| !c.atschk));
+        assert_eq!(steps(IDR0)[2].value(), 0b01101);
+    }
 }
