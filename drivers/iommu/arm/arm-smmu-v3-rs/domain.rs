@@ -105,7 +105,8 @@ impl DomainOps for Identity {
         dev: &ClientDevice<SmmuIommu>,
         _old: Option<&AnyDomain>,
     ) -> Result {
-        master(dev)?.install_without_cd(&Ste::bypass(Shcfg::Incoming))
+        master(dev)?.install_without_cd(&Ste::bypass(Shcfg::Incoming));
+        Ok(())
     }
 }
 
@@ -118,7 +119,8 @@ impl DomainOps for Blocked {
         dev: &ClientDevice<SmmuIommu>,
         _old: Option<&AnyDomain>,
     ) -> Result {
-        master(dev)?.install_without_cd(&Ste::abort())
+        master(dev)?.install_without_cd(&Ste::abort());
+        Ok(())
     }
 }
 
@@ -185,14 +187,22 @@ impl TlbTag {
     }
 
     /// Invalidates the leaf range `gather` collected.
+    ///
+    /// The gather records the size of the leaves it holds ([`TlbFlush::tlb_add_page`]), which
+    /// gives the level the SMMU may limit its invalidation to (`TTL`), and the step of
+    /// per-leaf commands without range invalidation. A range of unknown leaf size is
+    /// invalidated at every level.
     fn sync_gather(&self, gather: &IotlbGather) {
         if gather.is_empty() {
             return;
         }
         // CAST: Addresses are at most 64 bits wide.
         let (start, end) = (gather.start() as u64, gather.end() as u64);
-        let granule = gather.pgsize().max(SZ_4K);
-        self.report(self.invalidate_range(start, end - start + 1, granule, true));
+        let r = match gather.pgsize() {
+            0 => self.invalidate_range(start, end - start + 1, SZ_4K, false),
+            leaf => self.invalidate_range(start, end - start + 1, leaf, true),
+        };
+        self.report(r);
     }
 
     /// Fails unless `m` is translated by this tag's SMMU.
@@ -231,13 +241,10 @@ impl FlushOps for TlbFlush {
         tag.report(tag.invalidate_range(iova as u64, size as u64, granule, false));
     }
 
-    fn tlb_add_page(
-        _tag: ArcBorrow<'_, TlbTag>,
-        gather: &IotlbGather,
-        iova: usize,
-        granule: usize,
-    ) {
-        gather.add_range(iova, granule);
+    fn tlb_add_page(tag: ArcBorrow<'_, TlbTag>, gather: &IotlbGather, iova: usize, granule: usize) {
+        // `granule` is the size of the unmapped leaf: a page or a block. Leaves of different
+        // sizes are not gathered together: the gathered ones are invalidated first.
+        gather.add_page_with(iova, granule, |g| tag.sync_gather(g));
     }
 }
 
@@ -320,7 +327,8 @@ impl S2Domain {
     fn attach(&self, dev: &ClientDevice<SmmuIommu>) -> Result {
         let m = master(dev)?;
         self.tag.check_master(m)?;
-        m.install_without_cd(&self.ste)
+        m.install_without_cd(&self.ste);
+        Ok(())
     }
 }
 

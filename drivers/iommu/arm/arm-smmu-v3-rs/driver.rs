@@ -4,10 +4,6 @@
 
 use kernel::{
     device::Core,
-    dma::{
-        Device as DmaDevice,
-        DmaMask, //
-    },
     iommu,
     irq,
     of,
@@ -44,15 +40,15 @@ type IrqLine<'bound> = Pin<KBox<irq::ThreadedRegistration<'bound, SmmuIrq>>>;
 /// Per-SMMU driver data, alive while the driver is bound.
 ///
 /// Fields drop in order: the IOMMU core lets go of every client device (attaching the blocking
-/// domain through the still running command queue), then the interrupts are freed, then the
-/// SMMU is disabled.
+/// domain through the still running command queue), then the SMMU is disabled and its
+/// interrupts masked, then the interrupts are freed.
 #[pin_data]
 pub(crate) struct SmmuData<'bound> {
     _debugfs: Option<Debugfs>,
     #[pin]
     _iommu: iommu::Registration<'bound, SmmuIommu>,
-    _irqs: KVec<IrqLine<'bound>>,
     _enabled: Enabled,
+    _irqs: KVec<IrqLine<'bound>>,
 }
 
 /// Requests the SMMU's wired interrupts: the "combined" line if the firmware describes one,
@@ -82,11 +78,8 @@ fn request_irqs<'bound>(
             }
             Err(e) => return Err(e),
         }
-        let flags = if line.threaded() {
-            irq::Flags::ONESHOT
-        } else {
-            irq::Flags::TRIGGER_NONE
-        };
+        // Handled in the thread only: the line stays masked until it is done.
+        let flags = irq::Flags::ONESHOT;
         let handler = Ok::<_, Error>(SmmuIrq::new(smmu.clone(), line));
         // SAFETY: The registration is kept in the driver data, dropped at unbind; it is never
         // forgotten.
@@ -127,14 +120,13 @@ impl platform::Driver for SmmuDriver {
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         pin_init::pin_init_scope(move || {
             let smmu = Smmu::new(pdev)?;
-            let oas = smmu.features.idr.oas_bits().ok_or(ENXIO)?;
-            // SAFETY: The device is being probed: nothing else allocates or maps DMA memory for
-            // it concurrently.
-            unsafe { pdev.dma_set_mask_and_coherent(DmaMask::try_new(oas)?)? };
-            // From here on the SMMU is enabled; `Enabled` disables it on any later failure.
+            // The handlers first: the reset unmasks the interrupts before enabling their sources.
+            smmu.mask_irqs()?;
+            let irqs = request_irqs(pdev, &smmu)?;
+            // From here on the SMMU is enabled; `Enabled` disables it on any later failure, before
+            // `irqs` is dropped.
             let enabled = Enabled(smmu.clone());
             smmu.reset()?;
-            let irqs = request_irqs(pdev, &smmu)?;
             let dev = pdev.as_ref();
             let debugfs = if cfg!(CONFIG_ARM_SMMU_V3_RUST_FAULT_INJECT) {
                 Some(Debugfs::new(&smmu, dev.name())?)
@@ -143,12 +135,9 @@ impl platform::Driver for SmmuDriver {
             };
             Ok(try_pin_init!(SmmuData {
                 _debugfs: debugfs,
-                _irqs: irqs,
-                _: {
-                    smmu.enable_irqs()?;
-                },
                 _iommu <- iommu::Registration::new(dev, dev.name(), None, smmu.clone()),
                 _enabled: enabled,
+                _irqs: irqs,
                 _: {
                     dev_info!(pdev, "registered with the IOMMU core\n");
                     #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]

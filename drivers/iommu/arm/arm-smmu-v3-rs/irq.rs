@@ -3,8 +3,9 @@
 //! Interrupt handlers: the event queue (threaded), global errors, and the two on one line.
 //!
 //! An SMMU's wired interrupts are described by name: either one "combined" line for everything,
-//! or a line per source ("eventq", "gerror"; "priq" and "cmdq-sync" are not used). Global
-//! errors are handled in hard interrupt context, events in the interrupt thread.
+//! or a line per source ("eventq", "gerror"; "priq" and "cmdq-sync" are not used). Everything is
+//! handled in the interrupt thread: handling a global error takes the command queue's lock, a
+//! spinlock that may not be taken in hard interrupt context, and reporting events may sleep.
 
 use kernel::{
     irq::{
@@ -47,11 +48,6 @@ impl Line {
             Line::Combined => c"arm-smmu-v3-rs-combined",
         }
     }
-
-    /// Whether the line has work for the interrupt thread.
-    pub(crate) fn threaded(self) -> bool {
-        self != Line::Gerror
-    }
 }
 
 /// The handler of one SMMU interrupt line.
@@ -69,24 +65,18 @@ impl SmmuIrq {
 
 impl irq::ThreadedHandler for SmmuIrq {
     fn handle(&self) -> ThreadedIrqReturn {
-        match self.line {
-            Line::Evtq => ThreadedIrqReturn::WakeThread,
-            Line::Gerror => match self.smmu.handle_gerror() {
-                IrqReturn::None => ThreadedIrqReturn::None,
-                IrqReturn::Handled => ThreadedIrqReturn::Handled,
-            },
-            // Whether or not a global error was pending, events may be.
-            Line::Combined => {
-                self.smmu.handle_gerror();
-                ThreadedIrqReturn::WakeThread
-            }
-        }
+        ThreadedIrqReturn::WakeThread
     }
 
     fn handle_threaded(&self) -> IrqReturn {
         match self.line {
-            Line::Evtq | Line::Combined => self.smmu.drain_events(),
-            Line::Gerror => IrqReturn::None,
+            Line::Evtq => self.smmu.drain_events(),
+            Line::Gerror => self.smmu.handle_gerror(),
+            // Whether or not a global error was pending, events may be.
+            Line::Combined => match (self.smmu.handle_gerror(), self.smmu.drain_events()) {
+                (IrqReturn::None, IrqReturn::None) => IrqReturn::None,
+                _ => IrqReturn::Handled,
+            },
         }
     }
 }

@@ -184,7 +184,10 @@ mod live_tests {
     };
     use crate::{
         hw::{
-            cmd::Cmd,
+            cmd::{
+                Cmd,
+                TlbiAddr, //
+            },
             hitless::UpdateKind,
             ste::{
                 Shcfg,
@@ -195,7 +198,13 @@ mod live_tests {
     };
     use kernel::{
         faux,
-        iommu::testing::skip_current_test,
+        io::PhysAddr,
+        iommu::{
+            consumer::PagingDomain,
+            prot,
+            testing::skip_current_test,
+            PagingFlags, //
+        },
         prelude::*,
         sync::Arc, //
     };
@@ -207,6 +216,15 @@ mod live_tests {
             skip_current_test(c"no SMMU bound to arm_smmu_v3_rs");
         }
         smmu
+    }
+
+    /// Runs `f` and checks that the SMMU refused none of the commands issued meanwhile: a
+    /// refused command is logged and replaced by a `CMD_SYNC`, so `f` would succeed regardless.
+    fn accepted(smmu: &Smmu, f: impl FnOnce() -> Result) -> Result {
+        let before = smmu.cmdq_skipped();
+        let r = f();
+        assert_eq!(smmu.cmdq_skipped(), before);
+        r
     }
 
     /// A StreamID no device owns, in the level-2 span of the lowest owned one.
@@ -229,9 +247,11 @@ mod live_tests {
         for _ in 0..n {
             cmds.push(Cmd::cfgi_ste_range(sid, 0)?, GFP_KERNEL)?;
         }
-        smmu.issue_sync(&cmds)?;
-        // And the queue still works for a single command.
-        smmu.issue_sync(&[])
+        accepted(smmu, || {
+            smmu.issue_sync(&cmds)?;
+            // And the queue still works for a single command.
+            smmu.issue_sync(&[])
+        })
     }
 
     #[test]
@@ -241,7 +261,7 @@ mod live_tests {
         let sid = spare_sid(smmu)?;
         smmu.claim_streams(faux_device(&owner), &[sid])?;
         let bypass = Ste::bypass(Shcfg::Incoming);
-        let result = (|| -> Result {
+        let result = accepted(smmu, || {
             // An unused stream aborts; installing abort again changes nothing that is used.
             assert_eq!(
                 smmu.install_ste(sid, &Ste::abort())?,
@@ -251,11 +271,54 @@ mod live_tests {
             assert_eq!(smmu.install_ste(sid, &bypass)?, UpdateKind::NoUsedChange);
             assert!(smmu.install_ste(sid, &Ste::abort())? != UpdateKind::Breaking);
             Ok(())
-        })();
+        });
         // Whatever happened, leave the stream aborting and unowned.
         let restored = smmu.install_ste(sid, &Ste::abort());
         smmu.release_streams(&[sid]);
         result.and(restored.map(|_| ()))
+    }
+
+    /// Two StreamIDs no device owns, in the level-2 span of the lowest owned one.
+    fn spare_sids(smmu: &Smmu) -> Result<[u32; 2]> {
+        let first = smmu.stream_owned(0).0.ok_or(ENODEV)?;
+        let mut free = (0..256u32)
+            .map(|i| (first & !0xff) | i)
+            .filter(|sid| !smmu.stream_owned(*sid).1);
+        Ok([free.next().ok_or(EBUSY)?, free.next().ok_or(EBUSY)?])
+    }
+
+    /// A device's streams leave their domain together even when the SMMU does not confirm a
+    /// step: every step of every STE is still written, so that none is left pointing at a domain
+    /// the core is about to free.
+    #[test]
+    fn unconfirmed_syncs_do_not_stop_a_detach() -> Result {
+        let Some(smmu) = smmu() else { return Ok(()) };
+        let owner = faux::Registration::new(c"arm-smmu-v3-rs-live-detach", None)?;
+        let sids = spare_sids(smmu)?;
+        smmu.claim_streams(faux_device(&owner), &sids)?;
+        let bypass = Ste::bypass(Shcfg::Incoming);
+        let abort = Ste::abort();
+        let result = (|| -> Result {
+            smmu.install_stes(&sids, &bypass);
+            for sid in sids {
+                assert_eq!(smmu.read_ste(sid)?, *bypass.words());
+            }
+            // The first sync of the first stream, then every sync, fails.
+            for failures in [1, 64] {
+                smmu.fail_next_syncs(failures);
+                smmu.install_stes(&sids, &abort);
+                smmu.fail_next_syncs(0);
+                for sid in sids {
+                    assert_eq!(smmu.read_ste(sid)?, *abort.words());
+                }
+                smmu.install_stes(&sids, &bypass);
+            }
+            Ok(())
+        })();
+        smmu.fail_next_syncs(0);
+        smmu.install_stes(&sids, &abort);
+        smmu.release_streams(&sids);
+        result
     }
 
     /// Runs `f` with the allocated VMID or ASID `tag`, then frees it.
@@ -268,6 +331,10 @@ mod live_tests {
     #[test]
     fn range_invalidations() -> Result {
         let Some(smmu) = smmu() else { return Ok(()) };
+        accepted(smmu, || range_sweeps(smmu))
+    }
+
+    fn range_sweeps(smmu: &Smmu) -> Result {
         // (iova, size, granule, leaf): a page, a block, an unaligned span crossing blocks, the
         // top of a 48-bit space, and 2^40 bytes (range commands up to the largest scale).
         let ranges: [(u64, u64, usize, bool); 5] = [
@@ -307,6 +374,136 @@ mod live_tests {
                     )
                 },
             )?;
+        }
+        Ok(())
+    }
+
+    /// The paging domains the live SMMU offers: stage 1 (the default where it has stage 1) and
+    /// stage 2 (a nesting parent, where it has both stages).
+    fn paging_flags(smmu: &Smmu) -> KVec<PagingFlags> {
+        let mut v = KVec::new();
+        let idr = &smmu.features.idr;
+        if idr.s1() || idr.s2() {
+            let _ = v.push(PagingFlags::NONE, GFP_KERNEL);
+        }
+        if idr.nesting() {
+            let _ = v.push(PagingFlags::NEST_PARENT, GFP_KERNEL);
+        }
+        v
+    }
+
+    /// The address invalidations of `[iova, iova + size)` among what `unmap` issues, with the
+    /// SMMU's range invalidation hidden from the driver or not (`ril`); checks that `unmap`
+    /// unmapped `size` bytes and that the SMMU accepted every command.
+    fn unmap_tlbis(
+        smmu: &Smmu,
+        ril: bool,
+        iova: u64,
+        size: u64,
+        unmap: impl FnOnce() -> usize,
+    ) -> Result<KVec<TlbiAddr>> {
+        smmu.hide_ril(!ril);
+        let before = smmu.cmdq_skipped();
+        let traced = smmu.trace_commands(unmap);
+        smmu.hide_ril(false);
+        let (unmapped, cmds, lost) = traced?;
+        assert_eq!(smmu.cmdq_skipped(), before);
+        assert_eq!(unmapped as u64, size);
+        assert_eq!(lost, 0);
+        let mut out = KVec::new();
+        for (_, a) in cmds.iter().filter_map(|c| c.decode_tlbi_addr()) {
+            if a.addr >= iova && a.addr < iova + size {
+                out.push(a, GFP_KERNEL)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks that `t` invalidates the leaf block or page of `2^log2` bytes at `iova` (4KB
+    /// granule): with range invalidation, one range of that many pages whose `TTL` names the
+    /// block's level; without, one command at the block's address, as the C driver issues.
+    fn expect_leaf(t: &TlbiAddr, ril: bool, iova: u64, log2: u32) {
+        assert_eq!(t.addr, iova);
+        assert!(t.leaf);
+        if ril {
+            // Level 3 holds 4KB pages, level 2 2MB blocks, level 1 1GB blocks.
+            let level = 3 - (log2 - 12) / 9;
+            assert_eq!(u32::from(t.ttl), level);
+            assert_eq!(t.tg, 1);
+            assert_eq!(u64::from(t.num + 1) << t.scale, 1u64 << (log2 - 12));
+        } else {
+            assert_eq!((t.ttl, t.tg, t.num, t.scale), (0, 0, 0, 0));
+        }
+    }
+
+    /// Whether the live SMMU has range invalidation: the cases run with it hidden, and with it
+    /// where it exists.
+    fn ril_modes(smmu: &Smmu) -> &'static [bool] {
+        if smmu.features.idr.ril() {
+            &[true, false]
+        } else {
+            &[false]
+        }
+    }
+
+    /// Unmapping a 2MB or 1GB block invalidates it at its level (`TTL` 2 or 1), or with one
+    /// command without range invalidation, not as 4KB pages.
+    #[test]
+    fn block_unmap_invalidates_the_block_level() -> Result {
+        let Some(smmu) = smmu() else { return Ok(()) };
+        let dev = smmu.first_client().ok_or(ENODEV)?;
+        // The domains are never attached: any aligned output address will do.
+        const PA: PhysAddr = 0x4000_0000;
+        for &flags in paging_flags(smmu).iter() {
+            for &ril in ril_modes(smmu) {
+                for log2 in [21u32, 30] {
+                    let (iova, size) = (4u64 << 30, 1u64 << log2);
+                    let mut d = PagingDomain::alloc(&dev, flags)?;
+                    // CAST: IOVAs and sizes below 2^48 fit `usize`.
+                    let (i, n) = (iova as usize, size as usize);
+                    d.map(i, PA, n, prot::READ | prot::WRITE, GFP_KERNEL)?;
+                    let t = unmap_tlbis(smmu, ril, iova, size, || d.unmap(i, n))?;
+                    assert_eq!(t.len(), 1);
+                    expect_leaf(&t[0], ril, iova, log2);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An unmap that finds a 2MB block and then 4KB pages invalidates each run of one size
+    /// separately, as the C driver's gather does: the block's range is synced before pages are
+    /// gathered.
+    #[test]
+    fn mixed_leaf_sizes_are_split() -> Result {
+        let Some(smmu) = smmu() else { return Ok(()) };
+        let dev = smmu.first_client().ok_or(ENODEV)?;
+        const PA: PhysAddr = 0x4000_0000;
+        let (iova, block) = (4u64 << 30, 1u64 << 21);
+        for &flags in paging_flags(smmu).iter() {
+            for &ril in ril_modes(smmu) {
+                let mut d = PagingDomain::alloc(&dev, flags)?;
+                // CAST: IOVAs and sizes below 2^48 fit `usize`.
+                let (i, b) = (iova as usize, block as usize);
+                d.map(i, PA, b, prot::READ | prot::WRITE, GFP_KERNEL)?;
+                d.map(i + b, PA + block, 0x2000, prot::READ, GFP_KERNEL)?;
+                let size = block + 0x2000;
+                let t = unmap_tlbis(smmu, ril, iova, size, || d.unmap(i, b + 0x2000))?;
+                if ril {
+                    // The block, then both pages in one range.
+                    assert_eq!(t.len(), 2);
+                    expect_leaf(&t[0], ril, iova, 21);
+                    assert_eq!(t[1].addr, iova + block);
+                    assert_eq!((t[1].ttl, t[1].tg), (3, 1));
+                    assert_eq!(u64::from(t[1].num + 1) << t[1].scale, 2);
+                } else {
+                    // The block, then each page.
+                    assert_eq!(t.len(), 3);
+                    expect_leaf(&t[0], ril, iova, 21);
+                    expect_leaf(&t[1], ril, iova + block, 12);
+                    expect_leaf(&t[2], ril, iova + block + 0x1000, 12);
+                }
+            }
         }
         Ok(())
     }

@@ -95,28 +95,31 @@ impl Master {
         &self.smmu
     }
 
-    /// Installs `ste` for every stream of the device.
-    pub(crate) fn install(&self, ste: &Ste) -> Result {
-        for sid in self.sids.iter() {
-            self.smmu.install_ste(*sid, ste)?;
-        }
-        Ok(())
+    /// Installs `ste` for every stream of the device, never stopping half-way.
+    fn install(&self, ste: &Ste) {
+        self.smmu.install_stes(&self.sids, ste);
     }
 
     /// Installs `ste`, which does not use the Context Descriptor table, then invalidates the CD.
     ///
     /// This is the order of the C driver when leaving a stage 1 domain: once no STE points at
     /// the table any more, the CD (and with it the stage 1 page table) is no longer in use.
-    pub(crate) fn install_without_cd(&self, ste: &Ste) -> Result {
-        self.install(ste)?;
-        self.write_cd(&Cd::INVALID)
+    /// Cannot fail: it is how the device leaves any domain, which the core may then free.
+    pub(crate) fn install_without_cd(&self, ste: &Ste) {
+        self.install(ste);
+        self.write_cd(&Cd::INVALID);
     }
 
     /// Attaches the device to the stage 1 context `cd`: writes the CD, then points every stream
     /// of the device at the CD table.
+    ///
+    /// Fails, changing nothing, if the device has no CD table; once the first entry is written
+    /// every step is carried out (see [`Smmu::install_stes`]).
     pub(crate) fn install_cd(&self, cd: &Cd) -> Result {
-        self.write_cd(cd)?;
-        self.install(&self.cd_table_ste()?)
+        let ste = self.cd_table_ste()?;
+        self.write_cd(cd);
+        self.install(&ste);
+        Ok(())
     }
 
     /// The STE that translates the device's untagged DMA through CD 0 of its CD table.
@@ -148,24 +151,31 @@ impl Master {
         Ok(Ste::cd_table(&s1, &attrs)?)
     }
 
-    /// Updates CD 0 to `target`, hitlessly where the architecture allows.
+    /// Updates CD 0 to `target`, hitlessly where the architecture allows; every step is carried
+    /// out, a sync the SMMU does not confirm is logged.
     ///
     /// Does nothing on an SMMU without stage 1, whose devices never have a valid CD.
-    fn write_cd(&self, target: &Cd) -> Result {
+    fn write_cd(&self, target: &Cd) {
         let Some(mem) = self.cd_table.as_ref() else {
-            return Ok(());
+            return;
         };
         let entry = LiveEntry::new(mem, 0);
-        let current = entry.read()?;
-        if current == *target.words() {
-            return Ok(());
+        let r = entry.read().and_then(|current| {
+            if current == *target.words() {
+                return Ok(());
+            }
+            entry
+                .update::<Cd>(&current, target.words(), || self.sync_cd())
+                .map(|_| ())
+        });
+        if let Err(e) = r {
+            dev_err!(self.smmu.dev(), "CD not written: {:?}\n", e);
         }
-        entry.update::<Cd>(&current, target.words(), || self.sync_cd())?;
-        Ok(())
     }
 
     /// Makes the SMMU observe a change of CD 0: `CFGI_CD` for every stream of the device, in
-    /// batches that fit the command queue with their `CMD_SYNC`.
+    /// batches that fit the command queue with their `CMD_SYNC`; a batch the SMMU does not
+    /// confirm is logged, and the others are still issued.
     fn sync_cd(&self) -> Result {
         for sids in self.sids.chunks(CFGI_BATCH) {
             let mut cmds = [Cmd::from_words([0; 2]); CFGI_BATCH];
@@ -173,7 +183,7 @@ impl Master {
                 *cmd = Cmd::cfgi_cd(*sid, Ssid::ZERO, true);
             }
             self.smmu
-                .issue_sync(cmds.get(..sids.len()).ok_or(EINVAL)?)?;
+                .sync_logged(cmds.get(..sids.len()).ok_or(EINVAL)?)?;
         }
         Ok(())
     }

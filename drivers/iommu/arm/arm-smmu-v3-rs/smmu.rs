@@ -11,11 +11,22 @@
 //! nothing done with the registers may sleep: queue locks are spinlocks and every wait for the
 //! SMMU is a bounded busy-wait.
 
+#[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{
+    AtomicBool,
+    Ordering, //
+};
+
 use kernel::{
     device::{
         Bound,
         Core, //
         Device,
+    },
+    dma::{
+        Device as DmaDevice,
+        DmaMask, //
     },
     id_pool::IdPool,
     io::{
@@ -39,7 +50,12 @@ use kernel::{
         SpinLock,
         SpinLockIrq, //
     },
-    time::Delta, //
+    task::cond_resched,
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
+    }, //
 };
 
 use crate::{
@@ -55,7 +71,13 @@ use crate::{
         },
         event::Event,
         hitless::UpdateKind,
+        ratelimit::{
+            RateLimit,
+            DEFAULT_BURST,
+            DEFAULT_INTERVAL_NS, //
+        },
         regs::{
+            cr0_reset_steps,
             cr1,
             cr2,
             gbpa_update,
@@ -79,7 +101,10 @@ use crate::{
     },
     queue::{
         cmdq::Cmdq,
-        evtq::Evtq,
+        evtq::{
+            Batch,
+            Evtq, //
+        },
         Ring, //
     },
     regs::{
@@ -146,6 +171,10 @@ pub(crate) struct Smmu {
     cmdq: SpinLockIrq<Cmdq>,
     #[pin]
     evtq: SpinLock<Evtq>,
+    /// The rate limit of event reports, with the time its clock counts from; taken only by the
+    /// event thread.
+    #[pin]
+    event_log: Mutex<(Instant<Monotonic>, RateLimit)>,
     #[pin]
     strtab: Mutex<StreamTable>,
     /// Taken in the event handler, under the RCU read lock: a spinlock.
@@ -158,6 +187,11 @@ pub(crate) struct Smmu {
     /// `struct iommu_hw_info_arm_smmuv3` as `IOMMU_GET_HW_INFO` reports it: flags, reserved,
     /// IDR0 to IDR5, IIDR, AIDR.
     hw_info: [u32; 10],
+    /// The live KUnit suite's knob: invalidate as if `IDR3.RIL` were clear.
+    hide_ril: AtomicBool,
+    /// The live KUnit suite's knob: how many of the next `CMD_SYNC`s report a timeout.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    fail_syncs: AtomicU32,
 }
 
 /// Takes the lowest free ID above 0 from `pool`; `ENOSPC` if there is none within 16 bits.
@@ -228,6 +262,12 @@ impl Smmu {
             iidr,
             aidr,
         ];
+        // Before the first coherent allocation, which the mask constrains: the queues and tables
+        // may then sit anywhere the SMMU can reach, not only below 4 GiB.
+        let oas = features.idr.oas_bits().ok_or(ENXIO)?;
+        // SAFETY: The device is being probed: nothing else allocates or maps DMA memory for it
+        // concurrently.
+        unsafe { pdev.dma_set_mask_and_coherent(DmaMask::try_new(oas)?)? };
         // VMID 0 is never handed out: it is the one of streams without stage 2.
         let vmids = IdPool::with_capacity(1 << features.idr.vmid_bits(), GFP_KERNEL)?;
         // ASID 0 is never handed out either, as in the C driver.
@@ -244,11 +284,21 @@ impl Smmu {
                 features,
                 cmdq <- new_spinlock_irq!(cmdq, "arm_smmu_v3_rs::cmdq"),
                 evtq <- new_spinlock!(evtq, "arm_smmu_v3_rs::evtq"),
+                event_log <- new_mutex!(
+                    (
+                        Instant::now(),
+                        RateLimit::new(DEFAULT_INTERVAL_NS, DEFAULT_BURST)
+                    ),
+                    "arm_smmu_v3_rs::event_log"
+                ),
                 strtab <- new_mutex!(strtab, "arm_smmu_v3_rs::strtab"),
                 streams <- new_spinlock!(Streams::new(), "arm_smmu_v3_rs::streams"),
                 vmids <- new_mutex!(vmids, "arm_smmu_v3_rs::vmids"),
                 asids <- new_mutex!(asids, "arm_smmu_v3_rs::asids"),
                 hw_info,
+                hide_ril: AtomicBool::new(false),
+                #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+                fail_syncs: AtomicU32::new(0),
             }),
             GFP_KERNEL,
         )
@@ -267,10 +317,14 @@ impl Smmu {
     }
 
     /// Brings the SMMU from any state to: queues enabled and empty, stream table installed, all
-    /// configuration and TLB caches invalidated, interrupts masked, translation enabled (every
+    /// configuration and TLB caches invalidated, interrupts unmasked, translation enabled (every
     /// stream aborts until its STE is installed).
+    ///
+    /// The interrupt handlers must be registered: `SMMU_IRQ_CTRL` is programmed before the event
+    /// queue and translation are enabled, so that nothing they raise goes unsignalled.
     pub(crate) fn reset(&self) -> Result {
         let (strtab_base, strtab_cfg) = self.strtab.lock().base_regs()?;
+        let [cmdq_on, queues_on, all_on] = cr0_reset_steps(&self.features.idr);
         self.with_regs(|io| {
             let dev = self.dev();
             if Cr0::from_value(io.read(CR0).into_raw()).smmu {
@@ -303,10 +357,6 @@ impl Smmu {
             io.write_reg(STRTAB_BASE_HI::from_raw(hi));
             io.write_reg(STRTAB_BASE_CFG::from_raw(strtab_cfg));
 
-            let mut cr0 = Cr0 {
-                cmdq: true,
-                ..Cr0::default()
-            };
             {
                 let mut cmdq = self.cmdq.lock();
                 let (lo, hi) = halves(cmdq.base_reg()?);
@@ -316,7 +366,7 @@ impl Smmu {
                 io.write_reg(CMDQ_CONS::from_raw(0));
                 cmdq.reset();
             }
-            self.write_cr0(io, cr0)?;
+            self.write_cr0(io, cmdq_on)?;
 
             // Nothing cached from before the reset may survive it.
             self.issue_sync_with(io, &[Cmd::cfgi_all()])?;
@@ -331,17 +381,16 @@ impl Smmu {
                 io.write_reg(EVTQ_CONS::from_raw(0));
                 evtq.reset();
             }
-            cr0.evtq = true;
-            self.write_cr0(io, cr0)?;
-
-            cr0.smmu = true;
-            self.write_cr0(io, cr0)
+            self.write_irq_ctrl(io, IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ)?;
+            self.write_cr0(io, queues_on)?;
+            self.write_cr0(io, all_on)
         })
     }
 
-    /// Unmasks the global error and event queue interrupts (handlers must be registered).
-    pub(crate) fn enable_irqs(&self) -> Result {
-        self.with_regs(|io| self.write_irq_ctrl(io, IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ))
+    /// Masks the SMMU's interrupts, whatever the firmware or a previous kernel left enabled: until
+    /// the reset has set up the queues, the handlers have nothing to look at.
+    pub(crate) fn mask_irqs(&self) -> Result {
+        self.with_regs(|io| self.write_irq_ctrl(io, 0))
     }
 
     /// Disables the SMMU: queues and translation off, interrupts masked.
@@ -372,6 +421,35 @@ impl Smmu {
     /// Issues `cmds` and a `CMD_SYNC`, and waits for their completion.
     pub(crate) fn issue_sync(&self, cmds: &[Cmd]) -> Result {
         self.with_regs(|io| self.issue_sync_with(io, cmds))
+    }
+
+    /// How many commands the SMMU refused so far (each logged and replaced by a `CMD_SYNC`).
+    pub(crate) fn cmdq_skipped(&self) -> u64 {
+        self.cmdq.lock().skipped()
+    }
+
+    /// Whether range invalidations are used: `IDR3.RIL`, unless the live KUnit suite hides it.
+    fn ril(&self) -> bool {
+        self.features.idr.ril() && !self.hide_ril.load(Ordering::Relaxed)
+    }
+
+    /// Makes the driver act as if the SMMU had no range invalidation (`hide`), or not.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn hide_ril(&self, hide: bool) {
+        self.hide_ril.store(hide, Ordering::Relaxed);
+    }
+
+    /// Runs `f`, recording the commands the current task issues meanwhile; returns what `f`
+    /// returned, the commands, and how many more did not fit the record.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn trace_commands<R>(&self, f: impl FnOnce() -> R) -> Result<(R, KVec<Cmd>, usize)> {
+        self.cmdq.lock().trace.start();
+        let r = f();
+        let mut cmdq = self.cmdq.lock();
+        let (cmds, lost) = cmdq.trace.stop();
+        let mut out = KVec::with_capacity(cmds.len(), GFP_ATOMIC)?;
+        out.extend_from_slice(cmds, GFP_ATOMIC)?;
+        Ok((r, out, lost))
     }
 
     /// The `IOMMU_GET_HW_INFO` report of this SMMU.
@@ -415,6 +493,13 @@ impl Smmu {
         (streams.first(), streams.owner(sid).is_some())
     }
 
+    /// The device owning the lowest owned StreamID (for the live KUnit suite).
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn first_client(&self) -> Option<ARef<Device>> {
+        let streams = self.streams.lock();
+        streams.owner(streams.first()?).map(ARef::from)
+    }
+
     /// Gives back `sids`, claimed by [`Smmu::claim_streams`]; the owner must still be held.
     pub(crate) fn release_streams(&self, sids: &[u32]) {
         for sid in sids {
@@ -424,8 +509,46 @@ impl Smmu {
     }
 
     /// Installs `ste` for `sid`, hitlessly where possible.
+    ///
+    /// Once the first store is made, every step is carried out even if the SMMU does not confirm
+    /// a sync (the failure is logged, as the C driver's `arm_smmu_write_entry` does): the entry
+    /// then holds `ste`, which is what the caller will go on assuming. Fails, changing nothing,
+    /// only if `sid` has no STE.
     pub(crate) fn install_ste(&self, sid: u32, ste: &Ste) -> Result<UpdateKind> {
-        self.strtab.lock().install(self, sid, ste)
+        self.strtab
+            .lock()
+            .install(sid, ste, || self.sync_logged(&[Cmd::cfgi_ste(sid, true)]))
+    }
+
+    /// Installs `ste` for every StreamID of `sids` (see [`Smmu::install_ste`]).
+    ///
+    /// Never stops half-way: a stream whose STE cannot be written is logged and the others are
+    /// still switched, so that no stream is left on a domain the IOMMU core no longer attaches
+    /// the device to (and may free).
+    pub(crate) fn install_stes(&self, sids: &[u32], ste: &Ste) {
+        for &sid in sids {
+            if let Err(e) = self.install_ste(sid, ste) {
+                dev_err!(
+                    self.dev(),
+                    "STE of StreamID {:#x} not written: {:?}\n",
+                    sid,
+                    e
+                );
+            }
+        }
+    }
+
+    /// Issues `cmds` and a `CMD_SYNC` as a step of an entry update, which must go on whatever
+    /// happens: a failure is logged, not returned.
+    pub(crate) fn sync_logged(&self, cmds: &[Cmd]) -> Result {
+        if let Err(e) = self.issue_sync(cmds) {
+            dev_err!(
+                self.dev(),
+                "entry update step not confirmed ({:?}); continuing\n",
+                e
+            );
+        }
+        Ok(())
     }
 
     /// Allocates a VMID (never 0).
@@ -504,7 +627,7 @@ impl Smmu {
             page_log2: 12,
             leaf,
         };
-        let mut cmds = TlbiRange::new(kind, &req, self.features.idr.ril())?;
+        let mut cmds = TlbiRange::new(kind, &req, self.ril())?;
         let mut batch = [Cmd::from_words([0; 2]); TLBI_BATCH];
         loop {
             let mut n = 0;
@@ -525,28 +648,83 @@ impl Smmu {
     }
 
     fn issue_sync_with(&self, io: &Regs<'_>, cmds: &[Cmd]) -> Result {
-        self.cmdq.lock().issue_sync(self.dev(), io, cmds)
+        self.cmdq.lock().issue_sync(self.dev(), io, cmds)?;
+        #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+        if self
+            .fail_syncs
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(ETIMEDOUT);
+        }
+        Ok(())
+    }
+
+    /// Makes the next `n` `CMD_SYNC`s report a timeout although they completed (for the live
+    /// KUnit suite: QEMU's SMMU completes every sync at once).
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn fail_next_syncs(&self, n: u32) {
+        self.fail_syncs.store(n, Ordering::Relaxed);
+    }
+
+    /// The STE of `sid` (for the live KUnit suite).
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn read_ste(&self, sid: u32) -> Result<crate::hw::hitless::EntryWords> {
+        self.strtab.lock().read(sid)
     }
 
     /// Drains the event queue (threaded interrupt context).
+    ///
+    /// The events are copied out a batch at a time under the queue lock, and reported with no
+    /// lock held (neither the queue's nor the RCU read lock of the register mapping), giving
+    /// the CPU away between batches: a device that faults without end costs this thread CPU
+    /// time, not the system its responsiveness.
     pub(crate) fn drain_events(&self) -> IrqReturn {
-        let r = self.with_regs(|io| {
-            self.evtq
-                .lock()
-                .drain(self.dev(), io, |event| self.log_event(event))
-        });
-        match r {
-            Ok(d) if d.events > 0 || d.overflow => IrqReturn::Handled,
-            Ok(_) => IrqReturn::None,
-            Err(e) => {
+        let mut batch = Batch::new();
+        let mut handled = false;
+        loop {
+            let r = self.with_regs(|io| self.evtq.lock().read_batch(io, &mut batch));
+            if let Err(e) = r {
                 dev_err!(self.dev(), "event queue drain failed: {:?}\n", e);
-                IrqReturn::Handled
+                return IrqReturn::Handled;
             }
+            if batch.overflow {
+                dev_err!(self.dev(), "event queue overflowed: events were lost\n");
+            }
+            handled |= batch.overflow || !batch.records().is_empty();
+            for raw in batch.records() {
+                self.report_event(&Event::decode(raw));
+            }
+            if !batch.is_full() {
+                break;
+            }
+            cond_resched();
+        }
+        if handled {
+            IrqReturn::Handled
+        } else {
+            IrqReturn::None
         }
     }
 
-    /// Logs `event` with the device that owns its stream.
-    fn log_event(&self, event: &Event) {
+    /// Logs `event` with the device that owns its stream, within the event log's rate limit.
+    fn report_event(&self, event: &Event) {
+        let verdict = {
+            let mut log = self.event_log.lock();
+            // CAST: The monotonic clock does not go back; a negative delta cannot happen.
+            let now = (Instant::now() - log.0).as_nanos() as u64;
+            log.1.check(now)
+        };
+        if verdict.suppressed != 0 {
+            dev_err!(
+                self.dev(),
+                "{} events not logged (rate limit)\n",
+                verdict.suppressed
+            );
+        }
+        if !verdict.print {
+            return;
+        }
         let streams = self.streams.lock();
         match streams.owner(event.sid) {
             Some(client) => dev_err!(
@@ -559,10 +737,14 @@ impl Smmu {
         }
     }
 
-    /// Handles the global error interrupt.
+    /// Handles the global error interrupt (threaded interrupt context).
+    ///
+    /// Everything runs under the command queue lock, which the recovery of a command error
+    /// needs anyway: `GERRORN` then has a single writer at a time.
     pub(crate) fn handle_gerror(&self) -> IrqReturn {
         let dev = self.dev();
         let r = self.with_regs(|io| {
+            let mut cmdq = self.cmdq.lock();
             let gerror = io.read(GERROR).into_raw();
             let active = gerror_active(gerror, io.read(GERRORN).into_raw());
             if active == 0 {
@@ -577,9 +759,6 @@ impl Smmu {
                     others
                 );
             }
-            if active & GERROR_SFM_ERR != 0 {
-                dev_err!(dev, "SMMU has entered Service Failure Mode\n");
-            }
             if active & GERROR_EVTQ_ABT_ERR != 0 {
                 dev_err!(
                     dev,
@@ -587,12 +766,18 @@ impl Smmu {
                 );
             }
             if active & GERROR_CMDQ_ERR != 0 {
-                self.cmdq.lock().recover(dev, io)?;
+                cmdq.recover(dev, io)?;
             }
             // Acknowledge the rest; CMDQ_ERR was acknowledged by the recovery, if at all.
             let gerrorn = io.read(GERRORN).into_raw();
             let ack = (gerrorn & GERROR_CMDQ_ERR) | (gerror & !GERROR_CMDQ_ERR);
             io.write_reg(GERRORN::from_raw(ack));
+            if active & GERROR_SFM_ERR != 0 {
+                // As the C driver: nothing the SMMU does can be trusted any more; every
+                // transaction is terminated from now on.
+                dev_err!(dev, "SMMU has entered Service Failure Mode: disabling it\n");
+                self.write_cr0(io, Cr0::default())?;
+            }
             Ok(true)
         });
         match r {

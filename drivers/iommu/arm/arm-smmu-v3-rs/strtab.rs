@@ -29,7 +29,6 @@ use crate::{
         STRTAB_SPLIT, //
     },
     hw::{
-        cmd::Cmd,
         hitless::{
             UpdateKind,
             ENTRY_QWORDS, //
@@ -44,7 +43,6 @@ use crate::{
             Ste, //
         },
     },
-    smmu::Smmu,
 };
 
 /// The size of one level-1 descriptor, in 64-bit words.
@@ -178,14 +176,24 @@ impl StreamTable {
         }
     }
 
-    /// Updates the STE of `sid` to `target`, hitlessly where the architecture allows; each
-    /// step is synced with `CFGI_STE` and `CMD_SYNC`.
-    pub(crate) fn install(&self, smmu: &Smmu, sid: u32, target: &Ste) -> Result<UpdateKind> {
+    /// Updates the STE of `sid` to `target`, hitlessly where the architecture allows; `sync`
+    /// makes the SMMU observe each step (`CFGI_STE` and `CMD_SYNC`).
+    pub(crate) fn install(
+        &self,
+        sid: u32,
+        target: &Ste,
+        sync: impl FnMut() -> Result,
+    ) -> Result<UpdateKind> {
         let (mem, base) = self.slot(sid)?;
         let entry = LiveEntry::new(mem, base);
         let current = entry.read()?;
-        entry.update::<Ste>(&current, target.words(), || {
-            smmu.issue_sync(&[Cmd::cfgi_ste(sid, true)])
-        })
+        entry.update::<Ste>(&current, target.words(), sync)
+    }
+
+    /// The STE of `sid`, as the SMMU may fetch it (for the live KUnit suite).
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn read(&self, sid: u32) -> Result<crate::hw::hitless::EntryWords> {
+        let (mem, base) = self.slot(sid)?;
+        LiveEntry::new(mem, base).read()
     }
 }

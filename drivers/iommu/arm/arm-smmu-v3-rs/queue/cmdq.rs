@@ -55,12 +55,32 @@ pub(crate) struct Cmdq {
     ring: Ring<CMD_QWORDS>,
     /// The producer index (with wrap bit) last published to the SMMU.
     prod: u32,
+    /// How many commands the SMMU refused and [`Cmdq::recover`] replaced: none outside fault
+    /// injection, since every such command is a driver bug or a failed ATC invalidation.
+    skipped: u64,
+    /// The `CMDQ_CONS` of the last fetch abort logged, so that a persistent one is logged once.
+    abt_logged: Option<u32>,
+    /// The commands issued by one task, for the live KUnit suite.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) trace: trace::Trace,
 }
 
 impl Cmdq {
     /// Wraps an allocated ring; the queue starts empty at index 0.
     pub(crate) fn new(ring: Ring<CMD_QWORDS>) -> Self {
-        Self { ring, prod: 0 }
+        Self {
+            ring,
+            prod: 0,
+            skipped: 0,
+            abt_logged: None,
+            #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+            trace: trace::Trace::new(),
+        }
+    }
+
+    /// How many refused commands were replaced so far.
+    pub(crate) fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// The value of `SMMU_CMDQ_BASE`.
@@ -93,9 +113,13 @@ impl Cmdq {
             // CAST: `space` is at most the queue size, below 2^19.
             let n = (space as usize).min(total - done);
             for i in done..done + n {
-                self.ring
-                    .write(self.prod, cmds.get(i).unwrap_or(&sync).words())?;
+                let cmd = cmds.get(i).unwrap_or(&sync);
+                self.ring.write(self.prod, cmd.words())?;
                 self.prod = q.advance(self.prod, 1);
+                #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+                if i < cmds.len() {
+                    self.trace.record(cmd);
+                }
             }
             // The MMIO write orders the entries' stores before the SMMU can see `PROD`.
             io.write_reg(CMDQ_PROD::from_raw(self.prod));
@@ -154,8 +178,12 @@ impl Cmdq {
     ///
     /// As the architecture specifies, the driver fixes the entry at `CONS` and acknowledges the
     /// error by toggling `GERRORN.CMDQ_ERR`, after which the SMMU resumes at `CONS`. An illegal
-    /// command (a driver bug) or one whose ATC invalidation timed out is logged and replaced by a
-    /// `CMD_SYNC`, which has no effect of its own; a fetch abort is retried as it is.
+    /// command (a driver bug) or one whose ATC invalidation timed out is logged, counted and
+    /// replaced by a `CMD_SYNC`, which has no effect of its own; a fetch abort is retried as it
+    /// is; an error code of none leaves the queue as it is.
+    ///
+    /// `GERRORN` is written only here and by the global error handler, both under the lock
+    /// that guards this queue: its read-modify-write never races with itself.
     pub(crate) fn recover(&mut self, dev: &Device, io: &IoMem<'_, { regs::SIZE }>) -> Result {
         let gerror = io.read(GERROR).into_raw();
         let gerrorn = io.read(GERRORN).into_raw();
@@ -164,8 +192,12 @@ impl Cmdq {
         }
         let cons = io.read(CMDQ_CONS).into_raw();
         match CmdqError::from_cons(cons) {
+            Some(CmdqError::None) => {}
             Some(CmdqError::Abt) => {
-                dev_err!(dev, "command fetch aborted at cons {:#x}; retrying\n", cons);
+                if self.abt_logged != Some(cons) {
+                    dev_err!(dev, "command fetch aborted at cons {:#x}; retrying\n", cons);
+                    self.abt_logged = Some(cons);
+                }
             }
             err => {
                 let bad = self.ring.read(cons)?;
@@ -177,6 +209,7 @@ impl Cmdq {
                     bad[0],
                     bad[1]
                 );
+                self.skipped += 1;
                 self.ring
                     .write(cons, Cmd::sync(SyncCompletion::None)?.words())?;
             }
@@ -184,5 +217,61 @@ impl Cmdq {
         // Acknowledge: make GERRORN.CMDQ_ERR equal to GERROR.CMDQ_ERR again.
         io.write_reg(GERRORN::from_raw(gerrorn ^ GERROR_CMDQ_ERR));
         Ok(())
+    }
+}
+
+/// A record of the commands one task issues, for the live KUnit suite: what the driver asked of
+/// the SMMU, which QEMU's model does not tell (it ignores `TTL`, for one).
+#[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+pub(crate) mod trace {
+    use crate::hw::cmd::Cmd;
+    use kernel::task::Pid;
+
+    /// How many commands a trace holds; later ones are counted as lost.
+    const LEN: usize = 64;
+
+    /// The commands issued by task `pid`, in order, while recording.
+    pub(crate) struct Trace {
+        pid: Option<Pid>,
+        cmds: [Cmd; LEN],
+        len: usize,
+        lost: usize,
+    }
+
+    impl Trace {
+        pub(super) const fn new() -> Self {
+            Self {
+                pid: None,
+                cmds: [Cmd::from_words([0; 2]); LEN],
+                len: 0,
+                lost: 0,
+            }
+        }
+
+        /// Empties the trace and records the commands of the current task from now on.
+        pub(crate) fn start(&mut self) {
+            self.pid = Some(kernel::current!().pid());
+            self.len = 0;
+            self.lost = 0;
+        }
+
+        /// Stops recording; returns the commands recorded, and how many did not fit.
+        pub(crate) fn stop(&mut self) -> (&[Cmd], usize) {
+            self.pid = None;
+            (self.cmds.get(..self.len).unwrap_or(&[]), self.lost)
+        }
+
+        pub(super) fn record(&mut self, cmd: &Cmd) {
+            if self.pid != Some(kernel::current!().pid()) {
+                return;
+            }
+            match self.cmds.get_mut(self.len) {
+                Some(slot) => {
+                    *slot = *cmd;
+                    self.len += 1;
+                }
+                None => self.lost += 1,
+            }
+        }
     }
 }

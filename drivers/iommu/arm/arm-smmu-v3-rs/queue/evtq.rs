@@ -2,9 +2,10 @@
 
 //! The event queue: faults and configuration errors reported by the SMMU.
 //!
-//! Drained from a threaded interrupt handler. Every event is decoded by [`crate::hw::event`];
-//! logging is rate-limited per drain because a single faulting DMA can produce one event per
-//! beat (QEMU emits 16 for a 64-byte transfer).
+//! Drained from a threaded interrupt handler, one [`Batch`] at a time: the records are copied
+//! out under the queue's lock and their slots handed back at once, so that reporting them (which
+//! may log, look up devices, or later sleep to hand a fault to the IOMMU core or to iommufd)
+//! happens with no lock held.
 //!
 //! # Ownership of the ring
 //!
@@ -12,21 +13,21 @@
 //! driver gives them back by writing `EVTQ_CONS`.
 
 use kernel::{
-    device::Device,
     io::{
         mem::IoMem,
         Io, //
     },
-    prelude::*, //
+    prelude::*,
+    sync::barrier::{
+        dma_mb,
+        Full, //
+    },
 };
 
 use crate::{
     hw::{
-        event::{
-            Event,
-            EVT_QWORDS, //
-        },
-        queue::Queue,
+        event::EVT_QWORDS,
+        queue::Queue, //
     },
     queue::Ring,
     regs::{
@@ -36,8 +37,8 @@ use crate::{
     },
 };
 
-/// How many events one drain logs in full; the rest are counted.
-const LOG_PER_DRAIN: usize = 8;
+/// How many events one batch copies out of the queue.
+const BATCH: usize = 32;
 
 /// The SMMU event queue.
 pub(crate) struct Evtq {
@@ -46,13 +47,33 @@ pub(crate) struct Evtq {
     cons: u32,
 }
 
-/// What one drain found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Drained {
-    /// Events read.
-    pub(crate) events: usize,
-    /// Whether the SMMU reported that events were lost.
+/// Raw event records copied out of the queue.
+pub(crate) struct Batch {
+    raw: [[u64; EVT_QWORDS]; BATCH],
+    len: usize,
+    /// The SMMU reported that events were lost before these.
     pub(crate) overflow: bool,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub(crate) const fn new() -> Self {
+        Self {
+            raw: [[0; EVT_QWORDS]; BATCH],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    /// The records copied, oldest first.
+    pub(crate) fn records(&self) -> &[[u64; EVT_QWORDS]] {
+        self.raw.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Whether the batch is full: the queue may hold more.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == BATCH
+    }
 }
 
 impl Evtq {
@@ -71,47 +92,34 @@ impl Evtq {
         self.cons = 0;
     }
 
-    /// Reads and decodes every pending event, then hands the slots back.
-    ///
-    /// The first events of the drain are passed to `log`; the rest are counted.
-    pub(crate) fn drain(
+    /// Replaces the contents of `batch` with the oldest pending events, as many as fit, and
+    /// hands their slots back to the SMMU.
+    pub(crate) fn read_batch(
         &mut self,
-        dev: &Device,
         io: &IoMem<'_, { regs::SIZE }>,
-        log: impl Fn(&Event),
-    ) -> Result<Drained> {
+        batch: &mut Batch,
+    ) -> Result {
         let q: Queue = self.ring.queue();
-        let mut out = Drained::default();
-        loop {
-            let prod = io.read(EVTQ_PROD).into_raw();
-            if Queue::overflowed(prod, self.cons) {
-                out.overflow = true;
-                dev_err!(dev, "event queue overflowed: events were lost\n");
-                self.cons = Queue::ack_overflow(prod, self.cons);
-                io.write_reg(EVTQ_CONS::from_raw(self.cons));
-            }
+        // `readl` orders the loads of the records after that of the index.
+        let prod = io.read(EVTQ_PROD).into_raw();
+        batch.len = 0;
+        batch.overflow = Queue::overflowed(prod, self.cons);
+        if batch.overflow {
+            self.cons = Queue::ack_overflow(prod, self.cons);
+        }
+        for slot in batch.raw.iter_mut() {
             if q.is_empty(prod, self.cons) {
                 break;
             }
-            while !q.is_empty(prod, self.cons) {
-                let raw = self.ring.read(self.cons)?;
-                let event = Event::decode(&raw);
-                if out.events < LOG_PER_DRAIN {
-                    log(&event);
-                }
-                out.events += 1;
-                self.cons = q.advance(self.cons, 1);
-            }
-            // Give the slots back before looking for more.
-            io.write_reg(EVTQ_CONS::from_raw(self.cons));
+            *slot = self.ring.read(self.cons)?;
+            batch.len += 1;
+            self.cons = q.advance(self.cons, 1);
         }
-        if out.events > LOG_PER_DRAIN {
-            dev_err!(
-                dev,
-                "{} more events not shown\n",
-                out.events - LOG_PER_DRAIN
-            );
-        }
-        Ok(out)
+        // The loads of the records must complete before the SMMU may reuse their slots, and
+        // the barrier `writel` implies orders only earlier stores: a full one, as the C
+        // driver's `__iomb()`.
+        dma_mb(Full);
+        io.write_reg(EVTQ_CONS::from_raw(self.cons));
+        Ok(())
     }
 }
