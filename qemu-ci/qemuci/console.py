@@ -20,6 +20,12 @@ PROBLEMS = [
     ("Rust panic", re.compile(r"rust_kernel: panicked at|panicked at .*\.rs:\d+")),
     # SMMU GERROR (both drivers' messages): lost events, command errors, service failure.
     ("SMMU global error", re.compile(r"global error reported")),
+    # A command the SMMU refused (the Rust driver logs and skips it) is a driver bug, unless it
+    # is the illegal opcode 0x7f that 30-cmdq-error injects on purpose; so are a command fetch
+    # abort and a CMD_SYNC timeout (either driver's message).
+    ("SMMU command error", re.compile(r"command error .* at cons 0x[0-9a-f]+: "
+                                      r"0x(?![0-9a-f]{14}7f )[0-9a-f]{16} 0x[0-9a-f]{16}; skipped|"
+                                      r"command fetch aborted|CMD_SYNC timeout")),
 ]
 
 EXIT_MARK = re.compile(r"^IOMMU-RS-EXIT: (\d+)\s*$", re.M)

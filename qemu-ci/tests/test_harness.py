@@ -156,6 +156,24 @@ class ConsoleTest(unittest.TestCase):
             self.assertTrue(any(f.startswith(f"guest {label}") for f in b.failures),
                             (line, b.failures))
 
+    def test_refused_smmu_commands(self):
+        bad = [
+            "arm_smmu_v3_rs 9050000.smmuv3: command error Some(Ill) at cons 0x5: "
+            "0x0000000000010012 0x0000000040000801; skipped",
+            "arm_smmu_v3_rs 9050000.smmuv3: command fetch aborted at cons 0x7; retrying",
+            "arm_smmu_v3_rs 9050000.smmuv3: CMD_SYNC timeout: prod 0x9 cons 0x3",
+            "arm-smmu-v3 9050000.smmuv3: CMD_SYNC timeout at 0x00000009 [hwprod 0x00000009, "
+            "hwcons 0x00000003]",
+        ]
+        for line in bad:
+            b = boot_of(f"[ 1.0] {line}\nIOMMU-RS-EXIT: 0\n")
+            self.assertTrue(any(f.startswith("guest SMMU command error") for f in b.failures),
+                            (line, b.failures))
+        # The illegal opcode 0x7f is 30-cmdq-error's own injection.
+        injected = ("arm_smmu_v3_rs 9050000.smmuv3: command error Some(Ill) at cons 0x5: "
+                    "0x000000000000007f 0x0000000000000000; skipped")
+        self.assertEqual(boot_of(f"[ 1.0] {injected}\nIOMMU-RS-EXIT: 0\n").failures, [])
+
     def test_exit_status(self):
         self.assertEqual(console.exit_status("a\nIOMMU-RS-EXIT: 3\n"), 3)
         self.assertIsNone(console.exit_status("IOMMU-RS-EXIT: \n"))
