@@ -362,6 +362,8 @@ pub(crate) struct SimWriter<F: EntryFormat> {
     target: EntryWords,
     /// The number of syncs.
     pub(crate) syncs: u32,
+    /// The number of barriers.
+    pub(crate) barriers: u32,
     /// Whether a sync saw an invalid entry (qword 0 all zero, as in the C suite).
     pub(crate) invalid_seen: bool,
     /// The first violation of the invariant.
@@ -378,6 +380,7 @@ impl<F: EntryFormat> SimWriter<F> {
             init: *init,
             target: *target,
             syncs: 0,
+            barriers: 0,
             invalid_seen: false,
             violation: None,
             _format: core::marker::PhantomData,
@@ -411,7 +414,20 @@ impl<F: EntryFormat> SimWriter<F> {
 impl<F: EntryFormat> EntryWriter for SimWriter<F> {
     type Error = Failure;
 
+    fn barrier(&mut self) {
+        self.barriers += 1;
+    }
+
     fn write_qword(&mut self, index: usize, value: u64) {
+        if self.barriers == 0 && self.violation.is_none() {
+            // The SMMU could fetch the new entry before what it points at.
+            self.violation = Some(Failure {
+                check: "a store before the publishing barrier",
+                index: Some(index),
+                got: value,
+                want: 0,
+            });
+        }
         match self.live.get_mut(index) {
             Some(q) => *q = value,
             None => {
@@ -460,11 +476,19 @@ pub(crate) fn simulate<F: EntryFormat>(
     }
     expect_words("final entry equals the target", &sim.live, to)?;
 
-    // The steps alternate stores and syncs, with no empty sync and a sync at the end.
-    let mut stores_since_sync = 0;
+    // One barrier, before the first store and only if there is one; then the steps alternate
+    // stores and syncs, with no empty sync and a sync at the end.
+    let (mut stores_since_sync, mut stores, mut barriers) = (0, 0u32, 0u32);
     for step in plan.steps() {
         match step {
-            Step::Write { .. } => stores_since_sync += 1,
+            Step::Barrier => {
+                expect("the barrier comes before any store", stores == 0)?;
+                barriers += 1;
+            }
+            Step::Write { .. } => {
+                stores_since_sync += 1;
+                stores += 1;
+            }
             Step::Sync => {
                 expect("a sync follows at least one store", stores_since_sync > 0)?;
                 stores_since_sync = 0;
@@ -472,6 +496,16 @@ pub(crate) fn simulate<F: EntryFormat>(
         }
     }
     expect("the last store is synced", stores_since_sync == 0)?;
+    expect_eq(
+        "one barrier per update that stores",
+        u64::from(barriers),
+        u64::from(stores > 0),
+    )?;
+    expect_eq(
+        "barriers carried out",
+        u64::from(sim.barriers),
+        u64::from(barriers),
+    )?;
 
     let kind = plan.kind();
     // As in the C suite, an entry whose qword 0 is zero counts as invalid.
