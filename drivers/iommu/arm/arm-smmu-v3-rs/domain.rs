@@ -39,11 +39,7 @@ use kernel::{
         UnmapRequest, //
     },
     prelude::*,
-    sizes::{
-        SZ_1G,
-        SZ_2M,
-        SZ_4K, //
-    },
+    sizes::SZ_4K,
     sync::{
         Arc,
         ArcBorrow, //
@@ -75,9 +71,6 @@ use crate::{
     master::Master,
     smmu::Smmu,
 };
-
-/// The page and block sizes of paging domains: the 4KB granule (the kernel's page size).
-pub(crate) const PGSIZE_BITMAP: usize = SZ_4K | SZ_2M | SZ_1G;
 
 /// The identity domain: streams bypass translation.
 pub(crate) struct Identity;
@@ -243,18 +236,19 @@ impl FlushOps for TlbFlush {
 
 /// The io-pgtable and IOMMU-core configurations of a paging domain with `ias` input bits.
 ///
-/// Both stages use the same page sizes and an aperture covering the whole input range.
+/// Both stages use the page sizes of the SMMU's features and an aperture covering the whole
+/// input range.
 fn configs(smmu: &Smmu, ias: u32) -> Result<(pgtable::Config, PagingConfig)> {
     let f = &smmu.features;
     let table = pgtable::Config {
         quirks: 0,
-        pgsize_bitmap: PGSIZE_BITMAP,
+        pgsize_bitmap: f.pgsize_bitmap,
         ias,
         oas: f.idr.oas_bits().ok_or(ENXIO)?,
         coherent_walk: f.coherent,
     };
     let paging = PagingConfig {
-        pgsize_bitmap: PGSIZE_BITMAP,
+        pgsize_bitmap: f.pgsize_bitmap,
         aperture_start: 0,
         aperture_end: (1u64 << ias) - 1,
         force_aperture: true,

@@ -101,6 +101,26 @@ mod tests {
     fn tlbi_ranges() -> Result {
         run(selftest::tlbi_ranges())
     }
+
+    #[test]
+    fn probe_refusals() -> Result {
+        run(selftest::probe::probe_refusals())
+    }
+
+    #[test]
+    fn page_sizes() -> Result {
+        run(selftest::probe::page_sizes())
+    }
+
+    #[test]
+    fn strtab_sizing() -> Result {
+        run(selftest::probe::strtab_sizing())
+    }
+
+    #[test]
+    fn quirks_table() -> Result {
+        run(selftest::probe::quirks_table())
+    }
 }
 
 /// KUnit suite for the StreamID ownership of [`crate::streams`], with two faux devices.

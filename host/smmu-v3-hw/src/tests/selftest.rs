@@ -64,3 +64,23 @@ fn tlbi_ranges() {
 fn all() {
     ok(selftest::all());
 }
+
+#[test]
+fn probe_refusals() {
+    ok(selftest::probe::probe_refusals());
+}
+
+#[test]
+fn page_sizes() {
+    ok(selftest::probe::page_sizes());
+}
+
+#[test]
+fn strtab_sizing() {
+    ok(selftest::probe::strtab_sizing());
+}
+
+#[test]
+fn quirks_table() {
+    ok(selftest::probe::quirks_table());
+}

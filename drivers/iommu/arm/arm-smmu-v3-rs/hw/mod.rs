@@ -22,6 +22,9 @@
 //! - [`event`]: event queue and PRI queue record decoding.
 //! - [`queue`]: producer and consumer index arithmetic.
 //! - [`regs`]: ID register decoding and control register values.
+//! - [`probe`]: the SMMUs the driver refuses, the page sizes and the stream table layout it
+//!   derives from the ID registers.
+//! - [`imp`]: errata and firmware quirks of particular implementations.
 //! - [`ids`]: identifiers shared by several structures, and [`Error`], the one error type.
 
 pub(crate) mod cd;
@@ -31,6 +34,8 @@ pub(crate) mod event;
 pub(crate) mod field;
 pub(crate) mod hitless;
 pub(crate) mod ids;
+pub(crate) mod imp;
+pub(crate) mod probe;
 pub(crate) mod queue;
 pub(crate) mod regs;
 pub(crate) mod ste;

@@ -12,6 +12,8 @@
 
 use core::fmt;
 
+pub(crate) mod probe;
+
 use crate::hw::{
     attr::{
         Cacheability,
@@ -1760,5 +1762,9 @@ pub(crate) fn all() -> Check {
     c_suite_cd_cases()?;
     ste_sweep()?;
     cd_sweep()?;
-    tlbi_ranges()
+    tlbi_ranges()?;
+    probe::probe_refusals()?;
+    probe::page_sizes()?;
+    probe::strtab_sizing()?;
+    probe::quirks_table()
 }
