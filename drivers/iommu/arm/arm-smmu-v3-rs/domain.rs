@@ -48,24 +48,13 @@ use kernel::{
 
 use crate::{
     hw::{
-        attr::{
-            Cacheability,
-            Granule,
-            Shareability, //
+        cd::Cd,
+        compose::{
+            self,
+            TableCfg,
+            S1_IAS, //
         },
-        cd::{
-            Cd,
-            CdCfg,
-            Ttb0, //
-        },
-        ste::{
-            Eats,
-            S2Table,
-            Shcfg,
-            Ste,
-            StreamAttrs,
-            Vtcr, //
-        },
+        ste::Ste,
     },
     iommu::SmmuIommu,
     master::Master,
@@ -98,7 +87,8 @@ impl DomainOps for Identity {
         dev: &ClientDevice<SmmuIommu>,
         _old: Option<&AnyDomain>,
     ) -> Result {
-        master(dev)?.install_without_cd(&Ste::bypass(Shcfg::Incoming))
+        let m = master(dev)?;
+        m.install_without_cd(&compose::bypass_ste(&m.smmu().features.idr))
     }
 }
 
@@ -266,10 +256,13 @@ pub(crate) struct S2Domain {
 }
 
 impl S2Domain {
-    /// Allocates a domain with a new VMID and an empty table of `ias` input bits.
+    /// Allocates a domain with a new VMID and an empty table (see [`compose::s2_ias`]).
     pub(crate) fn new(smmu: &Arc<Smmu>) -> Result<(PagingConfig, Self)> {
-        // The IPA space is the output space, up to the 48 bits of a 4KB-granule table.
-        let ias = smmu.features.idr.oas_bits().ok_or(ENXIO)?.min(48);
+        let f = &smmu.features;
+        let ias = compose::s2_ias(
+            f.idr.oas_bits().ok_or(ENXIO)?,
+            f.pgsize_bitmap.trailing_zeros(),
+        );
         let tag = TlbTag::new(smmu, false)?;
         let TlbId::Vmid(vmid) = tag.id else {
             return Err(EINVAL);
@@ -277,34 +270,20 @@ impl S2Domain {
         let (config, paging) = configs(smmu, ias)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let v = pt.vtcr();
-        let s2 = S2Table {
-            vmid,
-            vtcr: Vtcr {
-                // CAST: The page-table code computes these fields within their widths.
-                t0sz: v.tsz as u8,
-                sl0: v.sl as u8,
-                inner_cache: Cacheability::from_raw(u64::from(v.irgn)).ok_or(EINVAL)?,
-                outer_cache: Cacheability::from_raw(u64::from(v.orgn)).ok_or(EINVAL)?,
-                shareability: Shareability::from_raw(u64::from(v.sh)).ok_or(EINVAL)?,
-                granule: Granule::from_raw(u64::from(v.tg)).ok_or(EINVAL)?,
-                ps: v.ps as u8,
-            },
+        let table = TableCfg {
             // SAFETY: The table is dropped with this domain. The IOMMU core frees a domain only
             // once no device is attached to it, that is once no STE points at the table any
             // more, and `TlbTag::drop` then invalidates the VMID before it can be reused.
             ttb: unsafe { pt.vttbr() },
-            big_endian: false,
-            ptw: false,
-            stall: false,
-            record: true,
-            fwb: false,
+            tsz: v.tsz,
+            sl: v.sl,
+            tg: v.tg,
+            irgn: v.irgn,
+            orgn: v.orgn,
+            sh: v.sh,
+            ps: v.ps,
         };
-        let attrs = StreamAttrs {
-            eats: Eats::Abort,
-            mev: false,
-            shcfg: Shcfg::Incoming,
-        };
-        let ste = Ste::s2(&s2, &attrs)?;
+        let ste = compose::s2_ste(&f.idr, vmid, &table)?;
         Ok((paging, Self { tag, pt, ste }))
     }
 }
@@ -317,9 +296,6 @@ impl S2Domain {
         m.install_without_cd(&self.ste)
     }
 }
-
-/// The input address size of stage 1 domains: 48 bits, as the C driver without `VAX`.
-const S1_IAS: u32 = 48;
 
 /// A stage 1 paging domain.
 pub(crate) struct S1Domain {
@@ -339,39 +315,20 @@ impl S1Domain {
         let (config, paging) = configs(smmu, S1_IAS)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let t = pt.tcr();
-        let ttb0 = Ttb0 {
+        let table = TableCfg {
             // SAFETY: The table is dropped with this domain. The IOMMU core frees a domain only
             // once no device is attached to it, that is once no CD holds the table any more, and
             // `TlbTag::drop` then invalidates the ASID before it can be reused.
-            addr: unsafe { pt.ttbr() },
-            // CAST: The page-table code computes these fields within their widths.
-            t0sz: t.tsz as u8,
-            granule: Granule::from_raw(u64::from(t.tg)).ok_or(EINVAL)?,
-            inner_cache: Cacheability::from_raw(u64::from(t.irgn)).ok_or(EINVAL)?,
-            outer_cache: Cacheability::from_raw(u64::from(t.orgn)).ok_or(EINVAL)?,
-            shareability: Shareability::from_raw(u64::from(t.sh)).ok_or(EINVAL)?,
+            ttb: unsafe { pt.ttbr() },
+            tsz: t.tsz,
+            sl: 0,
+            tg: t.tg,
+            irgn: t.irgn,
+            orgn: t.orgn,
+            sh: t.sh,
+            ps: t.ips,
         };
-        let cd = Cd::new(&CdCfg {
-            asid,
-            ttb0: Some(ttb0),
-            // CAST: The page-table code computes the field within its 3 bits.
-            ips: t.ips as u8,
-            big_endian: cfg!(target_endian = "big"),
-            // The page-table code sets the access flag in every entry it writes, so access flag
-            // faults never happen; hardware access flag and dirty state updates (which QEMU
-            // rejects) stay off.
-            affd: false,
-            tbi0: false,
-            hw_access: false,
-            hw_dirty: false,
-            haft: false,
-            stall: false,
-            record: true,
-            abort: true,
-            // The ASID is private to the SMMU: no broadcast TLB maintenance from the CPU.
-            aset: true,
-            mair: pt.mair(),
-        })?;
+        let cd = compose::s1_cd(&smmu.features.idr, asid, &table, pt.mair())?;
         Ok((paging, Self { tag, pt, cd }))
     }
 

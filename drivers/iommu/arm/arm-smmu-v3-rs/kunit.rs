@@ -121,6 +121,16 @@ mod tests {
     fn quirks_table() -> Result {
         run(selftest::probe::quirks_table())
     }
+
+    #[test]
+    fn checker_rules() -> Result {
+        run(selftest::illegal::checker_rules())
+    }
+
+    #[test]
+    fn composed_entries() -> Result {
+        run(selftest::illegal::composed_entries())
+    }
 }
 
 /// KUnit suite for the StreamID ownership of [`crate::streams`], with two faux devices.

@@ -84,3 +84,13 @@ fn strtab_sizing() {
 fn quirks_table() {
     ok(selftest::probe::quirks_table());
 }
+
+#[test]
+fn checker_rules() {
+    ok(selftest::illegal::checker_rules());
+}
+
+#[test]
+fn composed_entries() {
+    ok(selftest::illegal::composed_entries());
+}

@@ -16,8 +16,10 @@
 //! - [`field`]: build-time checked bit fields inside multi-qword structures.
 //! - [`ste`] and [`cd`]: Stream Table Entries and Context Descriptors, with the "used bits" the
 //!   SMMU reads for a given configuration.
+//! - [`compose`]: the STEs and CDs the driver installs, from the features and runtime values.
 //! - [`hitless`]: the planner that updates a live STE or CD without the SMMU observing a torn
 //!   entry.
+//! - [`illegal`]: the specification's ILLEGAL STE and CD conditions, as a checker.
 //! - [`cmd`], [`tlbi`]: command queue entries and range invalidation splitting.
 //! - [`event`]: event queue and PRI queue record decoding.
 //! - [`queue`]: producer and consumer index arithmetic.
@@ -29,11 +31,13 @@
 
 pub(crate) mod cd;
 pub(crate) mod cmd;
+pub(crate) mod compose;
 pub(crate) mod error;
 pub(crate) mod event;
 pub(crate) mod field;
 pub(crate) mod hitless;
 pub(crate) mod ids;
+pub(crate) mod illegal;
 pub(crate) mod imp;
 pub(crate) mod probe;
 pub(crate) mod queue;

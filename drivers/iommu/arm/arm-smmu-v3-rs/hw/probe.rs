@@ -64,7 +64,9 @@ impl fmt::Display for Refusal {
 /// stream's stalls). This driver neither reports stall faults nor issues `CMD_RESUME` yet, so
 /// the first fault of a device (a VFIO user DMAing to an unmapped IOVA is enough) would hold its
 /// transaction, and behind it the device, until the stream is torn down. Terminating faults is
-/// not an option there: `S == 0` is ILLEGAL.
+/// not an option there: `S == 0` is ILLEGAL. The STE and CD composition of [`crate::hw::compose`]
+/// already sets the stall bits as the architecture requires; lifting the refusal needs only the
+/// fault path.
 ///
 /// # Errors
 ///

@@ -12,6 +12,7 @@
 
 use core::fmt;
 
+pub(crate) mod illegal;
 pub(crate) mod probe;
 
 use crate::hw::{
@@ -1766,5 +1767,7 @@ pub(crate) fn all() -> Check {
     probe::probe_refusals()?;
     probe::page_sizes()?;
     probe::strtab_sizing()?;
-    probe::quirks_table()
+    probe::quirks_table()?;
+    illegal::checker_rules()?;
+    illegal::composed_entries()
 }
