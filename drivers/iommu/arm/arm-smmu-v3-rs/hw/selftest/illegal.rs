@@ -447,3 +447,36 @@ pub(crate) fn checker_rules() -> Check {
 fn expect_eq_u32(check: &'static str, got: u32, want: u32) -> Check {
     super::expect_eq(check, u64::from(got), u64::from(want))
 }
+
+/// Checks the translation control the kernel's io-pgtable computed for a stage 1 table `s1`
+/// (of [`S1_IAS`] bits) and a stage 2 table `s2` (of [`compose::s2_ias`] bits), on the SMMU
+/// `spec` with `page_size` CPU pages and coherent walks: they must be what [`lpae`], the model
+/// [`composed_entries`] relies on, says, and the entries composed from them must be legal.
+pub(crate) fn check_real_tables(
+    spec: &IdrSpec,
+    page_size: u64,
+    s1: &TableCfg,
+    s2: &TableCfg,
+) -> Check {
+    let idr = spec.idr();
+    let oas = idr.oas_bits().ok_or(Failure::from(Error::Invalid))?;
+    let pgsize = pgsize_bitmap(idr.granules(), oas, page_size);
+    let model_s1 = lpae(false, pgsize, S1_IAS, oas, true, s1.ttb);
+    let ias = compose::s2_ias(oas, pgsize.trailing_zeros());
+    let model_s2 = lpae(true, pgsize, ias, oas, true, s2.ttb);
+    let same = |a: &TableCfg, b: Option<TableCfg>| b.is_some_and(|b| *a == b);
+    expect(
+        "io-pgtable's stage 1 TCR is the model's",
+        same(s1, model_s1),
+    )?;
+    expect(
+        "io-pgtable's stage 2 VTCR is the model's",
+        same(s2, model_s2),
+    )?;
+    let smmu = Smmu { idr, e2h: false };
+    let cd_ste = compose::cd_table_ste(&idr, 0x4000).map_err(Failure::from)?;
+    let cd = compose::s1_cd(&idr, 1, s1, MAIR).map_err(Failure::from)?;
+    check_cd(&smmu, &cd_ste, &cd).map_err(|v| fail(0, v))?;
+    let ste = compose::s2_ste(&idr, 1, s2).map_err(Failure::from)?;
+    check_ste(&smmu, &ste).map_err(|v| fail(0, v))
+}
