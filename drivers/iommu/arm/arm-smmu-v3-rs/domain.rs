@@ -39,11 +39,7 @@ use kernel::{
         UnmapRequest, //
     },
     prelude::*,
-    sizes::{
-        SZ_1G,
-        SZ_2M,
-        SZ_4K, //
-    },
+    sizes::SZ_4K,
     sync::{
         Arc,
         ArcBorrow, //
@@ -52,32 +48,18 @@ use kernel::{
 
 use crate::{
     hw::{
-        attr::{
-            Cacheability,
-            Granule,
-            Shareability, //
+        cd::Cd,
+        compose::{
+            self,
+            TableCfg,
+            S1_IAS, //
         },
-        cd::{
-            Cd,
-            CdCfg,
-            Ttb0, //
-        },
-        ste::{
-            Eats,
-            S2Table,
-            Shcfg,
-            Ste,
-            StreamAttrs,
-            Vtcr, //
-        },
+        ste::Ste,
     },
     iommu::SmmuIommu,
     master::Master,
     smmu::Smmu,
 };
-
-/// The page and block sizes of paging domains: the 4KB granule (the kernel's page size).
-pub(crate) const PGSIZE_BITMAP: usize = SZ_4K | SZ_2M | SZ_1G;
 
 /// The identity domain: streams bypass translation.
 pub(crate) struct Identity;
@@ -105,7 +87,8 @@ impl DomainOps for Identity {
         dev: &ClientDevice<SmmuIommu>,
         _old: Option<&AnyDomain>,
     ) -> Result {
-        master(dev)?.install_without_cd(&Ste::bypass(Shcfg::Incoming));
+        let m = master(dev)?;
+        m.install_without_cd(&compose::bypass_ste(&m.smmu().features.idr));
         Ok(())
     }
 }
@@ -250,18 +233,19 @@ impl FlushOps for TlbFlush {
 
 /// The io-pgtable and IOMMU-core configurations of a paging domain with `ias` input bits.
 ///
-/// Both stages use the same page sizes and an aperture covering the whole input range.
+/// Both stages use the page sizes of the SMMU's features and an aperture covering the whole
+/// input range.
 fn configs(smmu: &Smmu, ias: u32) -> Result<(pgtable::Config, PagingConfig)> {
     let f = &smmu.features;
     let table = pgtable::Config {
         quirks: 0,
-        pgsize_bitmap: PGSIZE_BITMAP,
+        pgsize_bitmap: f.pgsize_bitmap,
         ias,
         oas: f.idr.oas_bits().ok_or(ENXIO)?,
         coherent_walk: f.coherent,
     };
     let paging = PagingConfig {
-        pgsize_bitmap: PGSIZE_BITMAP,
+        pgsize_bitmap: f.pgsize_bitmap,
         aperture_start: 0,
         aperture_end: (1u64 << ias) - 1,
         force_aperture: true,
@@ -279,10 +263,13 @@ pub(crate) struct S2Domain {
 }
 
 impl S2Domain {
-    /// Allocates a domain with a new VMID and an empty table of `ias` input bits.
+    /// Allocates a domain with a new VMID and an empty table (see [`compose::s2_ias`]).
     pub(crate) fn new(smmu: &Arc<Smmu>) -> Result<(PagingConfig, Self)> {
-        // The IPA space is the output space, up to the 48 bits of a 4KB-granule table.
-        let ias = smmu.features.idr.oas_bits().ok_or(ENXIO)?.min(48);
+        let f = &smmu.features;
+        let ias = compose::s2_ias(
+            f.idr.oas_bits().ok_or(ENXIO)?,
+            f.pgsize_bitmap.trailing_zeros(),
+        );
         let tag = TlbTag::new(smmu, false)?;
         let TlbId::Vmid(vmid) = tag.id else {
             return Err(EINVAL);
@@ -290,34 +277,20 @@ impl S2Domain {
         let (config, paging) = configs(smmu, ias)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let v = pt.vtcr();
-        let s2 = S2Table {
-            vmid,
-            vtcr: Vtcr {
-                // CAST: The page-table code computes these fields within their widths.
-                t0sz: v.tsz as u8,
-                sl0: v.sl as u8,
-                inner_cache: Cacheability::from_raw(u64::from(v.irgn)).ok_or(EINVAL)?,
-                outer_cache: Cacheability::from_raw(u64::from(v.orgn)).ok_or(EINVAL)?,
-                shareability: Shareability::from_raw(u64::from(v.sh)).ok_or(EINVAL)?,
-                granule: Granule::from_raw(u64::from(v.tg)).ok_or(EINVAL)?,
-                ps: v.ps as u8,
-            },
+        let table = TableCfg {
             // SAFETY: The table is dropped with this domain. The IOMMU core frees a domain only
             // once no device is attached to it, that is once no STE points at the table any
             // more, and `TlbTag::drop` then invalidates the VMID before it can be reused.
             ttb: unsafe { pt.vttbr() },
-            big_endian: false,
-            ptw: false,
-            stall: false,
-            record: true,
-            fwb: false,
+            tsz: v.tsz,
+            sl: v.sl,
+            tg: v.tg,
+            irgn: v.irgn,
+            orgn: v.orgn,
+            sh: v.sh,
+            ps: v.ps,
         };
-        let attrs = StreamAttrs {
-            eats: Eats::Abort,
-            mev: false,
-            shcfg: Shcfg::Incoming,
-        };
-        let ste = Ste::s2(&s2, &attrs)?;
+        let ste = compose::s2_ste(&f.idr, vmid, &table)?;
         Ok((paging, Self { tag, pt, ste }))
     }
 }
@@ -331,9 +304,6 @@ impl S2Domain {
         Ok(())
     }
 }
-
-/// The input address size of stage 1 domains: 48 bits, as the C driver without `VAX`.
-const S1_IAS: u32 = 48;
 
 /// A stage 1 paging domain.
 pub(crate) struct S1Domain {
@@ -353,39 +323,20 @@ impl S1Domain {
         let (config, paging) = configs(smmu, S1_IAS)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let t = pt.tcr();
-        let ttb0 = Ttb0 {
+        let table = TableCfg {
             // SAFETY: The table is dropped with this domain. The IOMMU core frees a domain only
             // once no device is attached to it, that is once no CD holds the table any more, and
             // `TlbTag::drop` then invalidates the ASID before it can be reused.
-            addr: unsafe { pt.ttbr() },
-            // CAST: The page-table code computes these fields within their widths.
-            t0sz: t.tsz as u8,
-            granule: Granule::from_raw(u64::from(t.tg)).ok_or(EINVAL)?,
-            inner_cache: Cacheability::from_raw(u64::from(t.irgn)).ok_or(EINVAL)?,
-            outer_cache: Cacheability::from_raw(u64::from(t.orgn)).ok_or(EINVAL)?,
-            shareability: Shareability::from_raw(u64::from(t.sh)).ok_or(EINVAL)?,
+            ttb: unsafe { pt.ttbr() },
+            tsz: t.tsz,
+            sl: 0,
+            tg: t.tg,
+            irgn: t.irgn,
+            orgn: t.orgn,
+            sh: t.sh,
+            ps: t.ips,
         };
-        let cd = Cd::new(&CdCfg {
-            asid,
-            ttb0: Some(ttb0),
-            // CAST: The page-table code computes the field within its 3 bits.
-            ips: t.ips as u8,
-            big_endian: cfg!(target_endian = "big"),
-            // The page-table code sets the access flag in every entry it writes, so access flag
-            // faults never happen; hardware access flag and dirty state updates (which QEMU
-            // rejects) stay off.
-            affd: false,
-            tbi0: false,
-            hw_access: false,
-            hw_dirty: false,
-            haft: false,
-            stall: false,
-            record: true,
-            abort: true,
-            // The ASID is private to the SMMU: no broadcast TLB maintenance from the CPU.
-            aset: true,
-            mair: pt.mair(),
-        })?;
+        let cd = compose::s1_cd(&smmu.features.idr, asid, &table, pt.mair())?;
         Ok((paging, Self { tag, pt, cd }))
     }
 

@@ -3,8 +3,9 @@
 //! Table entries the SMMU reads from coherent DMA memory (STEs, CDs), and their updates.
 //!
 //! An entry is [`ENTRY_QWORDS`] little-endian qwords. It is changed only through the hitless
-//! update planner of [`crate::hw::hitless`]: each step is a set of 64-bit stores followed by a
-//! sync that makes the SMMU observe them (`CFGI_STE` or `CFGI_CD`, then `CMD_SYNC`).
+//! update planner of [`crate::hw::hitless`]: a `dma_wmb()` before the first store, so that what
+//! the entry points at is visible to the SMMU first, then steps of 64-bit stores each followed
+//! by a sync that makes the SMMU observe them (`CFGI_STE` or `CFGI_CD`, then `CMD_SYNC`).
 
 use kernel::{
     dma::Coherent,
@@ -12,7 +13,11 @@ use kernel::{
         io_read,
         io_write, //
     },
-    prelude::*, //
+    prelude::*,
+    sync::barrier::{
+        dma_mb,
+        Write, //
+    },
 };
 
 use crate::hw::hitless::{
@@ -79,6 +84,10 @@ struct Writer<'a, S> {
 
 impl<S: FnMut() -> Result> EntryWriter for Writer<'_, S> {
     type Error = Error;
+
+    fn barrier(&mut self) {
+        dma_mb(Write);
+    }
 
     fn write_qword(&mut self, index: usize, value: u64) {
         if let Err(e) = self.entry.store(index, value) {

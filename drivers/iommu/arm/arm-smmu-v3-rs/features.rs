@@ -4,18 +4,29 @@
 
 use kernel::{
     device::Device,
+    page::PAGE_SIZE,
     prelude::*, //
 };
 
-use crate::hw::regs::{
-    Idr,
-    StrtabFmt,
-    TtEndian,
-    Ttf, //
+use crate::{
+    hw::{
+        imp::{
+            FwModel,
+            Iidr,
+            Quirks, //
+        },
+        probe::{
+            self,
+            Refusal,
+            StrtabLayout, //
+        },
+        regs::{
+            Idr,
+            StrtabFmt, //
+        },
+    },
+    Show,
 };
-
-/// StreamID bits resolved by the first level of a two-level stream table are those above this.
-pub(crate) const STRTAB_SPLIT: u32 = 8;
 
 /// The largest command queue the driver uses: 256 entries, one page.
 const CMDQ_MAX_LOG2: u32 = 8;
@@ -27,22 +38,30 @@ const CMDQ_MAX_LOG2: u32 = 8;
 /// the queue must hold several such bursts between two drains.
 const EVTQ_MAX_LOG2: u32 = 13;
 
+/// The output size assumed for a reserved `IDR5.OAS` encoding, as the C driver does.
+const OAS_FALLBACK: u32 = 48;
+
 /// The features of one SMMU and the configuration the driver derives from them.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Features {
-    /// The decoded ID registers.
+    /// The decoded ID registers, as the SMMU reports them. What an erratum takes away is in
+    /// `quirks`: ask [`Features`] for the features the driver may use.
     pub(crate) idr: Idr,
     /// `SMMU_IIDR`: implementer, product and revision.
     pub(crate) iidr: u32,
     /// `SMMU_AIDR`: architecture revision.
     pub(crate) aidr: u32,
-    /// The stream table format the driver uses.
-    pub(crate) strtab: StrtabFmt,
+    /// The errata and firmware quirks of this implementation.
+    pub(crate) quirks: Quirks,
+    /// The stream table the driver uses.
+    pub(crate) strtab: StrtabLayout,
     /// Whether the SMMU's table and queue accesses are cache coherent: as the firmware says,
     /// which the DMA API follows for the SMMU's own allocations.
     pub(crate) coherent: bool,
     /// StreamID width.
     pub(crate) sid_bits: u32,
+    /// The page and block sizes of paging domains.
+    pub(crate) pgsize_bitmap: usize,
     /// log2 of the command queue entries the driver uses.
     pub(crate) cmdq_log2: u32,
     /// log2 of the event queue entries the driver uses.
@@ -56,6 +75,8 @@ pub(crate) struct Platform {
     pub(crate) coherent: bool,
     /// Use a linear stream table even where two levels are supported.
     pub(crate) force_linear_strtab: bool,
+    /// The model the firmware names (IORT); [`FwModel::Generic`] on a device tree.
+    pub(crate) model: FwModel,
 }
 
 impl Features {
@@ -67,9 +88,8 @@ impl Features {
     ///
     /// # Errors
     ///
-    /// Returns `ENXIO`, after logging why, for an SMMU this driver cannot drive: no AArch64
-    /// translation table format, no translation stage, big-endian-only table walks, or a command
-    /// queue too small for a command and its `CMD_SYNC`.
+    /// Returns `ENXIO`, after logging why, for an SMMU this driver cannot drive (see
+    /// [`probe::check`] and [`Refusal`]), or whose firmware model it does not support.
     pub(crate) fn new(
         dev: &Device,
         idr: Idr,
@@ -77,37 +97,36 @@ impl Features {
         aidr: u32,
         platform: Platform,
     ) -> Result<Self> {
-        if !matches!(idr.ttf(), Some(Ttf::AArch64 | Ttf::Both)) {
-            dev_err!(dev, "no AArch64 translation table format (IDR0.TTF)\n");
-            return Err(ENXIO);
-        }
-        if !idr.s1() && !idr.s2() {
-            dev_err!(dev, "no translation stage implemented\n");
-            return Err(ENXIO);
-        }
-        if idr.tt_endian() == Some(TtEndian::Big) {
-            dev_err!(dev, "big-endian table walks only (IDR0.TTENDIAN)\n");
-            return Err(ENXIO);
-        }
-        if idr.cmdq_log2size() < 1 {
-            dev_err!(
-                dev,
-                "command queue of {} entries is too small\n",
-                1u32 << idr.cmdq_log2size()
-            );
-            return Err(ENXIO);
-        }
-        let sid_bits = idr.sid_bits();
-        // A two-level table only pays off when there is a second level to skip. Where it is
-        // optional, a linear one is as valid (at 64 bytes per StreamID).
-        let strtab = if idr.st_level() == Some(StrtabFmt::TwoLevel)
-            && sid_bits > STRTAB_SPLIT
-            && !platform.force_linear_strtab
-        {
-            StrtabFmt::TwoLevel
-        } else {
-            StrtabFmt::Linear
+        let quirks = Quirks::new(Iidr::new(iidr), platform.model);
+        let checked = match probe::check(&idr) {
+            Ok(()) if quirks.page0_regs_only => Err(Refusal::Page0RegsOnly),
+            r => r,
         };
+        if let Err(why) = checked {
+            dev_err!(dev, "{}\n", Show(&why));
+            return Err(ENXIO);
+        }
+        // CAST: Page sizes fit in `u64`.
+        let pgsize = probe::pgsize_bitmap(
+            idr.granules(),
+            idr.oas_bits().unwrap_or(OAS_FALLBACK),
+            PAGE_SIZE as u64,
+        );
+        // `probe::check` made sure there is a granule.
+        let pgsize_bitmap = usize::try_from(pgsize).map_err(|_| ENXIO)?;
+        let sid_bits = idr.sid_bits();
+        let strtab = StrtabLayout::new(&idr, platform.force_linear_strtab);
+        if strtab.sid_bits() < sid_bits {
+            dev_warn!(
+                dev,
+                "2-level stream table only covers {}/{} bits of StreamID\n",
+                strtab.sid_bits(),
+                sid_bits
+            );
+        }
+        if quirks.any() {
+            dev_info!(dev, "implementation quirks: {}\n", Show(&quirks));
+        }
         if platform.coherent != idr.coherent() {
             dev_warn!(
                 dev,
@@ -119,12 +138,19 @@ impl Features {
             idr,
             iidr,
             aidr,
+            quirks,
             strtab,
             coherent: platform.coherent,
             sid_bits,
+            pgsize_bitmap,
             cmdq_log2: idr.cmdq_log2size().min(CMDQ_MAX_LOG2),
             evtq_log2: idr.evtq_log2size().min(EVTQ_MAX_LOG2),
         })
+    }
+
+    /// Both stages are implemented and usable together: nesting parents can be offered.
+    pub(crate) fn nesting(&self) -> bool {
+        self.quirks.nesting(&self.idr)
     }
 
     /// Logs the features a person cares about, in one line.
@@ -140,7 +166,7 @@ impl Features {
             if i.s1() { " S1" } else { "" },
             if i.s2() { " S2" } else { "" },
             self.sid_bits,
-            match self.strtab {
+            match self.strtab.fmt() {
                 StrtabFmt::Linear => "linear",
                 StrtabFmt::TwoLevel => "2-level",
             },

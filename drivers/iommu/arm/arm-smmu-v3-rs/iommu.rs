@@ -133,7 +133,7 @@ impl iommu::Ops for SmmuIommu {
         let idr = &smmu.features.idr;
         // A nesting parent is a stage 2 that a guest's stage 1 will sit on: without both
         // stages there is nothing to nest, whatever stage 2 alone could translate.
-        if flags.contains(PagingFlags::NEST_PARENT) && !idr.nesting() {
+        if flags.contains(PagingFlags::NEST_PARENT) && !smmu.features.nesting() {
             return Err(EOPNOTSUPP);
         }
         // As the C driver: stage 1 when the SMMU has it, stage 2 for nesting parents and on

@@ -33,11 +33,34 @@ fn faux_device(reg: &faux::Registration) -> &Device {
 
 #[kernel::macros::kunit_tests(arm_smmu_v3_rs_hw)]
 mod tests {
-    use crate::hw::selftest::{
-        self,
-        Check, //
+    use crate::hw::{
+        compose::{
+            s2_ias,
+            TableCfg,
+            S1_IAS, //
+        },
+        probe::pgsize_bitmap,
+        selftest::{
+            self,
+            probe::IdrSpec,
+            Check, //
+        },
     };
-    use kernel::prelude::*;
+    use kernel::{
+        device::{
+            Bound,
+            Device, //
+        },
+        faux,
+        iommu::pgtable::{
+            self,
+            IoPageTable,
+            ARM64LPAES1,
+            ARM64LPAES2, //
+        },
+        page::PAGE_SIZE,
+        prelude::*, //
+    };
 
     /// Turns a check's outcome into a KUnit result, logging what failed.
     fn run(check: Check) -> Result {
@@ -100,6 +123,98 @@ mod tests {
     #[test]
     fn tlbi_ranges() -> Result {
         run(selftest::tlbi_ranges())
+    }
+
+    #[test]
+    fn probe_refusals() -> Result {
+        run(selftest::probe::probe_refusals())
+    }
+
+    #[test]
+    fn page_sizes() -> Result {
+        run(selftest::probe::page_sizes())
+    }
+
+    #[test]
+    fn strtab_sizing() -> Result {
+        run(selftest::probe::strtab_sizing())
+    }
+
+    #[test]
+    fn quirks_table() -> Result {
+        run(selftest::probe::quirks_table())
+    }
+
+    #[test]
+    fn checker_rules() -> Result {
+        run(selftest::illegal::checker_rules())
+    }
+
+    #[test]
+    fn composed_entries() -> Result {
+        run(selftest::illegal::composed_entries())
+    }
+
+    /// The raw translation control fields of a table the page-table code allocated.
+    fn table_cfg(ttb: u64, tsz: u32, sl: u32, tg: u32, walk: (u32, u32, u32), ps: u32) -> TableCfg {
+        let (irgn, orgn, sh) = walk;
+        TableCfg {
+            ttb,
+            tsz,
+            sl,
+            tg,
+            irgn,
+            orgn,
+            sh,
+            ps,
+        }
+    }
+
+    /// The entries composed from tables the kernel's io-pgtable really allocates, for each
+    /// granule and output size, on a faux device (coherent walks, no DMA mapping).
+    #[test]
+    fn real_page_tables() -> Result {
+        let reg = faux::Registration::new(c"arm-smmu-v3-rs-hw-pgtable", None)?;
+        let faux: &faux::Device<Bound> = reg.as_ref();
+        let dev: &Device<Bound> = faux.as_ref();
+        for granules in [0b001, 0b010, 0b100] {
+            for oas in 0..7 {
+                let spec = IdrSpec {
+                    granules,
+                    oas,
+                    ..IdrSpec::PLAIN
+                };
+                let idr = spec.idr();
+                let oas_bits = idr.oas_bits().ok_or(EINVAL)?;
+                // CAST: Page sizes fit in `u64`.
+                let page_size = PAGE_SIZE as u64;
+                let pgsize = pgsize_bitmap(idr.granules(), oas_bits, page_size);
+                let config = |ias| pgtable::Config {
+                    quirks: 0,
+                    pgsize_bitmap: pgsize as usize,
+                    ias,
+                    oas: oas_bits,
+                    coherent_walk: true,
+                };
+                let pt1 = IoPageTable::<ARM64LPAES1>::new(dev, config(S1_IAS))?;
+                let t = pt1.tcr();
+                // SAFETY: The table is never given to a device; its address is only composed
+                // into an entry that is checked, never installed.
+                let ttb = unsafe { pt1.ttbr() };
+                let s1 = table_cfg(ttb, t.tsz, 0, t.tg, (t.irgn, t.orgn, t.sh), t.ips);
+                let ias = s2_ias(oas_bits, pgsize.trailing_zeros());
+                let pt2 = IoPageTable::<ARM64LPAES2>::new(dev, config(ias))?;
+                let v = pt2.vtcr();
+                // SAFETY: As above.
+                let vttb = unsafe { pt2.vttbr() };
+                let s2 = table_cfg(vttb, v.tsz, v.sl, v.tg, (v.irgn, v.orgn, v.sh), v.ps);
+                run(selftest::illegal::check_real_tables(
+                    &spec, page_size, &s1, &s2,
+                ))
+                .inspect_err(|_| pr_err!("granules {:#b}, OAS {}\n", granules, oas_bits))?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -20,27 +20,7 @@ use kernel::{
 
 use crate::{
     entry::LiveEntry,
-    hw::{
-        attr::{
-            Cacheability,
-            Shareability, //
-        },
-        cd::Cd,
-        cmd::Cmd,
-        hitless::ENTRY_QWORDS,
-        ids::Ssid,
-        regs::StallModel,
-        ste::{
-            CdTable,
-            Eats,
-            S1Dss,
-            S1Fmt,
-            Shcfg,
-            Ste,
-            StreamAttrs,
-            Strw, //
-        },
-    },
+    hw::{cd::Cd, cmd::Cmd, compose, hitless::ENTRY_QWORDS, ids::Ssid, ste::Ste},
     smmu::Smmu,
 };
 
@@ -125,30 +105,10 @@ impl Master {
     /// The STE that translates the device's untagged DMA through CD 0 of its CD table.
     fn cd_table_ste(&self) -> Result<Ste> {
         let table = self.cd_table.as_ref().ok_or(EOPNOTSUPP)?;
-        let stalls = matches!(
-            self.smmu.features.idr.stall_model(),
-            Some(StallModel::Stall | StallModel::Force)
-        );
-        let s1 = CdTable {
-            ptr: table.dma_address(),
-            fmt: S1Fmt::Linear,
-            cd_max: 0,
-            // As the C driver does for a device without PASIDs.
-            dss: S1Dss::Ssid0,
-            inner_cache: Cacheability::WriteBackWriteAllocate,
-            outer_cache: Cacheability::WriteBackWriteAllocate,
-            shareability: Shareability::Inner,
-            // The driver never enables stalls for a device.
-            stall_disable: stalls,
-            // The driver does not set `CR2.E2H`: stage 1 contexts are NS-EL1 ones of VMID 0.
-            strw: Strw::NsEl1,
-        };
-        let attrs = StreamAttrs {
-            eats: Eats::Abort,
-            mev: false,
-            shcfg: Shcfg::Incoming,
-        };
-        Ok(Ste::cd_table(&s1, &attrs)?)
+        Ok(compose::cd_table_ste(
+            &self.smmu.features.idr,
+            table.dma_address(),
+        )?)
     }
 
     /// Updates CD 0 to `target`, hitlessly where the architecture allows; every step is carried

@@ -247,6 +247,8 @@ impl Smmu {
         let platform = Platform {
             coherent: fw_coherent(dev)?,
             force_linear_strtab: crate::module_parameters::force_linear_strtab.value(),
+            // A device tree names no model; IORT's is decoded with `FwModel::from_iort`.
+            model: crate::hw::imp::FwModel::Generic,
         };
         let features = Features::new(dev, idr, iidr, aidr, platform)?;
         features.log(dev);

@@ -14,9 +14,11 @@ use crate::hw::{
         UpdateKind, //
     },
     selftest::{
-        cd_corpus,
+        hitless::{
+            cd_corpus,
+            ste_corpus, //
+        },
         simulate,
-        ste_corpus, //
     },
     ste::Ste,
     Error,

@@ -64,3 +64,33 @@ fn tlbi_ranges() {
 fn all() {
     ok(selftest::all());
 }
+
+#[test]
+fn probe_refusals() {
+    ok(selftest::probe::probe_refusals());
+}
+
+#[test]
+fn page_sizes() {
+    ok(selftest::probe::page_sizes());
+}
+
+#[test]
+fn strtab_sizing() {
+    ok(selftest::probe::strtab_sizing());
+}
+
+#[test]
+fn quirks_table() {
+    ok(selftest::probe::quirks_table());
+}
+
+#[test]
+fn checker_rules() {
+    ok(selftest::illegal::checker_rules());
+}
+
+#[test]
+fn composed_entries() {
+    ok(selftest::illegal::composed_entries());
+}

@@ -12,7 +12,7 @@ use crate::hw::{
         NUM,
         SCALE, //
     },
-    selftest::check_tlbi_range,
+    selftest::tlbi::check_tlbi_range,
     tlbi::{
         RangeRequest,
         TlbiRange, //

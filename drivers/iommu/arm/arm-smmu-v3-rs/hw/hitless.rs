@@ -19,9 +19,15 @@
 //! reports those through [`EntryFormat::update_safe_bits`]. Writes that would not change a qword
 //! are skipped, and a sync only follows a step that wrote something.
 //!
-//! The planner only computes; the driver supplies an [`EntryWriter`] that stores qwords into the
-//! table (in little-endian, after the barrier that publishes anything the entry points to) and
-//! issues the invalidation and `CMD_SYNC` for a sync.
+//! An entry points at other structures (a CD table, a stage 2 table, a translation table) that
+//! the CPU has just written. The first store of an update is therefore preceded by a
+//! [`Step::Barrier`] (`dma_wmb()`), so that the SMMU cannot fetch the new entry and then the old
+//! contents of what it points at. Later stores follow a sync, whose command queue write orders
+//! them already.
+//!
+//! The planner only computes; the driver supplies an [`EntryWriter`] that carries out the
+//! barrier, stores qwords into the table (in little-endian) and issues the invalidation and
+//! `CMD_SYNC` for a sync.
 
 use crate::hw::Error;
 
@@ -50,6 +56,10 @@ pub(crate) trait EntryWriter {
     /// The error a sync can fail with.
     type Error;
 
+    /// Orders every store to memory so far before the stores that follow, as seen by the SMMU
+    /// (`dma_wmb()`).
+    fn barrier(&mut self);
+
     /// Stores `value` into qword `index` (below [`ENTRY_QWORDS`]) with a single 64-bit store.
     fn write_qword(&mut self, index: usize, value: u64);
 
@@ -74,6 +84,9 @@ pub(crate) enum UpdateKind {
 /// One step of an update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
+    /// Make the stores so far, to whatever the entry points at, visible to the SMMU before the
+    /// stores that follow. Comes once, before the first store of an update.
+    Barrier,
     /// Store `value` into qword `index`.
     Write {
         /// The qword index, below [`ENTRY_QWORDS`].
@@ -230,6 +243,7 @@ impl Plan {
             phase: 0,
             qword: self.phases[0].start,
             dirty: false,
+            fenced: false,
         }
     }
 
@@ -241,6 +255,7 @@ impl Plan {
     pub(crate) fn apply<W: EntryWriter>(&self, writer: &mut W) -> Result<(), W::Error> {
         for step in self.steps() {
             match step {
+                Step::Barrier => writer.barrier(),
                 Step::Write { index, value } => writer.write_qword(index, value),
                 Step::Sync => writer.sync()?,
             }
@@ -281,6 +296,8 @@ pub(crate) struct Steps {
     qword: usize,
     /// Whether the current group has stored anything yet.
     dirty: bool,
+    /// Whether the barrier before the first store has been returned.
+    fenced: bool,
 }
 
 impl Iterator for Steps {
@@ -291,18 +308,25 @@ impl Iterator for Steps {
             let phase = self.phases.get(self.phase)?;
             if self.qword < phase.end {
                 let index = self.qword;
-                self.qword += 1;
                 let (Some(&value), Some(live)) =
                     (phase.source.get(index), self.shadow.get_mut(index))
                 else {
+                    self.qword += 1;
                     continue;
                 };
-                if *live != value {
-                    *live = value;
-                    self.dirty = true;
-                    return Some(Step::Write { index, value });
+                if *live == value {
+                    self.qword += 1;
+                    continue;
                 }
-                continue;
+                if !self.fenced {
+                    // The store stays pending: it is returned by the next call.
+                    self.fenced = true;
+                    return Some(Step::Barrier);
+                }
+                *live = value;
+                self.qword += 1;
+                self.dirty = true;
+                return Some(Step::Write { index, value });
             }
             self.phase += 1;
             self.qword = self.phases.get(self.phase).map_or(0, |p| p.start);

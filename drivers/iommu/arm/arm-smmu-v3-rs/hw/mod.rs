@@ -16,22 +16,31 @@
 //! - [`field`]: build-time checked bit fields inside multi-qword structures.
 //! - [`ste`] and [`cd`]: Stream Table Entries and Context Descriptors, with the "used bits" the
 //!   SMMU reads for a given configuration.
+//! - [`compose`]: the STEs and CDs the driver installs, from the features and runtime values.
 //! - [`hitless`]: the planner that updates a live STE or CD without the SMMU observing a torn
 //!   entry.
+//! - [`illegal`]: the specification's ILLEGAL STE and CD conditions, as a checker.
 //! - [`cmd`], [`tlbi`]: command queue entries and range invalidation splitting.
 //! - [`event`]: event queue and PRI queue record decoding.
 //! - [`queue`]: producer and consumer index arithmetic.
 //! - [`regs`]: ID register decoding and control register values.
+//! - [`probe`]: the SMMUs the driver refuses, the page sizes and the stream table layout it
+//!   derives from the ID registers.
+//! - [`imp`]: errata and firmware quirks of particular implementations.
 //! - [`ratelimit`]: the kernel's log rate limit as pure policy, for the event log.
 //! - [`ids`]: identifiers shared by several structures, and [`Error`], the one error type.
 
 pub(crate) mod cd;
 pub(crate) mod cmd;
+pub(crate) mod compose;
 pub(crate) mod error;
 pub(crate) mod event;
 pub(crate) mod field;
 pub(crate) mod hitless;
 pub(crate) mod ids;
+pub(crate) mod illegal;
+pub(crate) mod imp;
+pub(crate) mod probe;
 pub(crate) mod queue;
 pub(crate) mod ratelimit;
 pub(crate) mod regs;

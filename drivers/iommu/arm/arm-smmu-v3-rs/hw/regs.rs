@@ -94,6 +94,8 @@ const IDR1_TABLES_PRESET: B<30> = Field;
 
 /// `IDR3.FWB`.
 const IDR3_FWB: B<8> = Field;
+/// `IDR3.STT`.
+const IDR3_STT: B<9> = Field;
 /// `IDR3.RIL`.
 const IDR3_RIL: B<10> = Field;
 /// `IDR3.BBML`.
@@ -373,6 +375,11 @@ impl Idr {
     /// Stage 2 forced write-back is supported.
     pub(crate) const fn fwb(&self) -> bool {
         bit(IDR3_FWB, self.idr3)
+    }
+
+    /// Small translation tables are supported: `T0SZ` up to 48 instead of 39.
+    pub(crate) const fn stt(&self) -> bool {
+        bit(IDR3_STT, self.idr3)
     }
 
     /// Range invalidation is supported.
