@@ -39,7 +39,6 @@ use kernel::{
         UnmapRequest, //
     },
     prelude::*,
-    sizes::SZ_4K,
     sync::{
         Arc,
         ArcBorrow, //
@@ -182,7 +181,11 @@ impl TlbTag {
         // CAST: Addresses are at most 64 bits wide.
         let (start, end) = (gather.start() as u64, gather.end() as u64);
         let r = match gather.pgsize() {
-            0 => self.invalidate_range(start, end - start + 1, SZ_4K, false),
+            0 => {
+                // Non-leaf invalidations name the smallest page size.
+                let page = 1 << self.smmu.features.pgsize_bitmap.trailing_zeros();
+                self.invalidate_range(start, end - start + 1, page, false)
+            }
             leaf => self.invalidate_range(start, end - start + 1, leaf, true),
         };
         self.report(r);

@@ -626,7 +626,8 @@ impl Smmu {
             iova,
             size,
             granule_log2: granule.max(1).ilog2(),
-            page_log2: 12,
+            // The translation granule of every domain's table: the smallest page size.
+            page_log2: self.features.pgsize_bitmap.trailing_zeros(),
             leaf,
         };
         let mut cmds = TlbiRange::new(kind, &req, self.ril())?;
