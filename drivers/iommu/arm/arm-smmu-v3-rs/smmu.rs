@@ -77,21 +77,18 @@ use crate::{
             DEFAULT_INTERVAL_NS, //
         },
         regs::{
-            cr0_reset_steps,
             cr1,
             cr2,
+            enable_steps,
             gbpa_update,
             gbpa_updating,
-            gerror_active,
+            gerror_ack,
+            gerror_actions,
             Cr0,
             Cr1Cache,
+            EnableStep,
             Idr,
-            WalkAttrs,
-            GERROR_CMDQ_ERR,
-            GERROR_EVTQ_ABT_ERR,
-            GERROR_SFM_ERR,
-            IRQ_CTRL_EVTQ,
-            IRQ_CTRL_GERROR, //
+            WalkAttrs, //
         },
         ste::Ste,
         tlbi::{
@@ -326,7 +323,6 @@ impl Smmu {
     /// queue and translation are enabled, so that nothing they raise goes unsignalled.
     pub(crate) fn reset(&self) -> Result {
         let (strtab_base, strtab_cfg) = self.strtab.lock().base_regs()?;
-        let [cmdq_on, queues_on, all_on] = cr0_reset_steps(&self.features.idr);
         self.with_regs(|io| {
             let dev = self.dev();
             if Cr0::from_value(io.read(CR0).into_raw()).smmu {
@@ -368,24 +364,27 @@ impl Smmu {
                 io.write_reg(CMDQ_CONS::from_raw(0));
                 cmdq.reset();
             }
-            self.write_cr0(io, cmdq_on)?;
 
-            // Nothing cached from before the reset may survive it.
-            self.issue_sync_with(io, &[Cmd::cfgi_all()])?;
-            self.issue_sync_with(io, &[Cmd::tlbi_nsnh_all()])?;
-
-            {
-                let mut evtq = self.evtq.lock();
-                let (lo, hi) = halves(evtq.base_reg()?);
-                io.write_reg(EVTQ_BASE_LO::from_raw(lo));
-                io.write_reg(EVTQ_BASE_HI::from_raw(hi));
-                io.write_reg(EVTQ_PROD::from_raw(0));
-                io.write_reg(EVTQ_CONS::from_raw(0));
-                evtq.reset();
+            for step in enable_steps(&self.features.idr) {
+                match step {
+                    EnableStep::Cr0(cr0) => self.write_cr0(io, cr0)?,
+                    EnableStep::InvalidateAll => {
+                        self.issue_sync_with(io, &[Cmd::cfgi_all()])?;
+                        self.issue_sync_with(io, &[Cmd::tlbi_nsnh_all()])?;
+                    }
+                    EnableStep::EventQueueBase => {
+                        let mut evtq = self.evtq.lock();
+                        let (lo, hi) = halves(evtq.base_reg()?);
+                        io.write_reg(EVTQ_BASE_LO::from_raw(lo));
+                        io.write_reg(EVTQ_BASE_HI::from_raw(hi));
+                        io.write_reg(EVTQ_PROD::from_raw(0));
+                        io.write_reg(EVTQ_CONS::from_raw(0));
+                        evtq.reset();
+                    }
+                    EnableStep::IrqCtrl(v) => self.write_irq_ctrl(io, v)?,
+                }
             }
-            self.write_irq_ctrl(io, IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ)?;
-            self.write_cr0(io, queues_on)?;
-            self.write_cr0(io, all_on)
+            Ok(())
         })
     }
 
@@ -749,35 +748,29 @@ impl Smmu {
         let r = self.with_regs(|io| {
             let mut cmdq = self.cmdq.lock();
             let gerror = io.read(GERROR).into_raw();
-            let active = gerror_active(gerror, io.read(GERRORN).into_raw());
-            if active == 0 {
+            let Some(a) = gerror_actions(gerror, io.read(GERRORN).into_raw()) else {
                 return Ok(false);
-            }
+            };
             // A command error is logged, with the command, by the recovery below.
-            let others = active & !GERROR_CMDQ_ERR;
-            if others != 0 {
+            if a.report != 0 {
                 dev_warn!(
                     dev,
                     "global error reported ({:#010x}), this could be serious\n",
-                    others
+                    a.report
                 );
             }
-            if active & GERROR_EVTQ_ABT_ERR != 0 {
+            if a.events_lost {
                 dev_err!(
                     dev,
                     "event queue write aborted: events may have been lost\n"
                 );
             }
-            if active & GERROR_CMDQ_ERR != 0 {
+            if a.recover_cmdq {
                 cmdq.recover(dev, io)?;
             }
-            // Acknowledge the rest; CMDQ_ERR was acknowledged by the recovery, if at all.
-            let gerrorn = io.read(GERRORN).into_raw();
-            let ack = (gerrorn & GERROR_CMDQ_ERR) | (gerror & !GERROR_CMDQ_ERR);
+            let ack = gerror_ack(gerror, io.read(GERRORN).into_raw());
             io.write_reg(GERRORN::from_raw(ack));
-            if active & GERROR_SFM_ERR != 0 {
-                // As the C driver: nothing the SMMU does can be trusted any more; every
-                // transaction is terminated from now on.
+            if a.disable {
                 dev_err!(dev, "SMMU has entered Service Failure Mode: disabling it\n");
                 self.write_cr0(io, Cr0::default())?;
             }

@@ -524,14 +524,31 @@ impl Cr0 {
     }
 }
 
-/// The `SMMU_CR0` values of a reset, in the order they are written (each acknowledged in
-/// `SMMU_CR0ACK` before the next): the command queue first, so that caches can be invalidated;
-/// then the event queue, with `ATSCHK` wherever the SMMU implements ATS; translation last.
+/// A step of bringing a reset SMMU up, once its stream table and command queue base are
+/// programmed and everything is disabled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EnableStep {
+    /// Write `SMMU_CR0`, and wait for `SMMU_CR0ACK` to match.
+    Cr0(Cr0),
+    /// Invalidate every configuration and TLB entry cached from before the reset, through the
+    /// command queue (`CFGI_ALL`, `TLBI_NSNH_ALL`, each with a `CMD_SYNC`).
+    InvalidateAll,
+    /// Program the event queue's base and empty indices.
+    EventQueueBase,
+    /// Write `SMMU_IRQ_CTRL`, and wait for `SMMU_IRQ_CTRLACK` to match.
+    IrqCtrl(u32),
+}
+
+/// The steps that enable a reset SMMU, in order.
+///
+/// The command queue first, so that caches can be invalidated; then the interrupts, before the
+/// sources that raise them, so that nothing goes unsignalled; then the event queue, with
+/// `ATSCHK` wherever the SMMU implements ATS; translation last.
 ///
 /// `ATSCHK` is set from `IDR0.ATS` alone, whether or not the driver ever enables ATS for a
 /// device: with `ATSCHK == 0` (Fast mode) a transaction that a PCIe endpoint marks as already
 /// translated bypasses the Stream table, and with it the `STE.EATS` that would stop it.
-pub(crate) const fn cr0_reset_steps(idr: &Idr) -> [Cr0; 3] {
+pub(crate) const fn enable_steps(idr: &Idr) -> [EnableStep; 6] {
     let cmdq = Cr0 {
         smmu: false,
         priq: false,
@@ -545,12 +562,15 @@ pub(crate) const fn cr0_reset_steps(idr: &Idr) -> [Cr0; 3] {
         ..cmdq
     };
     [
-        cmdq,
-        queues,
-        Cr0 {
+        EnableStep::Cr0(cmdq),
+        EnableStep::InvalidateAll,
+        EnableStep::EventQueueBase,
+        EnableStep::IrqCtrl(IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ),
+        EnableStep::Cr0(queues),
+        EnableStep::Cr0(Cr0 {
             smmu: true,
             ..queues
-        },
+        }),
     ]
 }
 
@@ -678,6 +698,42 @@ pub(crate) const fn gerror_active(gerror: u32, gerrorn: u32) -> u32 {
     (gerror ^ gerrorn) & GERROR_ERR_MASK
 }
 
+/// What the driver does about the active global errors of [`gerror_active`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct GerrorActions {
+    /// Errors other than a command error, to be reported.
+    pub(crate) report: u32,
+    /// The command queue stopped: fix the entry at `CONS` (which acknowledges `CMDQ_ERR`).
+    pub(crate) recover_cmdq: bool,
+    /// The event queue lost events.
+    pub(crate) events_lost: bool,
+    /// The SMMU is in Service Failure Mode: nothing it does can be trusted, so it is disabled
+    /// and every transaction terminated, as the C driver does.
+    pub(crate) disable: bool,
+}
+
+/// Decides what to do about the global errors `GERROR` against `GERRORN`; `None` if none is
+/// active.
+pub(crate) const fn gerror_actions(gerror: u32, gerrorn: u32) -> Option<GerrorActions> {
+    let active = gerror_active(gerror, gerrorn);
+    if active == 0 {
+        return None;
+    }
+    Some(GerrorActions {
+        report: active & !GERROR_CMDQ_ERR,
+        recover_cmdq: active & GERROR_CMDQ_ERR != 0,
+        events_lost: active & GERROR_EVTQ_ABT_ERR != 0,
+        disable: active & GERROR_SFM_ERR != 0,
+    })
+}
+
+/// The `SMMU_GERRORN` value that acknowledges every global error of `gerror` but `CMDQ_ERR`,
+/// whose bit is left as `gerrorn`, the register's value after the command queue recovery
+/// (which acknowledges `CMDQ_ERR` itself, once the queue can go on).
+pub(crate) const fn gerror_ack(gerror: u32, gerrorn: u32) -> u32 {
+    (gerrorn & GERROR_CMDQ_ERR) | (gerror & !GERROR_CMDQ_ERR)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -686,26 +742,80 @@ mod tests {
     const IDR0: u32 = 0x0d44_101b;
     const IDR0_ATS: u32 = 1 << 10;
 
-    fn steps(idr0: u32) -> [Cr0; 3] {
-        cr0_reset_steps(&Idr::new(idr0, 0x0273_0010, 0x1414, 0x74))
+    fn steps(idr0: u32) -> [EnableStep; 6] {
+        enable_steps(&Idr::new(idr0, 0x0273_0010, 0x1414, 0x74))
+    }
+
+    /// The position of the first step matching `f`.
+    fn first(steps: &[EnableStep], f: impl Fn(&EnableStep) -> bool) -> usize {
+        steps.iter().position(f).unwrap()
+    }
+
+    fn cr0s(steps: &[EnableStep]) -> impl Iterator<Item = Cr0> + '_ {
+        steps.iter().filter_map(|s| match s {
+            EnableStep::Cr0(c) => Some(*c),
+            _ => None,
+        })
     }
 
     #[test]
     fn reset_enables_queues_then_translation() {
         let s = steps(IDR0);
-        assert!(s[0].cmdq && !s[0].evtq && !s[0].smmu);
-        assert!(s[1].cmdq && s[1].evtq && !s[1].smmu);
-        assert!(s[2].cmdq && s[2].evtq && s[2].smmu);
-        assert!(s.iter().all(|c| !c.priq));
+        let c: std::vec::Vec<Cr0> = cr0s(&s).collect();
+        assert_eq!(c.len(), 3);
+        assert!(c[0].cmdq && !c[0].evtq && !c[0].smmu);
+        assert!(c[1].cmdq && c[1].evtq && !c[1].smmu);
+        assert!(c[2].cmdq && c[2].evtq && c[2].smmu);
+        assert!(c.iter().all(|c| !c.priq));
+        // Nothing cached from before survives: invalidated once the command queue runs, before
+        // translation.
+        let inv = first(&s, |s| *s == EnableStep::InvalidateAll);
+        assert!(inv > first(&s, |s| matches!(s, EnableStep::Cr0(c) if c.cmdq)));
+        assert!(inv < first(&s, |s| matches!(s, EnableStep::Cr0(c) if c.smmu)));
+    }
+
+    #[test]
+    fn interrupts_unmasked_before_their_sources() {
+        let s = steps(IDR0);
+        let irq = first(
+            &s,
+            |s| matches!(s, EnableStep::IrqCtrl(v) if *v == IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ),
+        );
+        assert!(irq < first(&s, |s| matches!(s, EnableStep::Cr0(c) if c.evtq)));
+        assert!(irq > first(&s, |s| *s == EnableStep::EventQueueBase));
+    }
+
+    #[test]
+    fn global_errors() {
+        assert_eq!(gerror_actions(0x105, 0x105), None);
+        // Service Failure Mode disables the SMMU; a command error is left to the recovery,
+        // which toggles its GERRORN bit itself.
+        let a = gerror_actions(GERROR_SFM_ERR | GERROR_CMDQ_ERR, 0).unwrap();
+        assert!(a.disable && a.recover_cmdq && !a.events_lost);
+        assert_eq!(a.report, GERROR_SFM_ERR);
+        let a = gerror_actions(GERROR_EVTQ_ABT_ERR, 0).unwrap();
+        assert!(a.events_lost && !a.disable && !a.recover_cmdq);
+        let a = gerror_actions(GERROR_EVTQ_ABT_ERR, GERROR_CMDQ_ERR | GERROR_SFM_ERR).unwrap();
+        assert!(a.disable && a.recover_cmdq && a.events_lost);
+        // Acknowledging makes GERRORN equal GERROR but for CMDQ_ERR, which the recovery owns:
+        // whether it has toggled it yet or not, the acknowledgement leaves it as it is.
+        for cmdq_ack in [0, GERROR_CMDQ_ERR] {
+            let ack = gerror_ack(
+                GERROR_SFM_ERR | GERROR_CMDQ_ERR,
+                cmdq_ack | GERROR_EVTQ_ABT_ERR,
+            );
+            assert_eq!(ack, GERROR_SFM_ERR | cmdq_ack);
+        }
     }
 
     #[test]
     fn ats_checked_before_translation_is_enabled() {
         let s = steps(IDR0 | IDR0_ATS);
-        assert!(!s[0].atschk);
-        assert!(s[1].atschk && s[2].atschk);
-        assert_eq!(s[2].value(), 0b11101);
-        assert!(steps(IDR0).iter().all(|c| !c.atschk));
-        assert_eq!(steps(IDR0)[2].value(), 0b01101);
+        let c: std::vec::Vec<Cr0> = cr0s(&s).collect();
+        assert!(!c[0].atschk);
+        assert!(c[1].atschk && c[2].atschk);
+        assert_eq!(c[2].value(), 0b11101);
+        assert!(cr0s(&steps(IDR0)).all(|c| !c.atschk));
+        assert_eq!(cr0s(&steps(IDR0)).last().unwrap().value(), 0b01101);
     }
 }
