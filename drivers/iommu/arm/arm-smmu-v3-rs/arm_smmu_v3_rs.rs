@@ -2,7 +2,8 @@
 
 //! Arm SMMUv3 IOMMU driver.
 //!
-//! The driver is layered as follows, each layer using only the ones above it:
+//! The driver is layered as follows, each layer using only the ones above it (no module
+//! cycles: `qemu-ci/tests/test_layers.py` checks it):
 //!
 //! - [`hw`]: the architecture's in-memory formats (STE, CD, commands, events), queue index
 //!   arithmetic, ID register decoding and the hitless entry update planner. Pure `core` code,
@@ -15,9 +16,10 @@
 //! - [`streams`]: which client device owns each StreamID.
 //! - [`smmu`]: the device core shared by everything that issues commands: reset, enable,
 //!   error handling, STE installation, TLB invalidation.
-//! - [`master`] and [`domain`]: per-device state (StreamIDs, Context Descriptor table), and
+//! - [`master`], then [`domain`]: per-device state (StreamIDs, Context Descriptor table), and
 //!   the identity, blocking, and stage 1 and stage 2 paging domains.
-//! - [`iommu`]: the `iommu_ops` glue, calling into the modules above.
+//! - [`iommu`]: the `iommu_ops` and `DomainOps` glue, calling into the modules above.
+//! - [`irq`] and [`debugfs`]: interrupt handlers and the fault-injection knob, on [`smmu`].
 //! - [`driver`]: the platform driver: probe, interrupts, IOMMU core registration, unbind.
 //!
 //! C reference: [`drivers/iommu/arm/arm-smmu-v3/`](srctree/drivers/iommu/arm/arm-smmu-v3/).

@@ -27,15 +27,10 @@ use kernel::{
             ARM64LPAES1,
             ARM64LPAES2, //
         },
-        AnyDomain,
-        ClientDevice,
-        Domain,
-        DomainOps,
         IotlbGather,
         LookupRequest,
         MapRequest,
         PagingConfig,
-        StaticDomainCell,
         UnmapRequest, //
     },
     prelude::*,
@@ -55,7 +50,6 @@ use crate::{
         },
         ste::Ste,
     },
-    iommu::SmmuIommu,
     master::Master,
     smmu::Smmu,
 };
@@ -63,46 +57,20 @@ use crate::{
 /// The identity domain: streams bypass translation.
 pub(crate) struct Identity;
 
-/// The blocking domain: streams abort. Also the release domain.
-pub(crate) struct Blocked;
-
-/// The static identity domain.
-pub(crate) static IDENTITY: StaticDomainCell<Identity> = StaticDomainCell::identity(Identity);
-
-/// The static blocking domain.
-pub(crate) static BLOCKED: StaticDomainCell<Blocked> = StaticDomainCell::blocked(Blocked);
-
-/// The per-device data of a client device.
-fn master(dev: &ClientDevice<SmmuIommu>) -> Result<&Master> {
-    dev.data().ok_or(ENODEV)
-}
-
-#[vtable]
-impl DomainOps for Identity {
-    type Iommu = SmmuIommu;
-
-    fn attach_dev(
-        _domain: &Domain<Self>,
-        dev: &ClientDevice<SmmuIommu>,
-        _old: Option<&AnyDomain>,
-    ) -> Result {
-        let m = master(dev)?;
+impl Identity {
+    /// Attaches `m`: its streams bypass translation, and its CD (if any) is dropped.
+    pub(crate) fn attach(m: &Master) {
         m.install_without_cd(&compose::bypass_ste(&m.smmu().features.idr));
-        Ok(())
     }
 }
 
-#[vtable]
-impl DomainOps for Blocked {
-    type Iommu = SmmuIommu;
+/// The blocking domain: streams abort. Also the release domain.
+pub(crate) struct Blocked;
 
-    fn attach_dev(
-        _domain: &Domain<Self>,
-        dev: &ClientDevice<SmmuIommu>,
-        _old: Option<&AnyDomain>,
-    ) -> Result {
-        master(dev)?.install_without_cd(&Ste::abort());
-        Ok(())
+impl Blocked {
+    /// Attaches `m`: its streams abort, and its CD (if any) is dropped.
+    pub(crate) fn attach(m: &Master) {
+        m.install_without_cd(&Ste::abort());
     }
 }
 
@@ -299,9 +267,8 @@ impl S2Domain {
 }
 
 impl S2Domain {
-    /// Attaches `dev`: installs the stage 2 STE for its streams, then drops any CD it had.
-    fn attach(&self, dev: &ClientDevice<SmmuIommu>) -> Result {
-        let m = master(dev)?;
+    /// Attaches `m`: installs the stage 2 STE for its streams, then drops any CD it had.
+    fn attach(&self, m: &Master) -> Result {
         self.tag.check_master(m)?;
         m.install_without_cd(&self.ste);
         Ok(())
@@ -343,9 +310,8 @@ impl S1Domain {
         Ok((paging, Self { tag, pt, cd }))
     }
 
-    /// Attaches `dev`: writes its CD for this domain, then points its streams at its CD table.
-    fn attach(&self, dev: &ClientDevice<SmmuIommu>) -> Result {
-        let m = master(dev)?;
+    /// Attaches `m`: writes its CD for this domain, then points its streams at its CD table.
+    fn attach(&self, m: &Master) -> Result {
         self.tag.check_master(m)?;
         m.install_cd(&self.cd)
     }
@@ -367,48 +333,45 @@ impl Paging {
             Self::S2(d) => &d.tag,
         }
     }
-}
 
-#[vtable]
-impl DomainOps for Paging {
-    type Iommu = SmmuIommu;
-
-    fn attach_dev(
-        domain: &Domain<Self>,
-        dev: &ClientDevice<SmmuIommu>,
-        _old: Option<&AnyDomain>,
-    ) -> Result {
-        match &**domain {
-            Self::S1(d) => d.attach(dev),
-            Self::S2(d) => d.attach(dev),
+    /// Attaches `m`; fails, changing nothing, if it is translated by another SMMU.
+    pub(crate) fn attach(&self, m: &Master) -> Result {
+        match self {
+            Self::S1(d) => d.attach(m),
+            Self::S2(d) => d.attach(m),
         }
     }
 
-    fn map_pages(domain: &Domain<Self>, req: &MapRequest, mapped: &mut usize) -> Result {
-        match &**domain {
+    /// Carries out the core's map request.
+    pub(crate) fn map(&self, req: &MapRequest, mapped: &mut usize) -> Result {
+        match self {
             Self::S1(d) => d.pt.map(req, mapped),
             Self::S2(d) => d.pt.map(req, mapped),
         }
     }
 
-    fn unmap_pages(domain: &Domain<Self>, req: &UnmapRequest, gather: &IotlbGather) -> usize {
-        match &**domain {
+    /// Carries out the core's unmap request, gathering the invalidations in `gather`.
+    pub(crate) fn unmap(&self, req: &UnmapRequest, gather: &IotlbGather) -> usize {
+        match self {
             Self::S1(d) => d.pt.unmap(req, gather),
             Self::S2(d) => d.pt.unmap(req, gather),
         }
     }
 
-    fn iotlb_sync(domain: &Domain<Self>, gather: &IotlbGather) {
-        domain.tag().sync_gather(gather);
+    /// Invalidates what `gather` collected.
+    pub(crate) fn iotlb_sync(&self, gather: &IotlbGather) {
+        self.tag().sync_gather(gather);
     }
 
-    fn flush_iotlb_all(domain: &Domain<Self>) {
-        let tag = domain.tag();
+    /// Invalidates every TLB entry of the domain.
+    pub(crate) fn flush_all(&self) {
+        let tag = self.tag();
         tag.report(tag.invalidate_all());
     }
 
-    fn iova_to_phys(domain: &Domain<Self>, req: &LookupRequest) -> PhysAddr {
-        match &**domain {
+    /// Translates the core's lookup request.
+    pub(crate) fn iova_to_phys(&self, req: &LookupRequest) -> PhysAddr {
+        match self {
             Self::S1(d) => d.pt.iova_to_phys(req),
             Self::S2(d) => d.pt.iova_to_phys(req),
         }

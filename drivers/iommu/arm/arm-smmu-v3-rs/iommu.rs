@@ -3,20 +3,28 @@
 //! Glue to the IOMMU core: `iommu_ops` for the SMMU. Logic lives in the modules it calls.
 
 use kernel::{
+    io::PhysAddr,
     iommu::{
         self,
         iommufd::UserData,
+        AnyDomain,
         Capability,
         ClientDevice,
         Domain,
+        DomainOps,
         Group,
         HwInfo,
         IommuDevice,
+        IotlbGather,
+        LookupRequest,
+        MapRequest,
         OfPhandleArgs,
         PagingFlags,
         ResvRegions,
         ResvType,
-        StaticDomain, //
+        StaticDomain,
+        StaticDomainCell,
+        UnmapRequest, //
     },
     prelude::*,
     sync::{
@@ -27,11 +35,11 @@ use kernel::{
 
 use crate::{
     domain::{
+        Blocked,
+        Identity,
         Paging,
         S1Domain,
-        S2Domain,
-        BLOCKED,
-        IDENTITY, //
+        S2Domain, //
     },
     master::Master,
     smmu::{
@@ -148,5 +156,77 @@ impl iommu::Ops for SmmuIommu {
             return Err(EOPNOTSUPP);
         };
         Domain::new(config, Ok::<_, Error>(domain))
+    }
+}
+
+/// The per-device data of a client device.
+fn master(dev: &ClientDevice<SmmuIommu>) -> Result<&Master> {
+    dev.data().ok_or(ENODEV)
+}
+
+/// The static identity domain.
+static IDENTITY: StaticDomainCell<Identity> = StaticDomainCell::identity(Identity);
+
+/// The static blocking domain.
+static BLOCKED: StaticDomainCell<Blocked> = StaticDomainCell::blocked(Blocked);
+
+#[vtable]
+impl DomainOps for Identity {
+    type Iommu = SmmuIommu;
+
+    fn attach_dev(
+        _domain: &Domain<Self>,
+        dev: &ClientDevice<SmmuIommu>,
+        _old: Option<&AnyDomain>,
+    ) -> Result {
+        Identity::attach(master(dev)?);
+        Ok(())
+    }
+}
+
+#[vtable]
+impl DomainOps for Blocked {
+    type Iommu = SmmuIommu;
+
+    fn attach_dev(
+        _domain: &Domain<Self>,
+        dev: &ClientDevice<SmmuIommu>,
+        _old: Option<&AnyDomain>,
+    ) -> Result {
+        Blocked::attach(master(dev)?);
+        Ok(())
+    }
+}
+
+#[vtable]
+impl DomainOps for Paging {
+    type Iommu = SmmuIommu;
+
+    fn attach_dev(
+        domain: &Domain<Self>,
+        dev: &ClientDevice<SmmuIommu>,
+        _old: Option<&AnyDomain>,
+    ) -> Result {
+        (**domain).attach(master(dev)?)
+    }
+
+    fn map_pages(domain: &Domain<Self>, req: &MapRequest, mapped: &mut usize) -> Result {
+        (**domain).map(req, mapped)
+    }
+
+    fn unmap_pages(domain: &Domain<Self>, req: &UnmapRequest, gather: &IotlbGather) -> usize {
+        (**domain).unmap(req, gather)
+    }
+
+    fn iotlb_sync(domain: &Domain<Self>, gather: &IotlbGather) {
+        (**domain).iotlb_sync(gather);
+    }
+
+    fn flush_iotlb_all(domain: &Domain<Self>) {
+        (**domain).flush_all();
+    }
+
+    fn iova_to_phys(domain: &Domain<Self>, req: &LookupRequest) -> PhysAddr {
+        (**domain).iova_to_phys(req)
     }
 }
