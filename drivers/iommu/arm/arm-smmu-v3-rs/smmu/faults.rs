@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the SMMU reports: events (faults, configuration errors), drained in the interrupt
+//! thread and logged within a rate limit, and global errors.
+
+use kernel::{
+    io::Io,
+    irq::IrqReturn,
+    prelude::*,
+    task::cond_resched,
+    time::Instant, //
+};
+
+use crate::{
+    hw::{
+        event::Event,
+        regs::{
+            gerror_ack,
+            gerror_actions,
+            Cr0, //
+        },
+    },
+    queue::evtq::Batch,
+    regs::{
+        GERROR,
+        GERRORN, //
+    },
+    Show,
+};
+
+use super::Smmu;
+
+impl Smmu {
+    /// Drains the event queue (threaded interrupt context).
+    ///
+    /// The events are copied out a batch at a time under the queue lock, and reported with no
+    /// lock held (neither the queue's nor the RCU read lock of the register mapping), giving
+    /// the CPU away between batches: a device that faults without end costs this thread CPU
+    /// time, not the system its responsiveness.
+    pub(crate) fn drain_events(&self) -> IrqReturn {
+        let mut batch = Batch::new();
+        let mut handled = false;
+        loop {
+            let r = self.with_regs(|io| self.evtq.lock().read_batch(io, &mut batch));
+            if let Err(e) = r {
+                dev_err!(self.dev(), "event queue drain failed: {:?}\n", e);
+                return IrqReturn::Handled;
+            }
+            if batch.overflow {
+                dev_err!(self.dev(), "event queue overflowed: events were lost\n");
+            }
+            handled |= batch.overflow || !batch.records().is_empty();
+            for raw in batch.records() {
+                self.report_event(&Event::decode(raw));
+            }
+            if !batch.is_full() {
+                break;
+            }
+            cond_resched();
+        }
+        if handled {
+            IrqReturn::Handled
+        } else {
+            IrqReturn::None
+        }
+    }
+
+    /// Logs `event` with the device that owns its stream, within the event log's rate limit.
+    fn report_event(&self, event: &Event) {
+        let verdict = {
+            let mut log = self.event_log.lock();
+            // CAST: The monotonic clock does not go back; a negative delta cannot happen.
+            let now = (Instant::now() - log.0).as_nanos() as u64;
+            log.1.check(now)
+        };
+        if verdict.suppressed != 0 {
+            dev_err!(
+                self.dev(),
+                "{} events not logged (rate limit)\n",
+                verdict.suppressed
+            );
+        }
+        if !verdict.print {
+            return;
+        }
+        let streams = self.streams.lock();
+        match streams.owner(event.sid) {
+            Some(client) => dev_err!(
+                self.dev(),
+                "event: {}, client {}\n",
+                Show(event),
+                client.name()
+            ),
+            None => dev_err!(self.dev(), "event: {}\n", Show(event)),
+        }
+    }
+
+    /// Handles the global error interrupt (threaded interrupt context).
+    ///
+    /// Everything runs under the command queue lock, which the recovery of a command error
+    /// needs anyway: `GERRORN` then has a single writer at a time.
+    pub(crate) fn handle_gerror(&self) -> IrqReturn {
+        let dev = self.dev();
+        let r = self.with_regs(|io| {
+            let mut cmdq = self.cmdq.lock();
+            let gerror = io.read(GERROR).into_raw();
+            let Some(a) = gerror_actions(gerror, io.read(GERRORN).into_raw()) else {
+                return Ok(false);
+            };
+            // A command error is logged, with the command, by the recovery below.
+            if a.report != 0 {
+                dev_warn!(
+                    dev,
+                    "global error reported ({:#010x}), this could be serious\n",
+                    a.report
+                );
+            }
+            if a.events_lost {
+                dev_err!(
+                    dev,
+                    "event queue write aborted: events may have been lost\n"
+                );
+            }
+            if a.recover_cmdq {
+                cmdq.recover(dev, io)?;
+            }
+            let ack = gerror_ack(gerror, io.read(GERRORN).into_raw());
+            io.write_reg(GERRORN::from_raw(ack));
+            if a.disable {
+                dev_err!(dev, "SMMU has entered Service Failure Mode: disabling it\n");
+                self.write_cr0(io, Cr0::default())?;
+            }
+            Ok(true)
+        });
+        match r {
+            Ok(true) => IrqReturn::Handled,
+            Ok(false) => IrqReturn::None,
+            Err(e) => {
+                dev_err!(dev, "global error handling failed: {:?}\n", e);
+                IrqReturn::Handled
+            }
+        }
+    }
+}
