@@ -12,7 +12,8 @@
 //! - [`features`]: what this SMMU implements, decoded once at probe.
 //! - [`queue`]: the command and event queues in coherent DMA memory.
 //! - [`entry`]: STEs and CDs in coherent DMA memory, updated through the hitless planner.
-//! - [`strtab`]: the stream table, linear or two-level.
+//! - [`strtab`]: the stream table, linear or two-level; [`cdtab`]: a device's Context
+//!   Descriptor table.
 //! - [`streams`]: which client device owns each StreamID.
 //! - [`smmu`]: the device core shared by everything that issues commands: reset, enable,
 //!   error handling, STE installation, TLB invalidation.
@@ -50,6 +51,7 @@ impl<T: core::fmt::Display> kernel::fmt::Display for Show<'_, T> {
     }
 }
 
+mod cdtab;
 mod debugfs;
 mod domain;
 mod driver;

@@ -2,25 +2,29 @@
 
 //! Per-device state of a device the SMMU translates (a "master").
 //!
-//! On an SMMU with stage 1, every master owns a Context Descriptor table: a linear table of a
-//! single CD (SubstreamID 0, no PASIDs) in coherent DMA memory. A stage 1 domain is attached by
-//! writing that CD and pointing the device's STEs at the table; CDs are changed only through the
-//! hitless update planner of [`crate::hw::hitless`], each step followed by `CFGI_CD` for every
-//! stream of the device and `CMD_SYNC`.
+//! On an SMMU with stage 1, every master owns a Context Descriptor table ([`CdTable`]) of a
+//! single CD (SubstreamID 0, no PASIDs). A stage 1 domain is attached by writing that CD and
+//! pointing the device's STEs at the table; each step of a CD update is followed by `CFGI_CD`
+//! for every stream of the device and `CMD_SYNC`.
 
 use kernel::{
     device::{
         Bound,
         Device, //
     },
-    dma::Coherent,
     prelude::*,
     sync::Arc, //
 };
 
 use crate::{
-    entry::LiveEntry,
-    hw::{cd::Cd, cmd::Cmd, compose, hitless::ENTRY_QWORDS, ids::Ssid, ste::Ste},
+    cdtab::CdTable,
+    hw::{
+        cd::Cd,
+        cmd::Cmd,
+        compose,
+        ids::Ssid,
+        ste::Ste, //
+    },
     smmu::Smmu,
 };
 
@@ -29,7 +33,7 @@ pub(crate) struct Master {
     smmu: Arc<Smmu>,
     sids: KVec<u32>,
     /// The Context Descriptor table (one CD), present when the SMMU has stage 1.
-    cd_table: Option<Coherent<[u64]>>,
+    cd_table: Option<CdTable>,
 }
 
 impl Master {
@@ -51,14 +55,8 @@ impl Master {
                 v.push(*sid, GFP_KERNEL)?;
             }
         }
-        // Coherent allocations are page aligned, more than the 64 bytes a CD table needs; a
-        // zeroed CD is invalid.
         let cd_table = if smmu.features.idr.s1() {
-            Some(Coherent::<u64>::zeroed_slice(
-                dev,
-                ENTRY_QWORDS,
-                GFP_KERNEL,
-            )?)
+            Some(CdTable::new(dev, 1)?)
         } else {
             None
         };
@@ -116,31 +114,22 @@ impl Master {
     ///
     /// Does nothing on an SMMU without stage 1, whose devices never have a valid CD.
     fn write_cd(&self, target: &Cd) {
-        let Some(mem) = self.cd_table.as_ref() else {
+        let Some(table) = self.cd_table.as_ref() else {
             return;
         };
-        let entry = LiveEntry::new(mem, 0);
-        let r = entry.read().and_then(|current| {
-            if current == *target.words() {
-                return Ok(());
-            }
-            entry
-                .update::<Cd>(&current, target.words(), || self.sync_cd())
-                .map(|_| ())
-        });
-        if let Err(e) = r {
+        if let Err(e) = table.write(Ssid::ZERO, target, || self.sync_cd(Ssid::ZERO)) {
             dev_err!(self.smmu.dev(), "CD not written: {:?}\n", e);
         }
     }
 
-    /// Makes the SMMU observe a change of CD 0: `CFGI_CD` for every stream of the device, in
-    /// batches that fit the command queue with their `CMD_SYNC`; a batch the SMMU does not
-    /// confirm is logged, and the others are still issued.
-    fn sync_cd(&self) -> Result {
+    /// Makes the SMMU observe a change of the CD of `ssid`: `CFGI_CD` for every stream of the
+    /// device, in batches that fit the command queue with their `CMD_SYNC`; a batch the SMMU
+    /// does not confirm is logged, and the others are still issued.
+    fn sync_cd(&self, ssid: Ssid) -> Result {
         for sids in self.sids.chunks(CFGI_BATCH) {
             let mut cmds = [Cmd::from_words([0; 2]); CFGI_BATCH];
             for (cmd, sid) in cmds.iter_mut().zip(sids) {
-                *cmd = Cmd::cfgi_cd(*sid, Ssid::ZERO, true);
+                *cmd = Cmd::cfgi_cd(*sid, ssid, true);
             }
             self.smmu
                 .sync_logged(cmds.get(..sids.len()).ok_or(EINVAL)?)?;
