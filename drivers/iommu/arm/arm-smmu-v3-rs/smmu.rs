@@ -190,7 +190,7 @@ impl Smmu {
         );
         let (iidr, aidr) = (io.read(IIDR).into_raw(), io.read(AIDR).into_raw());
         let platform = Platform {
-            coherent: fw::fw_coherent(dev)?,
+            coherent: fw::Firmware::of_device(pdev)?.coherent,
             force_linear_strtab: crate::module_parameters::force_linear_strtab.value(),
         };
         let features = Features::new(dev, idr, iidr, aidr, platform)?;
