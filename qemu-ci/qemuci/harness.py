@@ -126,6 +126,21 @@ def e2e_for(driver):
     return names
 
 
+def e2e_not_on_acpi():
+    """{script: why} for the e2e scripts qemu-ci/config/e2e-acpi keeps off ACPI boots."""
+    skip = {}
+    for line in (REPO / "qemu-ci/config/e2e-acpi").read_text().splitlines():
+        f = line.split("#", 1)[0].split(None, 1)
+        if f:
+            if len(f) != 2:
+                raise HarnessError(f"qemu-ci/config/e2e-acpi: '{line}' gives no reason")
+            skip[f[0]] = f[1].strip()
+    unknown = [n for n in skip if n not in e2e_scripts()]
+    if unknown:
+        raise HarnessError(f"qemu-ci/config/e2e-acpi names unknown scripts: {unknown}")
+    return skip
+
+
 def run_script(name, *args):
     """Run a bash stage of qemu-ci (setup, build); raise on failure."""
     r = subprocess.run(["bash", str(REPO / "qemu-ci" / name), *args])

@@ -422,6 +422,28 @@ class FirmwareTest(unittest.TestCase):
         self.assertIn("expected one SMMUv3 platform device line",
                       " ".join(self.problems("[    0.1] ACPI: IORT 0x0 \n")))
 
+    def test_dt_only_scripts_have_reasons(self):
+        skip = harness.e2e_not_on_acpi()
+        self.assertIn("12-fw-resv-region", skip)
+        self.assertTrue(all(skip.values()))
+
+    def test_dt_only_script_without_reason_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            repo = Path(tmp)
+            (repo / "qemu-ci/config").mkdir(parents=True)
+            (repo / "qemu-ci/guest/e2e").mkdir(parents=True)
+            (repo / "qemu-ci/guest/e2e/12-x").write_text("")
+            (repo / "qemu-ci/config/e2e-acpi").write_text("# c\n12-x\n")
+            self.addCleanup(setattr, harness, "REPO", harness.REPO)
+            harness.REPO = repo
+            with self.assertRaises(harness.HarnessError) as cm:
+                harness.e2e_not_on_acpi()
+            self.assertIn("gives no reason", str(cm.exception))
+            (repo / "qemu-ci/config/e2e-acpi").write_text("13-y because\n")
+            with self.assertRaises(harness.HarnessError) as cm:
+                harness.e2e_not_on_acpi()
+            self.assertIn("unknown scripts: ['13-y']", str(cm.exception))
+
 
 class BuildProgramsTest(unittest.TestCase):
     """build_programs() recompiles a guest program when anything it includes changed."""
