@@ -105,15 +105,45 @@ static int msi_window(const char *bdf)
 	return 0;
 }
 
-/* GITS_TRANSLATER of the GICv3 ITS, from the device tree's its@ node under the GIC. */
+/*
+ * GITS_TRANSLATER of the GICv3 ITS on an ACPI boot: the base address of the MADT's first GIC
+ * ITS entry (type 0xf; the address at offset 8). 0 if the firmware has no MADT (device tree).
+ */
+static uint64_t its_base_acpi(void)
+{
+	unsigned char t[4096];
+	uint64_t base = 0;
+	int fd = open("/sys/firmware/acpi/tables/APIC", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, t, sizeof(t));
+	size_t off;
+
+	if (fd >= 0)
+		close(fd);
+	/* The header (36 bytes), the local interrupt controller address and flags, then entries. */
+	for (off = 44; n > 0 && off + 2 <= (size_t)n && t[off + 1] >= 2; off += t[off + 1]) {
+		if (t[off] == 0xf && t[off + 1] >= 16 && off + 16 <= (size_t)n) {
+			memcpy(&base, t + off + 8, sizeof(base));
+			return le64toh(base);
+		}
+	}
+	return 0;
+}
+
+/* GITS_TRANSLATER of the GICv3 ITS, from the ACPI MADT or the device tree's its@ node. */
 static int its_doorbell(void)
 {
-	DIR *top = opendir("/proc/device-tree"), *sub;
+	uint64_t acpi = its_base_acpi();
+	DIR *top, *sub;
 	struct dirent *e, *s;
 	char path[512], compat[64];
 	uint64_t reg;
 	int fd, found = 0;
 
+	if (acpi) {
+		m.doorbell = acpi + GITS_TRANSLATER;
+		return 0;
+	}
+	top = opendir("/proc/device-tree");
 	CHECK(top, "open /proc/device-tree: %s", strerror(errno));
 	while (!found && (e = readdir(top))) {
 		snprintf(path, sizeof(path), "/proc/device-tree/%s", e->d_name);

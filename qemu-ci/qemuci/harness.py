@@ -24,12 +24,17 @@ IMAGE = KOUT / "arch/arm64/boot/Image"
 BUSYBOX = CACHE / "busybox/bin/busybox"
 QEMU = "qemu-system-aarch64"
 CLANG = "clang-19"
+# EDK2 for QEMU's arm64 virt machine (Debian qemu-efi-aarch64). Booting through it, the guest is
+# described by QEMU's ACPI tables (the SMMU by the IORT) and gets no device tree.
+EDK2 = Path("/usr/share/qemu-efi-aarch64/QEMU_EFI.fd")
 
 # The IOMMU drivers one kernel can carry; which one binds is chosen at boot by
 # blacklisting the other's initcall (initcall_blacklist=, needs KALLSYMS).
 DRIVERS = {
     "c": {"config": "CONFIG_ARM_SMMU_V3", "initcall": "arm_smmu_driver_init",
-          "name": "arm-smmu-v3", "probed": r"arm-smmu-v3 \S+: .*\(features 0x[0-9a-f]+\)",
+          "name": "arm-smmu-v3", "probed": r"arm-smmu-v3 (\S+): .*\(features 0x[0-9a-f]+\)",
+          # What the driver prints once it has read the SMMU's IORT node.
+          "iort_read": r"arm-smmu-v3 (\S+): option mask 0x",
           # DMA to an unmapped IOVA, F_TRANSLATION (event 0x10) on StreamID `sid`: format
           # with sid=0x8 for edu at 00:01.0.
           "fault_event": r"arm-smmu-v3 \S+: event 0x10 received:\s*\n.*\t0x{sid:08x}00000010",
@@ -37,7 +42,8 @@ DRIVERS = {
           "fault_stage": r"arm-smmu-v3 \S+: unpriv data \w+ s{stage} "},
     "rust": {"config": "CONFIG_ARM_SMMU_V3_RUST", "initcall": "__arm_smmu_v3_rs_init",
              "name": "arm_smmu_v3_rs",
-             "probed": r"arm_smmu_v3_rs \S+: registered with the IOMMU core",
+             "probed": r"arm_smmu_v3_rs (\S+): registered with the IOMMU core",
+             "iort_read": r"arm_smmu_v3_rs (\S+): IORT SMMUv3 node at 0x",
              "fault_event": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid {sid:#x} iova 0x",
              "fault_stage": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 .* s{stage} "},
 }
@@ -118,6 +124,21 @@ def e2e_for(driver):
     if unknown:
         raise HarnessError(f"qemu-ci/config/e2e-drivers names unknown scripts: {unknown}")
     return names
+
+
+def e2e_not_on_acpi():
+    """{script: why} for the e2e scripts qemu-ci/config/e2e-acpi keeps off ACPI boots."""
+    skip = {}
+    for line in (REPO / "qemu-ci/config/e2e-acpi").read_text().splitlines():
+        f = line.split("#", 1)[0].split(None, 1)
+        if f:
+            if len(f) != 2:
+                raise HarnessError(f"qemu-ci/config/e2e-acpi: '{line}' gives no reason")
+            skip[f[0]] = f[1].strip()
+    unknown = [n for n in skip if n not in e2e_scripts()]
+    if unknown:
+        raise HarnessError(f"qemu-ci/config/e2e-acpi names unknown scripts: {unknown}")
+    return skip
 
 
 def run_script(name, *args):
@@ -310,15 +331,21 @@ def disk_image() -> Path:
 # --- QEMU ----------------------------------------------------------------
 
 def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested",
-                 dt_edits=()):
+                 dt_edits=(), acpi=False):
     """The QEMU command line booting the kernel with `driver` on an SMMUv3 with `stages`
-    (a key of SMMU_STAGES), its device tree changed by `dt_edits` (keys of DT_EDITS)."""
+    (a key of SMMU_STAGES), its device tree changed by `dt_edits` (keys of DT_EDITS), or
+    through EDK2 with QEMU's ACPI tables instead of a device tree if `acpi`."""
     if driver not in DRIVERS:
         raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
     bad = [e for e in dt_edits if e not in DT_EDITS]
     if bad:
         raise HarnessError(f"unknown device tree edit(s) {', '.join(bad)} (choose from "
                            f"{', '.join(DT_EDITS)})")
+    if acpi and dt_edits:
+        raise HarnessError(f"device tree edits ({', '.join(dt_edits)}) do not apply to an ACPI "
+                           f"boot: EDK2 gives the kernel ACPI tables, no device tree")
+    if acpi and not EDK2.exists():
+        raise HarnessError(f"no EDK2 firmware at {EDK2} (run qemu-ci/setup: qemu-efi-aarch64)")
     if stages not in SMMU_STAGES:
         raise HarnessError(f"unknown SMMU stages '{stages}' (choose from "
                            f"{', '.join(SMMU_STAGES)})")
@@ -351,9 +378,58 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
             "-device", "edu,bus=pcib2,addr=2,dma_mask=0xffffffffffffffff",
             "-kernel", str(IMAGE), "-initrd", str(initrd),
             "-append", " ".join(cmdline), *qemu_args]
+    if acpi:
+        # EDK2 starts -kernel through its EFI stub, with -initrd and -append, and installs
+        # QEMU's ACPI tables but no device tree: the kernel then uses ACPI, with no acpi=.
+        cmd += ["-bios", str(EDK2)]
     if dt_edits:
         cmd += ["-dtb", str(edited_dtb(cmd, dt_edits))]
     return cmd
+
+
+# The guest init's line for each SMMUv3 platform device (qemu-ci/guest/init show_iommu).
+SMMU_DEVICE = re.compile(r"^SMMUv3 (\S+): platform device bound to driver '([^']*)' "
+                         r"\(firmware: ([^)]*)\)\s*$", re.M)
+# How the firmware names the SMMU's platform device: the device tree node's unit address and
+# name; the IORT code's "arm-smmu-v3" with an automatic instance number.
+SMMU_DEVICE_NAME = {"device tree": r"[0-9a-f]+\.smmuv3", "ACPI IORT": r"arm-smmu-v3\.\d+\.auto"}
+
+
+def acpi_iort_found(text):
+    """Whether the kernel of `text` booted with ACPI tables, an IORT among them."""
+    return bool(re.search(r"^\[\s*\d+\.\d+\] ACPI: IORT 0x[0-9A-F]+ ", text, re.M))
+
+
+def smmu_firmware_problems(text, driver, acpi):
+    """Why `text` does not show the SMMU described by the expected firmware (the ACPI IORT if
+    `acpi`, else the device tree) and probed by `driver` from that description: a list,
+    empty if it does."""
+    want = "ACPI IORT" if acpi else "device tree"
+    why = []
+    devices = SMMU_DEVICE.findall(text)
+    if len(devices) != 1:
+        return [f"expected one SMMUv3 platform device line from the guest, got {devices}"]
+    dev, _, fw = devices[0]
+    if fw != want:
+        why.append(f"the SMMU {dev} was described by the {fw}, not the {want}")
+    if not re.fullmatch(SMMU_DEVICE_NAME[want], dev):
+        why.append(f"the SMMU's platform device is {dev}, not one the {want} creates "
+                   f"(/{SMMU_DEVICE_NAME[want]}/)")
+    info = DRIVERS[driver]
+    # The guest repeats some kernel lines (its "dmesg:" summary): the devices they name count.
+    probed = sorted({m.group(1) for m in re.finditer(info["probed"], text)})
+    if probed != [dev]:
+        why.append(f"the {driver} driver's probe message names {probed or 'no device'}, not {dev}")
+    iort_read = sorted({m.group(1) for m in re.finditer(info["iort_read"], text)})
+    if acpi:
+        if not acpi_iort_found(text):
+            why.append("the kernel found no IORT (no 'ACPI: IORT' table line)")
+        if iort_read != [dev]:
+            why.append(f"the {driver} driver did not report reading {dev}'s IORT node "
+                       f"(/{info['iort_read']}/)")
+    elif iort_read:
+        why.append(f"the {driver} driver read an IORT node on a device-tree boot")
+    return why
 
 
 @dataclass

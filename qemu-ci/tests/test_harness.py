@@ -353,6 +353,115 @@ class QemuCommandTest(unittest.TestCase):
             harness.qemu_command("initrd", "run", "rust", stages="3")
         self.assertIn("unknown SMMU stages '3'", str(cm.exception))
 
+    def test_acpi_boots_through_edk2(self):
+        self.addCleanup(setattr, harness, "EDK2", harness.EDK2)
+        harness.EDK2 = Path(__file__)
+        c = harness.qemu_command("initrd", "run", "rust", acpi=True)
+        self.assertEqual(c[c.index("-bios") + 1], str(harness.EDK2))
+        # Still a direct kernel boot, and nothing that would hand over a device tree or force
+        # ACPI: EDK2 installs the ACPI tables and no device tree.
+        self.assertIn("-kernel", c)
+        self.assertNotIn("-dtb", c)
+        self.assertNotIn("acpi=", c[c.index("-append") + 1])
+        self.assertNotIn("-bios", harness.qemu_command("initrd", "run", "rust"))
+
+    def test_acpi_refuses_device_tree_edits(self):
+        self.addCleanup(setattr, harness, "EDK2", harness.EDK2)
+        harness.EDK2 = Path(__file__)
+        with self.assertRaises(harness.HarnessError) as cm:
+            harness.qemu_command("initrd", "run", "c", dt_edits=("non-coherent",), acpi=True)
+        self.assertIn("do not apply to an ACPI boot", str(cm.exception))
+
+    def test_acpi_without_edk2_says_what_is_missing(self):
+        self.addCleanup(setattr, harness, "EDK2", harness.EDK2)
+        harness.EDK2 = Path("/nonexistent/QEMU_EFI.fd")
+        with self.assertRaises(harness.HarnessError) as cm:
+            harness.qemu_command("initrd", "run", "rust", acpi=True)
+        self.assertIn("qemu-efi-aarch64", str(cm.exception))
+
+
+# Console excerpts of a Rust and a C driver boot, on ACPI and on a device tree.
+ACPI_RUST = """\
+[    0.000000] ACPI: IORT 0x00000000F92FE418 0000EC (v03 BOCHS  BXPC     00000001 BXPC 00000001)
+[    0.400000] arm_smmu_v3_rs arm-smmu-v3.0.auto: IORT SMMUv3 node at 0x9050000: model Generic, \
+coherent, HTTU override None
+[    0.500000] arm_smmu_v3_rs arm-smmu-v3.0.auto: registered with the IOMMU core
+SMMUv3 arm-smmu-v3.0.auto: platform device bound to driver 'arm_smmu_v3_rs' (firmware: ACPI IORT)
+"""
+ACPI_C = """\
+[    0.000000] ACPI: IORT 0x00000000F92FE418 0000EC (v03 BOCHS  BXPC     00000001 BXPC 00000001)
+[    0.400000] arm-smmu-v3 arm-smmu-v3.0.auto: option mask 0x0
+[    0.500000] arm-smmu-v3 arm-smmu-v3.0.auto: ias 44-bit, oas 44-bit (features 0x01088705)
+SMMUv3 arm-smmu-v3.0.auto: platform device bound to driver 'arm-smmu-v3' (firmware: ACPI IORT)
+  dmesg: arm-smmu-v3 arm-smmu-v3.0.auto: ias 44-bit, oas 44-bit (features 0x01088705)
+"""
+DT_RUST = """\
+[    0.500000] arm_smmu_v3_rs 9050000.smmuv3: registered with the IOMMU core
+SMMUv3 9050000.smmuv3: platform device bound to driver 'arm_smmu_v3_rs' (firmware: device tree)
+"""
+
+
+class FirmwareTest(unittest.TestCase):
+    """An ACPI boot counts only if the SMMU came from the IORT, a DT boot only from the DT."""
+
+    def problems(self, text, driver="rust", acpi=True):
+        return harness.smmu_firmware_problems(text, driver, acpi)
+
+    def test_acpi_boots_pass(self):
+        self.assertEqual(self.problems(ACPI_RUST), [])
+        self.assertEqual(self.problems(ACPI_C, "c"), [])
+        self.assertEqual(self.problems(DT_RUST, acpi=False), [])
+
+    def test_device_tree_boot_is_not_acpi(self):
+        why = " ".join(self.problems(DT_RUST))
+        self.assertIn("described by the device tree, not the ACPI IORT", why)
+        self.assertIn("found no IORT", why)
+
+    def test_acpi_boot_is_not_device_tree(self):
+        why = " ".join(self.problems(ACPI_RUST, acpi=False))
+        self.assertIn("described by the ACPI IORT, not the device tree", why)
+        self.assertIn("read an IORT node on a device-tree boot", why)
+
+    def test_unbound_smmu(self):
+        # The Rust driver not matched to the IORT device: nothing probed, the device unbound.
+        text = ("[    0.000000] ACPI: IORT 0x00000000F92FE418 0000EC (v03 BOCHS  BXPC)\n"
+                "SMMUv3 arm-smmu-v3.0.auto: platform device bound to driver 'none' "
+                "(firmware: ACPI IORT)\n")
+        why = " ".join(self.problems(text))
+        self.assertIn("probe message names no device", why)
+        self.assertIn("did not report reading arm-smmu-v3.0.auto's IORT node", why)
+
+    def test_node_not_read(self):
+        text = "\n".join(line for line in ACPI_RUST.splitlines() if "IORT SMMUv3 node" not in line
+                         and "coherent, HTTU" not in line)
+        self.assertIn("did not report reading", " ".join(self.problems(text)))
+
+    def test_no_smmu_line(self):
+        self.assertIn("expected one SMMUv3 platform device line",
+                      " ".join(self.problems("[    0.1] ACPI: IORT 0x0 \n")))
+
+    def test_dt_only_scripts_have_reasons(self):
+        skip = harness.e2e_not_on_acpi()
+        self.assertIn("12-fw-resv-region", skip)
+        self.assertTrue(all(skip.values()))
+
+    def test_dt_only_script_without_reason_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            repo = Path(tmp)
+            (repo / "qemu-ci/config").mkdir(parents=True)
+            (repo / "qemu-ci/guest/e2e").mkdir(parents=True)
+            (repo / "qemu-ci/guest/e2e/12-x").write_text("")
+            (repo / "qemu-ci/config/e2e-acpi").write_text("# c\n12-x\n")
+            self.addCleanup(setattr, harness, "REPO", harness.REPO)
+            harness.REPO = repo
+            with self.assertRaises(harness.HarnessError) as cm:
+                harness.e2e_not_on_acpi()
+            self.assertIn("gives no reason", str(cm.exception))
+            (repo / "qemu-ci/config/e2e-acpi").write_text("13-y because\n")
+            with self.assertRaises(harness.HarnessError) as cm:
+                harness.e2e_not_on_acpi()
+            self.assertIn("unknown scripts: ['13-y']", str(cm.exception))
+
 
 class BuildProgramsTest(unittest.TestCase):
     """build_programs() recompiles a guest program when anything it includes changed."""
@@ -436,6 +545,12 @@ class ToolsTest(unittest.TestCase):
                            env=env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 125)
         self.assertIn("missing tool(s): qemu-system-aarch64", r.stderr)
+
+    def test_run_acpi_with_dt_edit_refused(self):
+        r = subprocess.run([sys.executable, str(QEMU_CI / "run"), "--no-setup", "--no-build",
+                            "--acpi", "--dt", "non-coherent"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--dt edits the device tree", r.stderr)
 
     def test_build_script_without_tools_says_what_is_missing(self):
         # An empty PATH and a private cache: whatever happens, this must

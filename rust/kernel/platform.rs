@@ -12,6 +12,10 @@ use crate::{
         self,
         Bound, //
     },
+    device_id::{
+        RawDeviceId,
+        RawDeviceIdIndex, //
+    },
     driver,
     error::{
         from_result,
@@ -72,11 +76,17 @@ unsafe impl<T: Driver> driver::RegistrationOps for Adapter<T> {
             None => core::ptr::null(),
         };
 
+        let id_table = match T::ID_TABLE {
+            Some(table) => table.as_ptr(),
+            None => core::ptr::null(),
+        };
+
         // SAFETY: It's safe to set the fields of `struct platform_driver` on initialization.
         unsafe {
             (*pdrv.get()).driver.name = name.as_char_ptr();
             (*pdrv.get()).probe = Some(Self::probe_callback);
             (*pdrv.get()).remove = Some(Self::remove_callback);
+            (*pdrv.get()).id_table = id_table;
             (*pdrv.get()).driver.of_match_table = of_table;
             (*pdrv.get()).driver.acpi_match_table = acpi_table;
             (*pdrv.get()).driver.suppress_bind_attrs = T::SUPPRESS_BIND_ATTRS;
@@ -102,7 +112,8 @@ impl<T: Driver> Adapter<T> {
         // INVARIANT: `pdev` is valid for the duration of `probe_callback()`.
         let pdev = unsafe { &*pdev.cast::<Device<device::CoreInternal<'_>>>() };
         // SAFETY: `pdev` matched data is of type `Self::IdInfo`.
-        let info = unsafe { <Self as driver::Adapter>::id_info(pdev.as_ref()) };
+        let info = unsafe { <Self as driver::Adapter>::id_info(pdev.as_ref()) }
+            .or_else(|| Self::platform_id_info(pdev));
 
         from_result(|| {
             let data = T::probe(pdev, info);
@@ -110,6 +121,32 @@ impl<T: Driver> Adapter<T> {
             pdev.as_ref().set_drvdata(data)?;
             Ok(0)
         })
+    }
+
+    /// Returns the driver data of the entry of [`Driver::ID_TABLE`] that names `pdev`, if any.
+    ///
+    /// The platform bus matches the table after the OF and ACPI ones, by device name; this looks
+    /// the name up again rather than trusting `pdev->id_entry`, which any driver's table may
+    /// have set (a device bound through `driver_override` did not match through ours).
+    fn platform_id_info(pdev: &Device<device::CoreInternal<'_>>) -> Option<&'static T::IdInfo> {
+        let table = T::ID_TABLE?;
+        // SAFETY: `pdev.as_raw()` is a valid `struct platform_device`, whose `name` is a
+        // NUL-terminated string set before the device was added and never changed after.
+        let name = unsafe { CStr::from_char_ptr((*pdev.as_raw()).name) };
+        let mut id = table.as_ptr();
+        loop {
+            // SAFETY: An ID table is an array of entries ended by a zeroed sentinel (as the C
+            // side requires of `id_table` too), and `id` has not gone past the sentinel.
+            // `DeviceId` is a transparent wrapper of `struct platform_device_id`.
+            let entry = unsafe { &*id.cast::<DeviceId>() };
+            let entry_name = entry.name()?;
+            if entry_name == name {
+                // SAFETY: `entry` is in `T::ID_TABLE`, whose driver data are `&T::IdInfo`.
+                return Some(unsafe { entry.info_unchecked::<T::IdInfo>() });
+            }
+            // SAFETY: `entry` is not the sentinel, so the next entry is in the table.
+            id = unsafe { id.add(1) };
+        }
     }
 
     extern "C" fn remove_callback(pdev: *mut bindings::platform_device) {
@@ -138,6 +175,70 @@ impl<T: Driver> driver::Adapter for Adapter<T> {
     fn acpi_id_table() -> Option<acpi::IdTable<Self::IdInfo>> {
         T::ACPI_ID_TABLE
     }
+}
+
+/// IdTable type for platform drivers.
+pub type IdTable<T> = &'static dyn kernel::device_id::IdTable<DeviceId, T>;
+
+/// A platform device ID (`struct platform_device_id`): the name of the devices a driver binds
+/// to.
+///
+/// For platform devices that are created by name, without a device tree node or ACPI device
+/// that an [`of::IdTable`] or [`acpi::IdTable`] could match: for example the ones the ACPI IORT
+/// code creates for the IOMMUs it describes (`"arm-smmu-v3"`). Unlike the platform bus's
+/// fallback match on the driver's own name, a table lets a driver keep its name and bind to
+/// devices of several names.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct DeviceId(bindings::platform_device_id);
+
+// SAFETY: `DeviceId` is a `#[repr(transparent)]` wrapper of `struct platform_device_id` and does
+// not add additional invariants, so it's safe to transmute to `RawType`.
+unsafe impl RawDeviceId for DeviceId {
+    type RawType = bindings::platform_device_id;
+}
+
+// SAFETY: `DRIVER_DATA_OFFSET` is the offset to the `driver_data` field.
+unsafe impl RawDeviceIdIndex for DeviceId {
+    const DRIVER_DATA_OFFSET: usize =
+        core::mem::offset_of!(bindings::platform_device_id, driver_data);
+}
+
+impl DeviceId {
+    const NAME_SIZE: usize = bindings::PLATFORM_NAME_SIZE as usize;
+
+    /// Creates a new device ID from a platform device name.
+    #[inline(always)]
+    pub const fn new(name: &'static CStr) -> Self {
+        let src = name.to_bytes_with_nul();
+        build_assert!(
+            src.len() <= Self::NAME_SIZE,
+            "name exceeds PLATFORM_NAME_SIZE"
+        );
+        let mut id: bindings::platform_device_id = pin_init::zeroed();
+        let mut i = 0;
+        while i < src.len() {
+            id.name[i] = src[i];
+            i += 1;
+        }
+
+        Self(id)
+    }
+
+    /// The device name, or `None` for the zeroed sentinel that ends a table.
+    fn name(&self) -> Option<&CStr> {
+        CStr::from_bytes_until_nul(&self.0.name)
+            .ok()
+            .filter(|name| !name.is_empty())
+    }
+}
+
+/// Create a platform `IdTable` with an "alias" for modpost.
+#[macro_export]
+macro_rules! platform_device_table {
+    ($($tt:tt)*) => {
+        $crate::module_device_table!("platform", $crate::platform::DeviceId, $($tt)*);
+    };
 }
 
 /// Declares a kernel module that exposes a single platform driver.
@@ -223,6 +324,10 @@ pub trait Driver {
 
     /// The table of ACPI device ids supported by the driver.
     const ACPI_ID_TABLE: Option<acpi::IdTable<Self::IdInfo>> = None;
+
+    /// The table of platform device names supported by the driver, matched after the OF and
+    /// ACPI tables (instead of the driver's own name).
+    const ID_TABLE: Option<IdTable<Self::IdInfo>> = None;
 
     /// Whether user space is kept from binding and unbinding devices through sysfs
     /// (`struct device_driver::suppress_bind_attrs`).

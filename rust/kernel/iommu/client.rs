@@ -210,6 +210,13 @@ impl FwSpec {
         self.flags() & bindings::IOMMU_FWSPEC_PCI_RC_ATS != 0
     }
 
+    /// Returns `true` if the root complex makes the device's DMA write-back cacheable and
+    /// shareable whatever attributes the device asks for (ACPI IORT's CANWBS memory access
+    /// flag): the IOMMU can then enforce cache coherency for it.
+    pub fn pci_rc_canwbs(&self) -> bool {
+        self.flags() & bindings::IOMMU_FWSPEC_PCI_RC_CANWBS != 0
+    }
+
     /// Returns the firmware node of the IOMMU this device is connected to.
     pub fn iommu_fwnode(&self) -> Option<&FwNode> {
         // SAFETY: The fwspec is valid by the type invariants.

@@ -26,6 +26,7 @@
 //!   `device_group`, `get_resv_regions` and `of_xlate`.
 //! - [`pgtable`] wraps `io-pgtable` for drivers that use the shared page-table code.
 //! - [`iommufd`] holds the types shared with the iommufd driver API (user data).
+//! - [`iort`] reads what the ACPI IORT says about an SMMU beyond its platform device.
 //!
 //! # Consumer side
 //!
@@ -111,6 +112,8 @@ mod gather;
 mod group;
 #[cfg(CONFIG_IOMMU_API)]
 pub mod iommufd;
+#[cfg(CONFIG_IOMMU_API)]
+pub mod iort;
 #[cfg(CONFIG_IOMMU_API)]
 mod ops;
 pub mod pgtable;

@@ -9,6 +9,7 @@
 //!   arithmetic, ID register decoding and the hitless entry update planner. Pure `core` code,
 //!   also built and tested on the host.
 //! - [`regs`]: the MMIO registers, as `kernel::io::register!` types.
+//! - [`fw`]: what the firmware description says about the SMMU (coherency, ...).
 //! - [`features`]: what this SMMU implements, decoded once at probe.
 //! - [`queue`]: the command and event queues in coherent DMA memory.
 //! - [`entry`]: STEs and CDs in coherent DMA memory, updated through the hitless planner.
@@ -57,6 +58,7 @@ mod domain;
 mod driver;
 mod entry;
 mod features;
+mod fw;
 mod iommu;
 mod irq;
 #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]

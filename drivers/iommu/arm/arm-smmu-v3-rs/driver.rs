@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The platform driver: binds to `arm,smmu-v3` device tree nodes.
+//! The platform driver: binds to `arm,smmu-v3` device tree nodes and to the `arm-smmu-v3`
+//! platform devices that ACPI's IORT code creates for its SMMUv3 nodes.
 
 use kernel::{
     device::Core,
@@ -106,10 +107,19 @@ kernel::of_device_table!(
     [(of::DeviceId::new(c"arm,smmu-v3"), ())]
 );
 
+// The devices `drivers/acpi/arm64/iort.c` creates, by name, for the IORT's SMMUv3 nodes; the C
+// driver binds to them through its driver name, which this one does not share.
+kernel::platform_device_table!(
+    PLATFORM_TABLE,
+    <SmmuDriver as platform::Driver>::IdInfo,
+    [(platform::DeviceId::new(c"arm-smmu-v3"), ())]
+);
+
 impl platform::Driver for SmmuDriver {
     type IdInfo = ();
     type Data<'bound> = SmmuData<'bound>;
     const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_TABLE);
+    const ID_TABLE: Option<platform::IdTable<Self::IdInfo>> = Some(&PLATFORM_TABLE);
     // As the C driver: client devices' DMA goes through the SMMU, and the IOMMU core cannot take
     // it from under their drivers (it warns, and their DMA stops).
     const SUPPRESS_BIND_ATTRS: bool = true;

@@ -108,9 +108,16 @@ impl iommu::Ops for SmmuIommu {
         let coherent = dev
             .iommu()
             .is_some_and(|iommu| iommu.data().features.coherent);
+        // As the C driver: no-snoop DMA can be made coherent only where the root complex makes
+        // the device's accesses write-back cacheable and shareable anyway (ACPI IORT CANWBS).
+        // The core requires a driver that reports it to make new paging domains enforce it
+        // (iommufd WARNs otherwise): reported once the domains implement that.
+        let enforce = dev.fwspec().is_some_and(|f| f.pci_rc_canwbs())
+            && <Paging as DomainOps>::HAS_ENFORCE_CACHE_COHERENCY;
         // DEFERRED_FLUSH: unmaps may be invalidated later, in batches (the DMA-FQ "lazy" mode);
         // `flush_iotlb_all` invalidates the whole domain when the flush queue is drained.
         (cap == Capability::CACHE_COHERENCY && coherent)
+            || (cap == Capability::ENFORCE_CACHE_COHERENCY && enforce)
             || cap == Capability::NOEXEC
             || cap == Capability::DEFERRED_FLUSH
     }

@@ -68,6 +68,7 @@ use crate::{
         Features,
         Platform, //
     },
+    fw,
     hw::{
         cmd::Cmd,
         hitless::UpdateKind,
@@ -142,28 +143,6 @@ pub(crate) struct Smmu {
     fail_syncs: AtomicU32,
 }
 
-/// Checks the device tree node of an SMMU; returns whether it is DMA coherent.
-///
-/// `#iommu-cells` must be 1 (the StreamID), as the binding says. Page 1 registers aliased onto
-/// page 0 (`cavium,cn9900-broken-page1-regspace`) are not supported: refused rather than
-/// mis-driven.
-fn fw_coherent(dev: &Device) -> Result<bool> {
-    let fw = dev.fwnode().ok_or(ENODEV)?;
-    let cells: u32 = fw.property_read(c"#iommu-cells").required_by(dev)?;
-    if cells != 1 {
-        dev_err!(dev, "#iommu-cells is {}, must be 1\n", cells);
-        return Err(ENODEV);
-    }
-    if fw.property_present(c"cavium,cn9900-broken-page1-regspace") {
-        dev_err!(
-            dev,
-            "page 1 registers in page 0 (CN9900) are not supported\n"
-        );
-        return Err(ENODEV);
-    }
-    Ok(fw.property_present(c"dma-coherent"))
-}
-
 impl Smmu {
     /// Maps the SMMU of `pdev`, decodes its features and allocates its queues and tables.
     ///
@@ -183,7 +162,7 @@ impl Smmu {
         );
         let (iidr, aidr) = (io.read(IIDR).into_raw(), io.read(AIDR).into_raw());
         let platform = Platform {
-            coherent: fw_coherent(dev)?,
+            coherent: fw::Firmware::of_device(pdev)?.coherent,
             force_linear_strtab: crate::module_parameters::force_linear_strtab.value(),
             // A device tree names no model; IORT's is decoded with `FwModel::from_iort`.
             model: crate::hw::imp::FwModel::Generic,

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the firmware says about an SMMU, beyond what its ID registers say: a device tree
+//! `arm,smmu-v3` node, or an ACPI IORT SMMUv3 node.
+//!
+//! On ACPI systems the IORT code creates the SMMU's platform device (`"arm-smmu-v3"`, matched by
+//! the driver's platform ID table) with its registers and named interrupts, and fills the fwspec
+//! of every PCI device behind it; the node itself is read through [`iort::SmmuV3`].
+
+use kernel::{
+    device::{
+        Core,
+        Device, //
+    },
+    iommu::iort::{
+        self,
+        Httu,
+        SmmuV3Model, //
+    },
+    platform,
+    prelude::*,
+};
+
+/// What the firmware says about an SMMU.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Firmware {
+    /// Whether the SMMU's table and queue accesses are cache coherent: the device tree's
+    /// `dma-coherent`, or the IORT node's COHACC override. It overrides `IDR0.COHACC`, as in the
+    /// C driver.
+    pub(crate) coherent: bool,
+    /// The hardware table updates the IORT node declares over `IDR0.HTTU` ([`Httu::None`] on a
+    /// device tree). Not used yet: the driver does not use HTTU.
+    pub(crate) httu: Httu,
+    /// The implementation the IORT node names, for errata; `None` on a device tree.
+    pub(crate) model: Option<SmmuV3Model>,
+}
+
+impl Firmware {
+    /// Reads and checks the firmware description of the SMMU `pdev`: its device tree node if it
+    /// has one, else its IORT node, as the C driver.
+    pub(crate) fn of_device(pdev: &platform::Device<Core<'_>>) -> Result<Self> {
+        let dev: &Device = pdev.as_ref();
+        match dev.fwnode() {
+            Some(node) if node.is_of_node() => Ok(Self {
+                coherent: fw_coherent(dev)?,
+                httu: Httu::None,
+                model: None,
+            }),
+            _ => Self::from_iort(pdev),
+        }
+    }
+
+    /// The description of the IORT SMMUv3 node of `pdev`.
+    ///
+    /// The Hi161x model needs nothing here: its erratum is about `CMD_PREFETCH_CONFIG`, which
+    /// this driver never issues. A CN99xx has no register page 1 and is refused, as on a device
+    /// tree.
+    fn from_iort(pdev: &platform::Device<Core<'_>>) -> Result<Self> {
+        let dev: &Device = pdev.as_ref();
+        let node = iort::SmmuV3::for_device(pdev).inspect_err(|e| {
+            dev_err!(
+                dev,
+                "no device tree node, and no IORT SMMUv3 node for it: {:?}\n",
+                e
+            )
+        })?;
+        let fw = Self {
+            coherent: node.coherent(),
+            httu: node.httu(),
+            model: Some(node.model()),
+        };
+        dev_info!(
+            dev,
+            "IORT SMMUv3 node at {:#x}: model {:?}, {}coherent, HTTU override {:?}\n",
+            node.base_address(),
+            node.model(),
+            if fw.coherent { "" } else { "non-" },
+            fw.httu
+        );
+        if fw.model == Some(SmmuV3Model::CaviumCn99xx) {
+            dev_err!(
+                dev,
+                "page 1 registers in page 0 (CN99xx) are not supported\n"
+            );
+            return Err(ENODEV);
+        }
+        // `iort_iommu_xlate()` hands client devices to an SMMUv3 driver only if the C one is
+        // configured: without it, nothing would ever be translated.
+        if !cfg!(CONFIG_ARM_SMMU_V3) {
+            dev_warn!(
+                dev,
+                "the IORT code gives client devices to SMMUv3 drivers only with \
+                 CONFIG_ARM_SMMU_V3: none will be translated\n"
+            );
+        }
+        Ok(fw)
+    }
+}
+
+/// Checks the device tree node of an SMMU; returns whether it is DMA coherent.
+///
+/// `#iommu-cells` must be 1 (the StreamID), as the binding says. Page 1 registers aliased onto
+/// page 0 (`cavium,cn9900-broken-page1-regspace`) are not supported: refused rather than
+/// mis-driven.
+fn fw_coherent(dev: &Device) -> Result<bool> {
+    let fw = dev.fwnode().ok_or(ENODEV)?;
+    let cells: u32 = fw.property_read(c"#iommu-cells").required_by(dev)?;
+    if cells != 1 {
+        dev_err!(dev, "#iommu-cells is {}, must be 1\n", cells);
+        return Err(ENODEV);
+    }
+    if fw.property_present(c"cavium,cn9900-broken-page1-regspace") {
+        dev_err!(
+            dev,
+            "page 1 registers in page 0 (CN9900) are not supported\n"
+        );
+        return Err(ENODEV);
+    }
+    Ok(fw.property_present(c"dma-coherent"))
+}
