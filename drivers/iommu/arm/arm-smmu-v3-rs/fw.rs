@@ -21,6 +21,8 @@ use kernel::{
     prelude::*,
 };
 
+use crate::hw::imp::FwModel;
+
 /// What the firmware says about an SMMU.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Firmware {
@@ -47,6 +49,16 @@ impl Firmware {
                 model: None,
             }),
             _ => Self::from_iort(pdev),
+        }
+    }
+
+    /// The implementation the firmware names, as the errata table takes it.
+    pub(crate) fn errata_model(&self) -> FwModel {
+        match self.model {
+            None | Some(SmmuV3Model::Generic) => FwModel::Generic,
+            Some(SmmuV3Model::HisiliconHi161x) => FwModel::HisiliconHi161x,
+            Some(SmmuV3Model::CaviumCn99xx) => FwModel::CaviumCn99xx,
+            Some(SmmuV3Model::Other(m)) => FwModel::Other(m),
         }
     }
 

@@ -161,11 +161,11 @@ impl Smmu {
             io.read(IDR5).into_raw(),
         );
         let (iidr, aidr) = (io.read(IIDR).into_raw(), io.read(AIDR).into_raw());
+        let fw = fw::Firmware::of_device(pdev)?;
         let platform = Platform {
-            coherent: fw::Firmware::of_device(pdev)?.coherent,
+            coherent: fw.coherent,
             force_linear_strtab: crate::module_parameters::force_linear_strtab.value(),
-            // A device tree names no model; IORT's is decoded with `FwModel::from_iort`.
-            model: crate::hw::imp::FwModel::Generic,
+            model: fw.errata_model(),
         };
         let features = Features::new(dev, idr, iidr, aidr, platform)?;
         features.log(dev);
