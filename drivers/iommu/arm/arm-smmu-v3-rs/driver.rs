@@ -52,7 +52,7 @@ pub(crate) struct SmmuData<'bound> {
     #[pin]
     _iommu: iommu::Registration<'bound, SmmuIommu>,
     _irqs: KVec<IrqLine<'bound>>,
-    _enabled: Enabled,
+    enabled: Enabled,
 }
 
 /// Requests the SMMU's wired interrupts: the "combined" line if the firmware describes one,
@@ -148,7 +148,7 @@ impl platform::Driver for SmmuDriver {
                     smmu.enable_irqs()?;
                 },
                 _iommu <- iommu::Registration::new(dev, dev.name(), None, smmu.clone()),
-                _enabled: enabled,
+                enabled,
                 _: {
                     dev_info!(pdev, "registered with the IOMMU core\n");
                     #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
@@ -156,5 +156,11 @@ impl platform::Driver for SmmuDriver {
                 }
             }? Error))
         })
+    }
+
+    /// Disables the SMMU before a reboot or `kexec`, as the C driver does: the next kernel must
+    /// not find it walking tables in memory that it reuses (nor must `kdump`'s).
+    fn shutdown<'bound>(_pdev: &'bound platform::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.enabled.0.disable();
     }
 }
