@@ -23,8 +23,11 @@
  * The VFIO plumbing is vfio-lib.h's, shared with vfio-igb.c.
  *
  * Usage: vfio-edu [-d BDF] test [BACKEND...] | info | map-at IOVA
+ *                           | busy SECONDS
  * (the edu at BDF, by default the one with the lowest BDF; map-at maps one
- * page at IOVA through iommufd and says whether that worked)
+ * page at IOVA through iommufd and says whether that worked; busy keeps
+ * round trips going through iommufd for up to SECONDS, to have DMA in flight
+ * while something else happens)
  *
  * edu needs dma_mask=0xffffffffffffffff on the QEMU command line for the
  * physical-address checks (its default 28-bit mask clamps IOVAs).
@@ -359,6 +362,46 @@ static int map_at(const char *bdf, const char *arg)
 	return ret ? 1 : 0;
 }
 
+/* Seconds since t0, on CLOCK_MONOTONIC. */
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * Round trips through iommufd for up to seconds, to keep the device's DMA in
+ * flight while something else happens (a kexec); prints a "DMAing" line after the
+ * first.
+ */
+static int busy(const char *bdf, const char *arg)
+{
+	struct timespec t0;
+	struct ctx c;
+	double limit = atof(arg);
+	unsigned long n = 0;
+
+	failmsg[0] = 0;
+	if (edu_setup(&c, "iommufd", bdf))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (since(&t0) < limit) {
+		if (t_roundtrip(&c))
+			goto out;
+		if (!n++)
+			printf("vfio-edu: busy: edu %s DMAing through the IOMMU\n", bdf);
+	}
+	ctx_close(&c);
+	printf("vfio-edu: busy: %lu round trips in %.0f s\n", n, limit);
+	return 0;
+out:
+	printf("vfio-edu: busy: %s\n", failmsg);
+	ctx_close(&c);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const all[] = { "iommufd", "iommufd-s2", "type1v2", "compat" };
@@ -370,9 +413,10 @@ int main(int argc, char **argv)
 	if (pci_dev_arg("vfio-edu", &edu, &argc, &argv, bdf))
 		return 2;
 	if (argc < 2 || (strcmp(argv[1], "test") && strcmp(argv[1], "info") &&
-			 (strcmp(argv[1], "map-at") || argc != 3))) {
+			 (strcmp(argv[1], "map-at") || argc != 3) &&
+			 (strcmp(argv[1], "busy") || argc != 3))) {
 		fprintf(stderr, "usage: vfio-edu [-d BDF] test [iommufd|iommufd-s2|type1v2|compat]... "
-			"| info | map-at IOVA\n");
+			"| info | map-at IOVA | busy SECONDS\n");
 		return 2;
 	}
 	if (pci_dev_default("vfio-edu", &edu, bdf))
@@ -385,6 +429,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "map-at"))
 		return map_at(bdf, argv[2]);
+	if (!strcmp(argv[1], "busy"))
+		return busy(bdf, argv[2]);
 	if (!strcmp(argv[1], "info")) {
 		if (hw_info(bdf, 1)) {
 			printf("IOMMU_GET_HW_INFO failed: %s\n", failmsg);
