@@ -23,13 +23,20 @@
  * The VFIO plumbing is vfio-lib.h's, shared with vfio-igb.c.
  *
  * Usage: vfio-edu [-d BDF] test [BACKEND...] | info | map-at IOVA
+ *                           | busy SECONDS | storm SECONDS MAX_LOG_LINES
  * (the edu at BDF, by default the one with the lowest BDF; map-at maps one
- * page at IOVA through iommufd and says whether that worked)
+ * page at IOVA through iommufd and says whether that worked; busy keeps
+ * round trips going through iommufd for up to SECONDS, to have DMA in flight
+ * while something else happens; storm makes the device fault for SECONDS,
+ * see storm())
  *
  * edu needs dma_mask=0xffffffffffffffff on the QEMU command line for the
  * physical-address checks (its default 28-bit mask clamps IOVAs).
  */
 #include "vfio-lib.h"
+
+#include <pthread.h>
+#include <sched.h>
 
 #define EDU_VENDOR 0x1234
 #define EDU_DEVICE 0x11e8
@@ -359,6 +366,260 @@ static int map_at(const char *bdf, const char *arg)
 	return ret ? 1 : 0;
 }
 
+/* Seconds since t0, on CLOCK_MONOTONIC. */
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * Round trips through iommufd for up to seconds, to keep the device's DMA in
+ * flight while something else happens (a kexec); prints a "DMAing" line after the
+ * first.
+ */
+static int busy(const char *bdf, const char *arg)
+{
+	struct timespec t0;
+	struct ctx c;
+	double limit = atof(arg);
+	unsigned long n = 0;
+
+	failmsg[0] = 0;
+	if (edu_setup(&c, "iommufd", bdf))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (since(&t0) < limit) {
+		if (t_roundtrip(&c))
+			goto out;
+		if (!n++)
+			printf("vfio-edu: busy: edu %s DMAing through the IOMMU\n", bdf);
+	}
+	ctx_close(&c);
+	printf("vfio-edu: busy: %lu round trips in %.0f s\n", n, limit);
+	return 0;
+out:
+	printf("vfio-edu: busy: %s\n", failmsg);
+	ctx_close(&c);
+	return 1;
+}
+
+/* What storm()'s helper threads share with it. */
+static struct {
+	volatile int stop;	/* the heartbeats end */
+	volatile int quiet;	/* the log reader may end once the log is quiet */
+	double lateness_ms[64];	/* per CPU: the most a heartbeat was late */
+	unsigned long ticks[64];	/* per CPU: heartbeats */
+	unsigned long smmu_lines;	/* log records of the SMMU driver */
+	unsigned long fault_lines;	/* of them, translation faults */
+	unsigned long lost;	/* records overwritten before they were read */
+	char first_fault[200];
+} storm_state;
+
+#define HEARTBEAT_MS 10
+
+/* One per CPU, pinned: sleeps HEARTBEAT_MS at a time and records how late it wakes. */
+static void *heartbeat(void *arg)
+{
+	long cpu = (long)arg;
+	cpu_set_t set;
+	struct timespec t0, d = { 0, HEARTBEAT_MS * 1000000L };
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	while (!storm_state.stop) {
+		double late;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &d, NULL);
+		late = since(&t0) * 1000 - HEARTBEAT_MS;
+		if (late > storm_state.lateness_ms[cpu])
+			storm_state.lateness_ms[cpu] = late;
+		storm_state.ticks[cpu]++;
+	}
+	return NULL;
+}
+
+/* Whether s contains word, ignoring case. */
+static int has(const char *s, const char *word)
+{
+	return strcasestr(s, word) != NULL;
+}
+
+/*
+ * Counts the kernel log records from the moment it is started (read from
+ * /dev/kmsg, so also those that printk overwrites in its ring before anyone
+ * reads them: the sequence numbers show the gap) until storm_state.quiet is
+ * set and the SMMU driver has said nothing for 2 s more (60 s at most): the
+ * tail of a backlog counts too.
+ */
+static void *log_reader(void *arg)
+{
+	int fd = (int)(long)arg;
+	char rec[8192];
+	unsigned long long last = 0;
+	int have_last = 0;
+	struct timespec last_smmu, quiet_at = { 0, 0 };
+
+	clock_gettime(CLOCK_MONOTONIC, &last_smmu);
+	for (;;) {
+		unsigned long long seq;
+		char *msg, *nl;
+		ssize_t n;
+
+		if (storm_state.quiet) {
+			if (!quiet_at.tv_sec)
+				clock_gettime(CLOCK_MONOTONIC, &quiet_at);
+			if ((since(&quiet_at) >= 2 && since(&last_smmu) >= 2) || since(&quiet_at) >= 60)
+				break;
+		}
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0) {
+			/* EPIPE: overwritten, the next record's number says how many. */
+			if (errno != EPIPE)
+				usleep(50000);
+			continue;
+		}
+		rec[n] = 0;
+		if (sscanf(rec, "%*u,%llu", &seq) == 1) {
+			if (have_last && seq > last + 1)
+				storm_state.lost += seq - last - 1;
+			last = seq;
+			have_last = 1;
+		}
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;	/* the record's text, without its dictionary */
+		if (!has(msg, "smmu"))
+			continue;
+		storm_state.smmu_lines++;
+		clock_gettime(CLOCK_MONOTONIC, &last_smmu);
+		if ((has(msg, "F_TRANSLATION") || has(msg, "event 0x10")) &&
+		    !storm_state.fault_lines++)
+			snprintf(storm_state.first_fault, sizeof(storm_state.first_fault), "%s", msg);
+	}
+	return NULL;
+}
+
+/*
+ * A fault storm: edu DMAs 4 KiB to an IOVA that is not mapped, one transfer
+ * after the other, for seconds (QEMU's SMMU records an F_TRANSLATION event
+ * per 4-byte beat: about 1024 events a transfer). Meanwhile a heartbeat
+ * thread on each CPU checks that user space keeps running, and the kernel
+ * log records are counted. KTAP:
+ *   storm_faults_reported    the SMMU driver logged translation faults
+ *   storm_log_bounded        at most max_lines SMMU log records (rate limit)
+ *   storm_guest_responsive   no heartbeat was more than 2 s late
+ *   storm_dma_blocked        the unmapped IOVA (the PA of a page of ours)
+ *                            was never written
+ *   dma_roundtrip_after_storm  the device still DMAs through the IOMMU
+ */
+static int storm(const char *bdf, const char *secs_arg, const char *max_arg)
+{
+	uint8_t *victim = pages + 3 * PAGE;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	double secs = atof(secs_arg), worst = 0;
+	unsigned long max_lines = strtoul(max_arg, NULL, 0), dmas = 0;
+	pthread_t hb[64], reader;
+	struct timespec t0;
+	char beats[512] = "";
+	struct ctx c;
+	uint64_t pa;
+	int kmsg, failed = 0, ok, dma_failed = 0;
+	size_t len = 0;
+
+	if (ncpu < 1 || ncpu > 64)
+		ncpu = 1;
+	printf("KTAP version 1\n1..5\n");
+	memset(victim, 0, PAGE);
+	pa = phys_of(victim);
+	failmsg[0] = 0;
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (!pa || kmsg < 0 || lseek(kmsg, 0, SEEK_END) < 0 || edu_setup(&c, "iommufd", bdf)) {
+		printf("# storm setup: %s\n", !pa ? "no physical address for the victim page" :
+		       kmsg < 0 ? "cannot read /dev/kmsg" : failmsg);
+		for (int i = 1; i <= 5; i++)
+			printf("not ok %d storm_setup\n", i);
+		return 1;
+	}
+	pthread_create(&reader, NULL, log_reader, (void *)(long)kmsg);
+	for (long i = 0; i < ncpu; i++)
+		pthread_create(&hb[i], NULL, heartbeat, (void *)i);
+	fill(pages, 0x3c);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (edu_dma(&c, IOVA_A, PAGE, 0))
+		dma_failed = 1;
+	while (!dma_failed && since(&t0) < secs) {
+		if (edu_dma(&c, pa, PAGE, 1))
+			dma_failed = 1;
+		else
+			dmas++;
+	}
+	storm_state.stop = 1;
+	for (long i = 0; i < ncpu; i++)
+		pthread_join(hb[i], NULL);
+	storm_state.quiet = 1;
+	pthread_join(reader, NULL);
+	close(kmsg);
+
+	ok = storm_state.fault_lines > 0 && !dma_failed;
+	failed |= !ok;
+	printf("%s 1 storm_faults_reported # %lu DMAs of 4 KiB to unmapped IOVA %#lx in %.0f s%s; "
+	       "first fault line: %s\n", ok ? "ok" : "not ok", dmas, (unsigned long)pa, secs,
+	       dma_failed ? " (then a DMA did not complete)" : "",
+	       storm_state.fault_lines ? storm_state.first_fault : "none");
+
+	ok = storm_state.smmu_lines + storm_state.lost <= max_lines;
+	failed |= !ok;
+	printf("%s 2 storm_log_bounded # %lu SMMU log lines (%lu of them faults) and %lu records "
+	       "lost, at most %lu allowed\n", ok ? "ok" : "not ok", storm_state.smmu_lines,
+	       storm_state.fault_lines, storm_state.lost, max_lines);
+
+	ok = 1;
+	for (long i = 0; i < ncpu; i++) {
+		/* A heartbeat that never ticked was starved from the start. */
+		double late = storm_state.ticks[i] ? storm_state.lateness_ms[i] : secs * 1000;
+
+		if (late > worst)
+			worst = late;
+		if (len < sizeof(beats))
+			len += snprintf(beats + len, sizeof(beats) - len, "%scpu%ld %lu ticks, %.0f ms",
+					i ? "; " : "", i, storm_state.ticks[i], late);
+	}
+	/*
+	 * The C driver's event thread (SCHED_FIFO, like every interrupt thread)
+	 * drains the storm's ~9000 events a second with cond_resched(), which does
+	 * not yield to normal tasks: on its CPU they run only through the deadline
+	 * server's 50 ms a second, so a heartbeat there wakes up to ~1.1 s late
+	 * (measured). A CPU lost for longer, up to a soft lockup, is not responsive.
+	 */
+	ok = worst <= 2000;
+	failed |= !ok;
+	printf("%s 3 storm_guest_responsive # heartbeat every %d ms, latest wake-up: %s\n",
+	       ok ? "ok" : "not ok", HEARTBEAT_MS, beats);
+
+	ok = all_zero(victim);
+	failed |= !ok;
+	printf("%s 4 storm_dma_blocked # the page at PA %#lx %s\n", ok ? "ok" : "not ok",
+	       (unsigned long)pa, ok ? "was not written" : "was written by the device");
+
+	failmsg[0] = 0;
+	ok = !t_roundtrip(&c);
+	failed |= !ok;
+	if (!ok)
+		printf("# dma_roundtrip_after_storm: %s\n", failmsg);
+	printf("%s 5 dma_roundtrip_after_storm\n", ok ? "ok" : "not ok");
+	ctx_close(&c);
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const all[] = { "iommufd", "iommufd-s2", "type1v2", "compat" };
@@ -370,9 +631,11 @@ int main(int argc, char **argv)
 	if (pci_dev_arg("vfio-edu", &edu, &argc, &argv, bdf))
 		return 2;
 	if (argc < 2 || (strcmp(argv[1], "test") && strcmp(argv[1], "info") &&
-			 (strcmp(argv[1], "map-at") || argc != 3))) {
+			 (strcmp(argv[1], "map-at") || argc != 3) &&
+			 (strcmp(argv[1], "busy") || argc != 3) &&
+			 (strcmp(argv[1], "storm") || argc != 4))) {
 		fprintf(stderr, "usage: vfio-edu [-d BDF] test [iommufd|iommufd-s2|type1v2|compat]... "
-			"| info | map-at IOVA\n");
+			"| info | map-at IOVA | busy SECONDS | storm SECONDS MAX_LOG_LINES\n");
 		return 2;
 	}
 	if (pci_dev_default("vfio-edu", &edu, bdf))
@@ -385,6 +648,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "map-at"))
 		return map_at(bdf, argv[2]);
+	if (!strcmp(argv[1], "busy"))
+		return busy(bdf, argv[2]);
+	if (!strcmp(argv[1], "storm"))
+		return storm(bdf, argv[2], argv[3]);
 	if (!strcmp(argv[1], "info")) {
 		if (hw_info(bdf, 1)) {
 			printf("IOMMU_GET_HW_INFO failed: %s\n", failmsg);

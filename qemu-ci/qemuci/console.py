@@ -30,6 +30,10 @@ PROBLEMS = [
 
 EXIT_MARK = re.compile(r"^IOMMU-RS-EXIT: (\d+)\s*$", re.M)
 
+# A kexec boot: the first kernel's kexec-boot loaded the second one and jumps (a kernel log
+# record, or a user line if /dev/kmsg failed).
+KEXEC_MARK = re.compile(r"IOMMU-RS-KEXEC: loaded [^\n]*\n")
+
 # The e2e guest's copy of an SMMU line of /proc/interrupts: number, per-CPU counts, chip, ...,
 # handler name.
 _IRQ_LINE = re.compile(r"^IOMMU-RS-IRQ: \d+:((?:[ \t]+\d+)+)[ \t].*?(\S+)[ \t]*$", re.M)
@@ -89,3 +93,12 @@ def exit_status(text: str):
     for m in EXIT_MARK.finditer(text):
         pass
     return int(m.group(1)) if m else None
+
+
+def split_kexec(text: str):
+    """(first kernel's console, second kernel's) of a kexec boot, cut where the first one
+    jumped; the second is None if it never did."""
+    m = KEXEC_MARK.search(text)
+    if not m:
+        return text, None
+    return text[:m.end()], text[m.end():]

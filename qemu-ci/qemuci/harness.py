@@ -185,8 +185,10 @@ def build_programs():
     return built
 
 
-def build_initramfs(payload: Path | None = None) -> Path:
-    """busybox + init + test programs (+ payload) as a gzipped newc cpio."""
+def build_initramfs(payload: Path | None = None, kexec_into: Path | None = None) -> Path:
+    """busybox + init + test programs (+ payload) as a gzipped newc cpio. With `kexec_into`,
+    also the kernel Image and that initramfs, for the first kernel of a kexec boot
+    (iommu_rs.mode=kexec) to kexec into."""
     need("cpio")
     if not BUSYBOX.exists():
         raise HarnessError(f"{BUSYBOX} missing (run qemu-ci/setup)")
@@ -207,7 +209,12 @@ def build_initramfs(payload: Path | None = None) -> Path:
         if not os.access(payload / "run", os.X_OK):
             raise HarnessError(f"payload '{payload}' has no executable 'run'")
         shutil.copytree(payload, stage / "payload", symlinks=True)
-    out = GUEST / ("initramfs-payload.cpio.gz" if payload else "initramfs.cpio.gz")
+    if kexec_into is not None:
+        (stage / "iommu-rs/kexec").mkdir()
+        shutil.copy2(IMAGE, stage / "iommu-rs/kexec/Image")
+        shutil.copy2(kexec_into, stage / "iommu-rs/kexec/initrd.cpio.gz")
+    name = "payload" if payload else "kexec" if kexec_into else None
+    out = GUEST / (f"initramfs-{name}.cpio.gz" if name else "initramfs.cpio.gz")
     files = subprocess.run("find . -mindepth 1 | LC_ALL=C sort", shell=True, cwd=stage,
                            capture_output=True, text=True, check=True).stdout
     cp = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=stage,

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """Tests of the harness itself: every way a run can go wrong must turn it red."""
 
+import contextlib
 import importlib.machinery
 import importlib.util
+import io
 import os
 import stat
 import subprocess
@@ -516,6 +518,106 @@ def load_script(name):
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
+
+
+FIRST_KERNEL = """\
+[    1.000000] Booting Linux on physical CPU 0x0000000000 [0x000f0510]
+[    2.000000] arm_smmu_v3_rs 9050000.smmuv3: registered with the IOMMU core
+vfio-edu: busy: edu 0000:00:01.0 DMAing through the IOMMU
+[    9.000000] IOMMU-RS-KEXEC: loaded /iommu-rs/kexec/Image, rebooting into it
+[    9.100000] kexec_core: Starting new kernel
+"""
+
+SECOND_KERNEL = """\
+[    0.000000] Booting Linux on physical CPU 0x0000000000 [0x000f0510]
+[    1.000000] arm_smmu_v3_rs 9050000.smmuv3: registered with the IOMMU core
+IOMMU-RS-KEXEC: second kernel up, mode e2e
+SMMUv3 9050000.smmuv3: platform device bound to driver 'arm_smmu_v3_rs'
+IOMMU-RS-E2E: 20-virtio-blk
+KTAP version 1
+1..1
+ok 1 blk_write_read_8MiB
+IOMMU-RS-E2E-END: 20-virtio-blk 0
+IOMMU-RS-EXIT: 0
+"""
+
+
+class KexecTest(unittest.TestCase):
+    """A kexec boot: two kernels on one console, judged as one run."""
+
+    def checks(self, text):
+        test = load_script("test")
+        tally = test.Tally()
+        with contextlib.redirect_stdout(io.StringIO()):
+            second = test.kexec_checks(tally, "rust-kexec", boot_of(text))
+        return tally, second
+
+    def test_split(self):
+        first, second = console.split_kexec(FIRST_KERNEL + SECOND_KERNEL)
+        self.assertTrue(first.endswith("rebooting into it\n"))
+        self.assertTrue(second.startswith("[    9.100000] kexec_core: Starting new kernel"))
+        self.assertEqual(console.split_kexec(SECOND_KERNEL), (SECOND_KERNEL, None))
+
+    def test_clean_kexec(self):
+        tally, second = self.checks(FIRST_KERNEL + SECOND_KERNEL)
+        self.assertEqual((tally.passed, tally.failed), (3, 0), tally.failures)
+        self.assertIn("IOMMU-RS-E2E: 20-virtio-blk", second)
+        self.assertNotIn("DMAing", second)
+
+    def test_smmu_found_enabled(self):
+        text = SECOND_KERNEL.replace(
+            "[    1.000000] arm_smmu_v3_rs",
+            "[    0.900000] arm_smmu_v3_rs 9050000.smmuv3: SMMU currently enabled! Resetting...\n"
+            "[    1.000000] arm_smmu_v3_rs")
+        tally, _ = self.checks(FIRST_KERNEL + text)
+        self.assertEqual(len(tally.failures), 1, tally.failures)
+        self.assertIn("smmu_disabled_at_kexec", tally.failures[0])
+
+    def test_enabled_in_the_first_kernel_only_is_not_the_second(self):
+        text = FIRST_KERNEL.replace(
+            "[    2.000000]",
+            "[    1.900000] arm_smmu_v3_rs 9050000.smmuv3: SMMU currently enabled! Resetting...\n"
+            "[    2.000000]")
+        tally, _ = self.checks(text + SECOND_KERNEL)
+        self.assertEqual(tally.failed, 0, tally.failures)
+
+    def test_no_kexec(self):
+        tally, second = self.checks(FIRST_KERNEL.split("[    9.0")[0] + "IOMMU-RS-EXIT: 1\n")
+        self.assertEqual(second, "")
+        self.assertEqual(tally.failed, 3, tally.failures)
+        self.assertIn("never loaded the second", tally.failures[0])
+
+    def test_second_kernel_never_up(self):
+        tally, _ = self.checks(FIRST_KERNEL + "[    0.000000] Booting Linux on physical CPU 0x0\n")
+        self.assertEqual(tally.failed, 2, tally.failures)
+        b = boot_of(FIRST_KERNEL + "[    0.000000] Booting Linux on physical CPU 0x0\n")
+        self.assertTrue(any("never reached the end" in f for f in b.failures), b.failures)
+
+    def test_problem_in_either_kernel_fails_the_boot(self):
+        warn = "[ 3.0] WARNING: CPU: 1 PID: 1 at drivers/iommu/iommu.c:100 f+0x1/0x2\n"
+        for text in (warn + FIRST_KERNEL + SECOND_KERNEL, FIRST_KERNEL + warn + SECOND_KERNEL):
+            self.assertTrue(any(f.startswith("guest WARN") for f in boot_of(text).failures))
+
+    def test_initramfs_carries_the_kernel_and_the_second_initramfs(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            for name, value in (("GUEST", tmp / "guest"), ("IMAGE", tmp / "Image"),
+                                ("BUSYBOX", tmp / "busybox"),
+                                ("build_programs", lambda: [])):
+                self.addCleanup(setattr, harness, name, getattr(harness, name))
+                setattr(harness, name, value)
+            harness.IMAGE.write_bytes(b"kernel")
+            harness.BUSYBOX.write_bytes(b"busybox")
+            second = harness.build_initramfs()
+            first = harness.build_initramfs(kexec_into=second)
+            self.assertNotEqual(first, second)
+            listing = subprocess.run(f"zcat {first} | cpio -t --quiet", shell=True,
+                                     capture_output=True, text=True, check=True).stdout
+            self.assertIn("iommu-rs/kexec/Image\n", listing)
+            self.assertIn("iommu-rs/kexec/initrd.cpio.gz\n", listing)
+            plain = subprocess.run(f"zcat {second} | cpio -t --quiet", shell=True,
+                                   capture_output=True, text=True, check=True).stdout
+            self.assertNotIn("kexec/", plain)
 
 
 class BenchTest(unittest.TestCase):

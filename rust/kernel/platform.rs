@@ -87,6 +87,7 @@ unsafe impl<T: Driver> driver::RegistrationOps for Adapter<T> {
             (*pdrv.get()).probe = Some(Self::probe_callback);
             (*pdrv.get()).remove = Some(Self::remove_callback);
             (*pdrv.get()).id_table = id_table;
+            (*pdrv.get()).shutdown = Some(Self::shutdown_callback);
             (*pdrv.get()).driver.of_match_table = of_table;
             (*pdrv.get()).driver.acpi_match_table = acpi_table;
             (*pdrv.get()).driver.suppress_bind_attrs = T::SUPPRESS_BIND_ATTRS;
@@ -162,6 +163,22 @@ impl<T: Driver> Adapter<T> {
         let data = unsafe { pdev.as_ref().drvdata_borrow::<T::Data<'_>>() };
 
         T::unbind(pdev, data);
+    }
+
+    extern "C" fn shutdown_callback(pdev: *mut bindings::platform_device) {
+        // SAFETY: The platform bus only ever calls the shutdown callback with a valid pointer to a
+        // `struct platform_device`.
+        //
+        // INVARIANT: `pdev` is valid for the duration of `shutdown_callback()`.
+        let pdev = unsafe { &*pdev.cast::<Device<device::CoreInternal<'_>>>() };
+
+        // SAFETY: The platform bus calls `shutdown_callback` only for a device bound to this
+        // driver (`platform_shutdown()` checks `dev->driver` under the device lock, which probe
+        // also holds), so `probe_callback` succeeded and `Device::set_drvdata()` stored a
+        // `Pin<KBox<T::Data<'_>>>`, which is dropped only by unbinding.
+        let data = unsafe { pdev.as_ref().drvdata_borrow::<T::Data<'_>>() };
+
+        T::shutdown(pdev, data);
     }
 }
 
@@ -357,6 +374,19 @@ pub trait Driver {
     ///
     /// Otherwise, release operations for driver resources should be performed in `Drop`.
     fn unbind<'bound>(dev: &'bound Device<device::Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        let _ = (dev, this);
+    }
+
+    /// Platform driver shutdown.
+    ///
+    /// Called while the [`Device`] is still bound, when the system reboots, powers off or
+    /// `kexec`s into another kernel: the driver brings the device to a quiescent state, so that
+    /// it no longer does DMA or raises interrupts (the next kernel or the firmware takes over
+    /// from there). Implementing this callback is optional.
+    ///
+    /// The driver's data stays alive after it returns, and no unbind follows: release
+    /// operations for driver resources belong in `Drop`, not here.
+    fn shutdown<'bound>(dev: &'bound Device<device::Core<'_>>, this: Pin<&Self::Data<'bound>>) {
         let _ = (dev, this);
     }
 }

@@ -48,7 +48,7 @@ pub(crate) struct SmmuData<'bound> {
     _debugfs: Option<Debugfs>,
     #[pin]
     _iommu: iommu::Registration<'bound, SmmuIommu>,
-    _enabled: Enabled,
+    enabled: Enabled,
     _irqs: KVec<IrqLine<'bound>>,
 }
 
@@ -146,7 +146,7 @@ impl platform::Driver for SmmuDriver {
             Ok(try_pin_init!(SmmuData {
                 _debugfs: debugfs,
                 _iommu <- iommu::Registration::new(dev, dev.name(), None, smmu.clone()),
-                _enabled: enabled,
+                enabled,
                 _irqs: irqs,
                 _: {
                     dev_info!(pdev, "registered with the IOMMU core\n");
@@ -155,5 +155,11 @@ impl platform::Driver for SmmuDriver {
                 }
             }? Error))
         })
+    }
+
+    /// Disables the SMMU before a reboot or `kexec`, as the C driver does: the next kernel must
+    /// not find it walking tables in memory that it reuses (nor must `kdump`'s).
+    fn shutdown<'bound>(_pdev: &'bound platform::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        this.enabled.0.disable();
     }
 }
