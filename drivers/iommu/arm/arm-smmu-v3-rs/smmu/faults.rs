@@ -46,7 +46,7 @@ impl Smmu {
                 dev_err!(self.dev(), "event queue drain failed: {:?}\n", e);
                 return IrqReturn::Handled;
             }
-            if batch.overflow {
+            if batch.overflow && self.may_log() {
                 dev_err!(self.dev(), "event queue overflowed: events were lost\n");
             }
             handled |= batch.overflow || !batch.records().is_empty();
@@ -65,8 +65,9 @@ impl Smmu {
         }
     }
 
-    /// Logs `event` with the device that owns its stream, within the event log's rate limit.
-    fn report_event(&self, event: &Event) {
+    /// Whether the event log may print one more line within its rate limit; says first how
+    /// many were held back when a window closes.
+    fn may_log(&self) -> bool {
         let verdict = {
             let mut log = self.event_log.lock();
             // CAST: The monotonic clock does not go back; a negative delta cannot happen.
@@ -76,11 +77,16 @@ impl Smmu {
         if verdict.suppressed != 0 {
             dev_err!(
                 self.dev(),
-                "{} events not logged (rate limit)\n",
+                "{} event log lines held back (rate limit)\n",
                 verdict.suppressed
             );
         }
-        if !verdict.print {
+        verdict.print
+    }
+
+    /// Logs `event` with the device that owns its stream, within the event log's rate limit.
+    fn report_event(&self, event: &Event) {
+        if !self.may_log() {
             return;
         }
         let streams = self.streams.lock();
