@@ -76,13 +76,27 @@ def untangle(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+# A kernel jumping into another by kexec has shut its devices down, the SMMU included (both
+# drivers disable it, so that the next kernel does not find it walking tables); commands still
+# issued on the way out (unmaps while the CPUs go offline) time out, with either driver.
+_KEXEC_JUMP = re.compile(r"kexec_core: Starting new kernel")
+_KERNEL_START = re.compile(r"Booting Linux on physical CPU")
+_AFTER_SHUTDOWN_OK = re.compile(r"CMD_SYNC timeout")
+
+
 def problems(text: str):
     """[(label, line)] for every problem report in the log, in order."""
     found = []
+    jumping = False
     for line in text.splitlines():
+        if _KEXEC_JUMP.search(line):
+            jumping = True
+        elif _KERNEL_START.search(line):
+            jumping = False
         for label, pat in PROBLEMS:
             if pat.search(line):
-                found.append((label, line.strip()))
+                if not (jumping and _AFTER_SHUTDOWN_OK.search(line)):
+                    found.append((label, line.strip()))
                 break
     return found
 

@@ -176,6 +176,20 @@ class ConsoleTest(unittest.TestCase):
                     "0x000000000000007f 0x0000000000000000; skipped")
         self.assertEqual(boot_of(f"[ 1.0] {injected}\nIOMMU-RS-EXIT: 0\n").failures, [])
 
+    def test_cmd_sync_timeouts_only_after_a_kexec_jump(self):
+        timeout = ("arm_smmu_v3_rs 9050000.smmuv3: CMD_SYNC timeout: prod 0x62 cons 0x60")
+        # On the way out of a kernel that kexecs, after its SMMU shut down: expected.
+        text = (f"[ 8.9] kexec_core: Starting new kernel\n[ 12.6] {timeout}\n"
+                f"[ 0.0] Booting Linux on physical CPU 0x0\nIOMMU-RS-EXIT: 0\n")
+        self.assertEqual(boot_of(text).failures, [])
+        # Anywhere else, and in the next kernel: a failure.
+        for text in (f"[ 1.0] {timeout}\nIOMMU-RS-EXIT: 0\n",
+                     f"[ 8.9] kexec_core: Starting new kernel\n"
+                     f"[ 0.0] Booting Linux on physical CPU 0x0\n[ 3.0] {timeout}\n"
+                     f"IOMMU-RS-EXIT: 0\n"):
+            self.assertTrue(any(f.startswith("guest SMMU command error")
+                                for f in boot_of(text).failures), text)
+
     def test_exit_status(self):
         self.assertEqual(console.exit_status("a\nIOMMU-RS-EXIT: 3\n"), 3)
         self.assertIsNone(console.exit_status("IOMMU-RS-EXIT: \n"))
