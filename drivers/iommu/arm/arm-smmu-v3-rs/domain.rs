@@ -16,6 +16,14 @@
 //!
 //! Leaving a stage 1 domain installs the new STE first and invalidates the CD afterwards, so
 //! that no stream uses a CD of a domain the device is no longer attached to.
+//!
+//! A paging domain of either stage can be made to enforce cache coherency while all its devices
+//! sit behind a CANWBS root complex ([`Coherency`]).
+
+use core::sync::atomic::{
+    AtomicUsize,
+    Ordering, //
+};
 
 use kernel::{
     io::PhysAddr,
@@ -318,7 +326,13 @@ impl S1Domain {
 }
 
 /// A paging domain of either stage.
-pub(crate) enum Paging {
+pub(crate) struct Paging {
+    stage: Stage,
+    coherency: Coherency,
+}
+
+/// The stage a paging domain translates at.
+pub(crate) enum Stage {
     /// Stage 1: the default on an SMMU with stage 1.
     S1(S1Domain),
     /// Stage 2: on an SMMU with only stage 2, and for nesting parents.
@@ -326,35 +340,63 @@ pub(crate) enum Paging {
 }
 
 impl Paging {
-    /// The TLB tag of either stage.
-    fn tag(&self) -> &TlbTag {
-        match self {
-            Self::S1(d) => &d.tag,
-            Self::S2(d) => &d.tag,
+    /// A paging domain translating at `stage`, not enforcing cache coherency.
+    pub(crate) fn new(stage: Stage) -> Self {
+        Self {
+            stage,
+            coherency: Coherency::new(),
         }
     }
 
-    /// Attaches `m`; fails, changing nothing, if it is translated by another SMMU.
-    pub(crate) fn attach(&self, m: &Master) -> Result {
-        match self {
-            Self::S1(d) => d.attach(m),
-            Self::S2(d) => d.attach(m),
+    /// The TLB tag of either stage.
+    fn tag(&self) -> &TlbTag {
+        match &self.stage {
+            Stage::S1(d) => &d.tag,
+            Stage::S2(d) => &d.tag,
         }
+    }
+
+    /// Attaches `m`; fails, changing nothing, if it is translated by another SMMU, or if the
+    /// domain enforces cache coherency and `m` cannot have it.
+    ///
+    /// The caller must report the device leaving its previous domain with [`Paging::detached`]
+    /// once this succeeds.
+    pub(crate) fn attach(&self, m: &Master) -> Result {
+        self.coherency.enter(m.canwbs())?;
+        let r = match &self.stage {
+            Stage::S1(d) => d.attach(m),
+            Stage::S2(d) => d.attach(m),
+        };
+        if r.is_err() {
+            self.coherency.leave(m.canwbs());
+        }
+        r
+    }
+
+    /// Records that `m`, which was attached to this domain, is now attached to another one.
+    pub(crate) fn detached(&self, m: &Master) {
+        self.coherency.leave(m.canwbs());
+    }
+
+    /// Makes the domain enforce cache coherency: refuses devices whose DMA may be non-coherent.
+    /// Returns `false`, changing nothing, if such a device is attached.
+    pub(crate) fn enforce_cache_coherency(&self) -> bool {
+        self.coherency.enforce()
     }
 
     /// Carries out the core's map request.
     pub(crate) fn map(&self, req: &MapRequest, mapped: &mut usize) -> Result {
-        match self {
-            Self::S1(d) => d.pt.map(req, mapped),
-            Self::S2(d) => d.pt.map(req, mapped),
+        match &self.stage {
+            Stage::S1(d) => d.pt.map(req, mapped),
+            Stage::S2(d) => d.pt.map(req, mapped),
         }
     }
 
     /// Carries out the core's unmap request, gathering the invalidations in `gather`.
     pub(crate) fn unmap(&self, req: &UnmapRequest, gather: &IotlbGather) -> usize {
-        match self {
-            Self::S1(d) => d.pt.unmap(req, gather),
-            Self::S2(d) => d.pt.unmap(req, gather),
+        match &self.stage {
+            Stage::S1(d) => d.pt.unmap(req, gather),
+            Stage::S2(d) => d.pt.unmap(req, gather),
         }
     }
 
@@ -371,9 +413,62 @@ impl Paging {
 
     /// Translates the core's lookup request.
     pub(crate) fn iova_to_phys(&self, req: &LookupRequest) -> PhysAddr {
-        match self {
-            Self::S1(d) => d.pt.iova_to_phys(req),
-            Self::S2(d) => d.pt.iova_to_phys(req),
+        match &self.stage {
+            Stage::S1(d) => d.pt.iova_to_phys(req),
+            Stage::S2(d) => d.pt.iova_to_phys(req),
         }
+    }
+}
+
+/// Whether a paging domain enforces cache coherency, and how many of its devices could not.
+///
+/// A device "can" when its root complex makes its DMA write-back cacheable and shareable whatever
+/// the device asks for (the IORT's CANWBS flag, [`Master::canwbs`]): no-snoop transactions then
+/// stay coherent. As in the C driver, a domain enforces coherency only while none of its devices
+/// lacks CANWBS, and once it does, such devices are refused.
+///
+/// One word: [`Coherency::ENFORCING`] and the number of attached devices without CANWBS, so that
+/// attaching and enforcing, which the core may do concurrently for different devices, decide
+/// against the same state.
+pub(crate) struct Coherency(AtomicUsize);
+
+impl Coherency {
+    /// Set once the domain enforces cache coherency.
+    const ENFORCING: usize = 1 << (usize::BITS - 1);
+
+    /// Neither enforcing nor with a device attached.
+    pub(crate) const fn new() -> Self {
+        Self(AtomicUsize::new(0))
+    }
+
+    /// Counts in a device attaching, with `canwbs` as its root complex says; fails with
+    /// `EINVAL`, counting nothing, if the domain enforces coherency and the device cannot.
+    pub(crate) fn enter(&self, canwbs: bool) -> Result {
+        if canwbs {
+            return Ok(());
+        }
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                (v & Self::ENFORCING == 0).then(|| v + 1)
+            })
+            .map(|_| ())
+            .map_err(|_| EINVAL)
+    }
+
+    /// Counts out a device that [`Coherency::enter`] counted in.
+    pub(crate) fn leave(&self, canwbs: bool) {
+        if !canwbs {
+            self.0.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Starts enforcing unless a device without CANWBS is attached; returns whether the domain
+    /// enforces coherency now.
+    pub(crate) fn enforce(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                (v & !Self::ENFORCING == 0).then_some(Self::ENFORCING)
+            })
+            .is_ok()
     }
 }

@@ -39,7 +39,8 @@ use crate::{
         Identity,
         Paging,
         S1Domain,
-        S2Domain, //
+        S2Domain,
+        Stage, //
     },
     master::Master,
     smmu::{
@@ -79,7 +80,15 @@ impl iommu::Ops for SmmuIommu {
         for sid in sids {
             smmu.prepare_stream(iommu.bound_device(), *sid)?;
         }
-        let master = Master::new(smmu.clone(), iommu.bound_device(), dev.as_ref(), sids)?;
+        // As the C driver, from the fwspec: only ACPI's IORT can say CANWBS.
+        let canwbs = dev.fwspec().is_some_and(|f| f.pci_rc_canwbs());
+        let master = Master::new(
+            smmu.clone(),
+            iommu.bound_device(),
+            dev.as_ref(),
+            sids,
+            canwbs,
+        )?;
         Ok(KBox::new(master, GFP_KERNEL)?)
     }
 
@@ -110,10 +119,7 @@ impl iommu::Ops for SmmuIommu {
             .is_some_and(|iommu| iommu.data().features.coherent);
         // As the C driver: no-snoop DMA can be made coherent only where the root complex makes
         // the device's accesses write-back cacheable and shareable anyway (ACPI IORT CANWBS).
-        // The core requires a driver that reports it to make new paging domains enforce it
-        // (iommufd WARNs otherwise): reported once the domains implement that.
-        let enforce = dev.fwspec().is_some_and(|f| f.pci_rc_canwbs())
-            && <Paging as DomainOps>::HAS_ENFORCE_CACHE_COHERENCY;
+        let enforce = master(dev).is_ok_and(|m| m.canwbs());
         // DEFERRED_FLUSH: unmaps may be invalidated later, in batches (the DMA-FQ "lazy" mode);
         // `flush_iotlb_all` invalidates the whole domain when the flush queue is drained.
         (cap == Capability::CACHE_COHERENCY && coherent)
@@ -155,14 +161,21 @@ impl iommu::Ops for SmmuIommu {
         // SMMUs with stage 2 only.
         let (config, domain) = if idr.s1() && !flags.contains(PagingFlags::NEST_PARENT) {
             let (config, d) = S1Domain::new(smmu)?;
-            (config, Paging::S1(d))
+            (config, Stage::S1(d))
         } else if idr.s2() {
             let (config, d) = S2Domain::new(smmu)?;
-            (config, Paging::S2(d))
+            (config, Stage::S2(d))
         } else {
             return Err(EOPNOTSUPP);
         };
-        Domain::new(config, Ok::<_, Error>(domain))
+        Domain::new(config, Ok::<_, Error>(Paging::new(domain)))
+    }
+}
+
+/// Tells the paging domain `old`, if it is one, that `m` left it.
+fn left(old: Option<&AnyDomain>, m: &Master) {
+    if let Some(p) = old.and_then(|d| d.downcast::<Paging>()) {
+        p.detached(m);
     }
 }
 
@@ -184,9 +197,11 @@ impl DomainOps for Identity {
     fn attach_dev(
         _domain: &Domain<Self>,
         dev: &ClientDevice<SmmuIommu>,
-        _old: Option<&AnyDomain>,
+        old: Option<&AnyDomain>,
     ) -> Result {
-        Identity::attach(master(dev)?);
+        let m = master(dev)?;
+        Identity::attach(m);
+        left(old, m);
         Ok(())
     }
 }
@@ -198,9 +213,11 @@ impl DomainOps for Blocked {
     fn attach_dev(
         _domain: &Domain<Self>,
         dev: &ClientDevice<SmmuIommu>,
-        _old: Option<&AnyDomain>,
+        old: Option<&AnyDomain>,
     ) -> Result {
-        Blocked::attach(master(dev)?);
+        let m = master(dev)?;
+        Blocked::attach(m);
+        left(old, m);
         Ok(())
     }
 }
@@ -212,9 +229,16 @@ impl DomainOps for Paging {
     fn attach_dev(
         domain: &Domain<Self>,
         dev: &ClientDevice<SmmuIommu>,
-        _old: Option<&AnyDomain>,
+        old: Option<&AnyDomain>,
     ) -> Result {
-        (**domain).attach(master(dev)?)
+        let m = master(dev)?;
+        (**domain).attach(m)?;
+        left(old, m);
+        Ok(())
+    }
+
+    fn enforce_cache_coherency(domain: &Domain<Self>) -> bool {
+        (**domain).enforce_cache_coherency()
     }
 
     fn map_pages(domain: &Domain<Self>, req: &MapRequest, mapped: &mut usize) -> Result {

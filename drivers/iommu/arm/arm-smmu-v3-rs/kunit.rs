@@ -291,6 +291,38 @@ mod streams_tests {
 /// It only touches a StreamID no device owns, claimed for the test's faux device meanwhile, in
 /// the level-2 span of a device's StreamID (so that the span exists), and a VMID or ASID it
 /// allocates.
+#[kernel::macros::kunit_tests(arm_smmu_v3_rs_domain)]
+mod domain_tests {
+    use crate::domain::Coherency;
+    use kernel::prelude::*;
+
+    /// The C driver's rules for `enforce_cache_coherency` and attaching to an enforcing domain.
+    #[test]
+    fn cache_coherency_rules() -> Result {
+        // A domain with only CANWBS devices can enforce; then a device without is refused.
+        let c = Coherency::new();
+        c.enter(true)?;
+        assert!(c.enforce());
+        assert!(c.enforce());
+        assert_eq!(c.enter(false), Err(EINVAL));
+        c.enter(true)?;
+        // A domain with a device without CANWBS cannot, until that device has left.
+        let c = Coherency::new();
+        c.enter(false)?;
+        c.enter(false)?;
+        assert!(!c.enforce());
+        c.leave(false);
+        assert!(!c.enforce());
+        // A refused enforcement changed nothing: such devices may still attach.
+        c.enter(false)?;
+        c.leave(false);
+        c.leave(false);
+        assert!(c.enforce());
+        assert_eq!(c.enter(false), Err(EINVAL));
+        Ok(())
+    }
+}
+
 #[kernel::macros::kunit_tests(arm_smmu_v3_rs_live)]
 mod live_tests {
     use super::{

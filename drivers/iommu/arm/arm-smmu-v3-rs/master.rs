@@ -34,6 +34,8 @@ pub(crate) struct Master {
     sids: KVec<u32>,
     /// The Context Descriptor table (one CD), present when the SMMU has stage 1.
     cd_table: Option<CdTable>,
+    /// Whether the root complex makes the device's DMA write-back cacheable and shareable.
+    canwbs: bool,
 }
 
 impl Master {
@@ -41,12 +43,14 @@ impl Master {
     ///
     /// Allocates the device's Context Descriptor table, all invalid, if the SMMU has stage 1,
     /// with `dev`, the SMMU's device. Fails with `ENODEV` if another device owns one of the
-    /// StreamIDs (see [`crate::streams`]).
+    /// StreamIDs (see [`crate::streams`]). `canwbs` is what the firmware says of the device's
+    /// root complex (see [`Master::canwbs`]).
     pub(crate) fn new(
         smmu: Arc<Smmu>,
         dev: &Device<Bound>,
         client: &Device,
         sids: &[u32],
+        canwbs: bool,
     ) -> Result<Self> {
         let mut v = KVec::with_capacity(sids.len(), GFP_KERNEL)?;
         for sid in sids {
@@ -65,7 +69,15 @@ impl Master {
             smmu,
             sids: v,
             cd_table,
+            canwbs,
         })
+    }
+
+    /// Whether the device's root complex makes its DMA write-back cacheable and shareable
+    /// whatever it asks for (ACPI IORT's CANWBS): its no-snoop DMA is coherent anyway, so a
+    /// domain can enforce cache coherency for it.
+    pub(crate) fn canwbs(&self) -> bool {
+        self.canwbs
     }
 
     /// The SMMU translating this device.
