@@ -2,6 +2,7 @@
 """Build the guest, boot QEMU with a timeout, and judge what came back."""
 
 import gzip
+import hashlib
 import os
 import re
 import shutil
@@ -185,7 +186,8 @@ def build_programs():
     return built
 
 
-def build_initramfs(payload: Path | None = None, kexec_into: Path | None = None) -> Path:
+def build_initramfs(payload: Path | None = None, kexec_into: Path | None = None,
+                    name: str | None = None) -> Path:
     """busybox + init + test programs (+ payload) as a gzipped newc cpio. With `kexec_into`,
     also the kernel Image and that initramfs, for the first kernel of a kexec boot
     (iommu_rs.mode=kexec) to kexec into."""
@@ -213,7 +215,7 @@ def build_initramfs(payload: Path | None = None, kexec_into: Path | None = None)
         (stage / "iommu-rs/kexec").mkdir()
         shutil.copy2(IMAGE, stage / "iommu-rs/kexec/Image")
         shutil.copy2(kexec_into, stage / "iommu-rs/kexec/initrd.cpio.gz")
-    name = "payload" if payload else "kexec" if kexec_into else None
+    name = name or ("payload" if payload else "kexec" if kexec_into else None)
     out = GUEST / (f"initramfs-{name}.cpio.gz" if name else "initramfs.cpio.gz")
     files = subprocess.run("find . -mindepth 1 | LC_ALL=C sort", shell=True, cwd=stage,
                            capture_output=True, text=True, check=True).stdout
@@ -335,13 +337,163 @@ def disk_image() -> Path:
     return disk
 
 
+# --- ACPI table overrides -------------------------------------------------
+
+# The IORT (IO Remapping Table) layout the overrides need: the ACPI table header's length,
+# revision... fields, the node array, and the root complex node's memory access flags.
+ACPI_HEADER_LEN = 36
+IORT_NODE_ROOT_COMPLEX = 2
+# Offset of the memory access flags in a root complex node: after the 16-byte node header, the
+# cache coherency attribute (4 bytes), allocation hints (1) and 2 reserved bytes.
+IORT_RC_MEMORY_FLAGS = 23
+# Memory access flags: CPM (coherent path to memory), DACS (device attributes are cacheable and
+# inner shareable), CANWBS (the root complex makes accesses write-back cacheable and shareable,
+# IORT revision E.f).
+IORT_MF_CANWBS = 1 << 2
+
+
+def acpi_checksum_fixed(table: bytearray):
+    """Sets byte 9 of the ACPI `table` so that all its bytes sum to 0 modulo 256."""
+    table[9] = 0
+    table[9] = -sum(table) & 0xff
+
+
+def iort_root_complexes(table: bytes):
+    """The offsets of the root complex nodes of the IORT `table`; HarnessError if it is not a
+    well-formed IORT."""
+    if len(table) < ACPI_HEADER_LEN + 12 or table[:4] != b"IORT":
+        raise HarnessError("not an IORT: no 'IORT' signature or shorter than its header")
+    length = int.from_bytes(table[4:8], "little")
+    if length != len(table):
+        raise HarnessError(f"IORT length field {length} but {len(table)} bytes")
+    if sum(table) & 0xff:
+        raise HarnessError("IORT checksum is wrong")
+    count = int.from_bytes(table[36:40], "little")
+    off = int.from_bytes(table[40:44], "little")
+    rcs = []
+    for i in range(count):
+        if off + 16 > length:
+            raise HarnessError(f"IORT node {i} at {off:#x} runs past the table")
+        node_type, node_len = table[off], int.from_bytes(table[off + 1:off + 3], "little")
+        if node_len < 16 or off + node_len > length:
+            raise HarnessError(f"IORT node {i} at {off:#x} has a bad length {node_len}")
+        if node_type == IORT_NODE_ROOT_COMPLEX:
+            if node_len <= IORT_RC_MEMORY_FLAGS:
+                raise HarnessError(f"IORT root complex node at {off:#x} is too short")
+            rcs.append(off)
+        off += node_len
+    return rcs
+
+
+def iort_with_canwbs(table: bytes) -> bytes:
+    """The IORT `table` with every root complex marked CANWBS, its OEM revision one higher (the
+    kernel replaces a firmware table only by a higher revision) and its checksum fixed."""
+    rcs = iort_root_complexes(table)
+    if not rcs:
+        raise HarnessError("the IORT has no root complex node")
+    t = bytearray(table)
+    for off in rcs:
+        t[off + IORT_RC_MEMORY_FLAGS] |= IORT_MF_CANWBS
+    rev = int.from_bytes(t[24:28], "little")
+    t[24:28] = ((rev + 1) & 0xffffffff).to_bytes(4, "little")
+    acpi_checksum_fixed(t)
+    return bytes(t)
+
+
+# The IORT changes qemu_command can make (--iort): a function of QEMU's table.
+IORT_EDITS = {"canwbs": iort_with_canwbs}
+
+# What the guest prints of /sys/firmware/acpi/tables/IORT, a hex line at a time.
+IORT_HEX = re.compile(r"^IORT-HEX ([0-9a-f]+)\s*$", re.M)
+
+
+def _machine_key(cmd) -> str:
+    """A name for the machine `cmd` boots: its QEMU arguments less the kernel, initramfs and
+    kernel command line, which do not change the ACPI tables."""
+    args, skip = [], False
+    for a in cmd:
+        if skip:
+            skip = False
+        elif a in ("-kernel", "-initrd", "-append"):
+            skip = True
+        else:
+            args.append(a)
+    return hashlib.sha256("\0".join(args).encode()).hexdigest()[:16]
+
+
+def machine_iort(cmd, timeout=120) -> bytes:
+    """QEMU's IORT for the ACPI machine of `cmd`, as its guest reads it from
+    /sys/firmware/acpi/tables/IORT: one boot per machine, then kept under the cache."""
+    out = GUEST / "acpi" / f"iort-{_machine_key(cmd)}.aml"
+    if out.exists():
+        return out.read_bytes()
+    payload = GUEST / "acpi" / "dump-iort"
+    payload.mkdir(parents=True, exist_ok=True)
+    (payload / "run").write_text(
+        "#!/bin/sh\nf=/sys/firmware/acpi/tables/IORT\n[ -r $f ] || { echo no IORT; exit 1; }\n"
+        "hexdump -v -e '32/1 \"%02x\" \"\\n\"' $f | sed 's/ //g; s/^/IORT-HEX /'\n")
+    (payload / "run").chmod(0o755)
+    initrd = build_initramfs(payload, name="dump-iort")
+    i = cmd.index("-initrd") + 1
+    a = cmd.index("-append") + 1
+    dumping = [*cmd[:i], str(initrd), *cmd[i + 1:a],
+               re.sub(r"iommu_rs\.mode=\S+", "iommu_rs.mode=payload", cmd[a]), *cmd[a + 1:]]
+    log("reading QEMU's IORT for this machine (one boot)")
+    b = boot("dump-iort", dumping, timeout)
+    table = bytes.fromhex("".join(IORT_HEX.findall(b.text)))
+    if b.failures or b.guest_status != 0:
+        why = "; ".join(b.failures) or f"status {b.guest_status}"
+        raise HarnessError(f"the boot reading QEMU's IORT failed ({why}; log: {b.log_path})")
+    iort_root_complexes(table)
+    out.write_bytes(table)
+    return table
+
+
+def initrd_with_acpi_tables(initrd: Path, tables) -> Path:
+    """`initrd` preceded by an uncompressed cpio holding `tables` (name -> bytes) under
+    kernel/firmware/acpi/, where the kernel looks for firmware table upgrades
+    (CONFIG_ACPI_TABLE_UPGRADE) before unpacking the rest."""
+    need("cpio")
+    stage = GUEST / "acpi" / "stage"
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "kernel/firmware/acpi").mkdir(parents=True)
+    for name, data in tables.items():
+        (stage / "kernel/firmware/acpi" / name).write_bytes(data)
+    files = "kernel\nkernel/firmware\nkernel/firmware/acpi\n" + "".join(
+        f"kernel/firmware/acpi/{n}\n" for n in sorted(tables))
+    cp = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=stage,
+                        input=files.encode(), capture_output=True)
+    if cp.returncode:
+        raise HarnessError(f"cpio failed: {cp.stderr.decode()}")
+    out = initrd.with_name(initrd.name.replace(".cpio.gz", "") + "-acpi.cpio")
+    out.write_bytes(cp.stdout + initrd.read_bytes())
+    return out
+
+
+def iort_override_problems(text):
+    """Why `text` does not show the kernel taking the IORT from the initramfs: a list, empty
+    if it took it."""
+    why = []
+    if not re.search(r"ACPI: IORT ACPI table found in initrd \[kernel/firmware/acpi/iort\.aml\]",
+                     text):
+        why.append("the kernel did not find the IORT in the initramfs")
+    if not re.search(r"ACPI: Table Upgrade: override \[IORT-", text):
+        why.append("the kernel did not replace QEMU's IORT by the initramfs one "
+                   "('Table Upgrade: override [IORT-' line missing)")
+    return why
+
+
 # --- QEMU ----------------------------------------------------------------
 
 def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested",
-                 dt_edits=(), acpi=False):
+                 dt_edits=(), acpi=False, iort=None):
     """The QEMU command line booting the kernel with `driver` on an SMMUv3 with `stages`
     (a key of SMMU_STAGES), its device tree changed by `dt_edits` (keys of DT_EDITS), or
-    through EDK2 with QEMU's ACPI tables instead of a device tree if `acpi`."""
+    through EDK2 with QEMU's ACPI tables instead of a device tree if `acpi`; with `iort` (a key
+    of IORT_EDITS), QEMU's IORT changed so and handed to the kernel in the initramfs."""
+    if iort is not None and (not acpi or iort not in IORT_EDITS):
+        raise HarnessError(f"an IORT edit ({iort}) needs an ACPI boot and one of "
+                           f"{', '.join(IORT_EDITS)}")
     if driver not in DRIVERS:
         raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
     bad = [e for e in dt_edits if e not in DT_EDITS]
@@ -391,6 +543,10 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
         cmd += ["-bios", str(EDK2)]
     if dt_edits:
         cmd += ["-dtb", str(edited_dtb(cmd, dt_edits))]
+    if iort is not None:
+        table = IORT_EDITS[iort](machine_iort(cmd))
+        i = cmd.index("-initrd") + 1
+        cmd[i] = str(initrd_with_acpi_tables(Path(cmd[i]), {"iort.aml": table}))
     return cmd
 
 

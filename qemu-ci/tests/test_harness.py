@@ -12,6 +12,7 @@ import sys
 import tempfile
 import textwrap
 import unittest
+import unittest.mock
 from pathlib import Path
 
 from qemuci import console, harness, ktap
@@ -477,6 +478,90 @@ class FirmwareTest(unittest.TestCase):
             with self.assertRaises(harness.HarnessError) as cm:
                 harness.e2e_not_on_acpi()
             self.assertIn("unknown scripts: ['13-y']", str(cm.exception))
+
+
+def iort_table(rc_flags=0x3, rc=True, oem_rev=1):
+    """An IORT as QEMU builds it: an ITS group node, then (if `rc`) a root complex node whose
+    memory access flags are `rc_flags`; valid checksum."""
+    its = bytes([0, 24, 0, 1]) + bytes(12) + (1).to_bytes(4, "little") + bytes(4)
+    nodes = [its]
+    if rc:
+        body = bytes(16)
+        mem = (1).to_bytes(4, "little") + bytes([0]) + bytes(2) + bytes([rc_flags])
+        tail = bytes(12)
+        node = bytearray(body + mem + tail)
+        node[0], node[1:3], node[3] = 2, len(node).to_bytes(2, "little"), 3
+        nodes.append(bytes(node))
+    payload = len(nodes).to_bytes(4, "little") + (48).to_bytes(4, "little") + bytes(4)
+    t = bytearray(b"IORT" + bytes(4) + bytes([3, 0]) + b"BOCHS " + b"BXPC    "
+                  + oem_rev.to_bytes(4, "little") + b"BXPC" + (1).to_bytes(4, "little")
+                  + payload + b"".join(nodes))
+    t[4:8] = len(t).to_bytes(4, "little")
+    harness.acpi_checksum_fixed(t)
+    return bytes(t)
+
+
+class IortTest(unittest.TestCase):
+    """--iort canwbs: QEMU's IORT, changed, in the initramfs."""
+
+    def test_canwbs_sets_the_flag_raises_the_revision_and_fixes_the_checksum(self):
+        t = harness.iort_with_canwbs(iort_table())
+        rc = harness.iort_root_complexes(t)
+        self.assertEqual(len(rc), 1)
+        self.assertEqual(t[rc[0] + 23], 0x7)
+        self.assertEqual(int.from_bytes(t[24:28], "little"), 2)
+        self.assertEqual(sum(t) & 0xff, 0)
+        # Nothing else moved.
+        diff = [i for i, (a, b) in enumerate(zip(t, iort_table())) if a != b]
+        self.assertEqual(diff, [9, 24, rc[0] + 23])
+
+    def test_malformed_tables_are_refused(self):
+        good = iort_table()
+        for bad, why in [(b"DSDT" + good[4:], "signature"), (good[:-1], "length"),
+                         (good[:9] + bytes([good[9] ^ 1]) + good[10:], "checksum")]:
+            with self.subTest(why), self.assertRaises(harness.HarnessError):
+                harness.iort_with_canwbs(bad)
+        with self.assertRaisesRegex(harness.HarnessError, "no root complex"):
+            harness.iort_with_canwbs(iort_table(rc=False))
+        # A node running past the end of the table.
+        t = bytearray(good)
+        t[48 + 1] = 0xff
+        harness.acpi_checksum_fixed(t)
+        with self.assertRaisesRegex(harness.HarnessError, "bad length"):
+            harness.iort_with_canwbs(bytes(t))
+
+    def test_the_machine_key_ignores_kernel_initramfs_and_command_line(self):
+        a = ["qemu", "-M", "virt", "-kernel", "K1", "-initrd", "I1", "-append", "x=1"]
+        b = ["qemu", "-M", "virt", "-kernel", "K2", "-initrd", "I2", "-append", "y=2"]
+        c = ["qemu", "-M", "virt-9.1", "-kernel", "K1", "-initrd", "I1", "-append", "x=1"]
+        self.assertEqual(harness._machine_key(a), harness._machine_key(b))
+        self.assertNotEqual(harness._machine_key(a), harness._machine_key(c))
+
+    def test_tables_come_first_uncompressed_in_the_initramfs(self):
+        with tempfile.TemporaryDirectory() as d, \
+                unittest.mock.patch.object(harness, "GUEST", Path(d)):
+            initrd = Path(d) / "initramfs.cpio.gz"
+            initrd.write_bytes(b"\x1f\x8b rest")
+            out = harness.initrd_with_acpi_tables(initrd, {"iort.aml": b"IORT table"})
+            data = out.read_bytes()
+            self.assertTrue(data.endswith(b"\x1f\x8b rest"))
+            listing = subprocess.run(["cpio", "-t", "--quiet"], input=data,
+                                     capture_output=True, check=True).stdout.decode()
+            self.assertIn("kernel/firmware/acpi/iort.aml", listing.split())
+
+    def test_the_override_must_show_on_the_console(self):
+        took = ("[    0.000000] ACPI: IORT ACPI table found in initrd "
+                "[kernel/firmware/acpi/iort.aml][0xec]\n"
+                "[    0.000000] ACPI: Table Upgrade: override [IORT-BOCHS -BXPC    ]\n")
+        self.assertEqual(harness.iort_override_problems(took), [])
+        self.assertEqual(len(harness.iort_override_problems("")), 2)
+        self.assertEqual(len(harness.iort_override_problems(took.splitlines()[0])), 1)
+
+    def test_an_iort_edit_needs_an_acpi_boot(self):
+        with self.assertRaisesRegex(harness.HarnessError, "needs an ACPI boot"):
+            harness.qemu_command(Path("/nonexistent"), "run", "c", iort="canwbs")
+        with self.assertRaisesRegex(harness.HarnessError, "needs an ACPI boot"):
+            harness.qemu_command(Path("/nonexistent"), "run", "c", acpi=True, iort="other")
 
 
 class BuildProgramsTest(unittest.TestCase):
