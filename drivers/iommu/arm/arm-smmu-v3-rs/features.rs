@@ -10,6 +10,10 @@ use kernel::{
 
 use crate::{
     hw::{
+        idr::{
+            Idr,
+            StrtabFmt, //
+        },
         imp::{
             FwModel,
             Iidr,
@@ -19,10 +23,6 @@ use crate::{
             self,
             Refusal,
             StrtabLayout, //
-        },
-        regs::{
-            Idr,
-            StrtabFmt, //
         },
     },
     Show,

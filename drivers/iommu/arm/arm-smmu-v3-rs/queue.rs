@@ -18,7 +18,7 @@ use kernel::{
     prelude::*, //
 };
 
-use crate::hw::queue::Queue;
+use crate::hw::prodcons::Queue;
 
 pub(crate) mod cmdq;
 pub(crate) mod evtq;

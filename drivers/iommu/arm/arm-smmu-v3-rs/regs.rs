@@ -2,8 +2,12 @@
 
 //! SMMUv3 MMIO registers.
 //!
-//! Values are built and decoded by [`crate::hw::regs`]; the types here only give each register
-//! its offset and width. Registers of page 1 (the event and PRI queue indices) sit at their
+//! One owner per register layout: the fields of the ID registers are declared and decoded in
+//! [`crate::hw::idr`], those of the control registers in [`crate::hw::ctrl`], and the queue
+//! indices in [`crate::hw::prodcons`], where the host tests reach them; the types here only give
+//! each register its offset and width, as `31:0 value`, and no field is declared twice. (The
+//! queue registers are not relative registers: the event queue's indices sit in page 1, the
+//! command queue's in page 0, so their offsets from the queue bases differ.) Registers of page 1 (the event and PRI queue indices) sit at their
 //! page-1 offsets, as the driver maps both pages in one region.
 //!
 //! The architecture's 64-bit registers (`*_BASE`) are declared as `_LO`/`_HI` halves: the

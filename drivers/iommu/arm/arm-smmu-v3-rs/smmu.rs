@@ -72,12 +72,12 @@ use crate::{
     hw::{
         cmd::Cmd,
         hitless::UpdateKind,
+        idr::Idr,
         ratelimit::{
             RateLimit,
             DEFAULT_BURST,
             DEFAULT_INTERVAL_NS, //
         },
-        regs::Idr,
         ste::Ste,
     },
     queue::{

@@ -31,19 +31,19 @@ use crate::{
     entry::LiveEntry,
     features::Features,
     hw::{
+        ctrl::{
+            strtab_base,
+            strtab_base_cfg, //
+        },
         hitless::{
             UpdateKind,
             ENTRY_QWORDS, //
         },
+        idr::StrtabFmt,
         probe::{
             StrtabLayout,
             STRTAB_MAX_L1_ENTRIES,
             STRTAB_SPLIT, //
-        },
-        regs::{
-            strtab_base,
-            strtab_base_cfg,
-            StrtabFmt, //
         },
         ste::{
             l1_descriptor,

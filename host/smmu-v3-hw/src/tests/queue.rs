@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use crate::hw::queue::{
+use crate::hw::prodcons::{
     Queue,
     OVERFLOW_FLAG, //
 };

@@ -21,7 +21,7 @@ use crate::hw::{
         CdCfg,
         Ttb0, //
     },
-    regs::{
+    idr::{
         Idr,
         StallModel, //
     },

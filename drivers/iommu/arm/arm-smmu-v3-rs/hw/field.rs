@@ -21,6 +21,39 @@ pub(crate) struct Field<const W: usize, const HI: u32, const LO: u32>;
 /// A single-bit field at bit `B` of qword `W`.
 pub(crate) type Bit<const W: usize, const B: u32> = Field<W, B, B>;
 
+/// A field of a 32-bit register, bits `HI:LO`.
+pub(crate) type Reg32<const HI: u32, const LO: u32> = Field<0, HI, LO>;
+
+/// A bit of a 32-bit register.
+pub(crate) type RegBit32<const N: u32> = Bit<0, N>;
+
+impl<const HI: u32, const LO: u32> Field<0, HI, LO> {
+    /// Returns the field of a 32-bit register value, shifted down to bit 0.
+    pub(crate) const fn get32(self, reg: u32) -> u64 {
+        const { assert!(HI < 32, "a 32-bit register field") };
+        // CAST: Widening `u32` to `u64` is lossless; `From` is not usable in a `const fn`.
+        self.extract(reg as u64)
+    }
+
+    /// Returns whether any bit of the field is set in a 32-bit register value.
+    pub(crate) const fn is_set32(self, reg: u32) -> bool {
+        self.get32(reg) != 0
+    }
+
+    /// The field's bits in a 32-bit register value, in place.
+    pub(crate) const fn mask32(self) -> u32 {
+        const { assert!(HI < 32, "a 32-bit register field") };
+        // CAST: The mask lies in bits 31:0, checked at build time just above.
+        Self::MASK as u32
+    }
+}
+
+/// Returns a 32-bit register value from the single word a register's fields were set in.
+pub(crate) const fn reg32(w: [u64; 1]) -> u32 {
+    // CAST: Truncation intended: the fields written through [`Reg32`] lie in bits 31:0.
+    w[0] as u32
+}
+
 impl<const W: usize, const HI: u32, const LO: u32> Field<W, HI, LO> {
     /// The field's bits inside its qword.
     pub(crate) const MASK: u64 = {

@@ -20,7 +20,7 @@ use crate::hw::{
         self,
         Cd, //
     },
-    regs::{
+    idr::{
         oas_bits,
         Httu,
         Idr,

@@ -10,7 +10,10 @@
 
 use core::fmt;
 
-use crate::hw::{field::Field, regs::Idr};
+use crate::hw::{
+    field::Field,
+    idr::Idr, //
+};
 
 /// `IIDR.Implementer`: the JEP106 code of the implementer.
 const IIDR_IMPLEMENTER: Field<0, 11, 0> = Field;

@@ -22,8 +22,9 @@
 //! - [`illegal`]: the specification's ILLEGAL STE and CD conditions, as a checker.
 //! - [`cmd`], [`tlbi`]: command queue entries and range invalidation splitting.
 //! - [`event`]: event queue and PRI queue record decoding.
-//! - [`queue`]: producer and consumer index arithmetic.
-//! - [`regs`]: ID register decoding and control register values.
+//! - [`prodcons`]: producer and consumer index arithmetic of the queues.
+//! - [`idr`]: the ID registers' fields, decoded.
+//! - [`ctrl`]: the control registers' fields: the values the driver writes and reads back.
 //! - [`probe`]: the SMMUs the driver refuses, the page sizes and the stream table layout it
 //!   derives from the ID registers.
 //! - [`imp`]: errata and firmware quirks of particular implementations.
@@ -33,17 +34,18 @@
 pub(crate) mod cd;
 pub(crate) mod cmd;
 pub(crate) mod compose;
+pub(crate) mod ctrl;
 pub(crate) mod error;
 pub(crate) mod event;
 pub(crate) mod field;
 pub(crate) mod hitless;
+pub(crate) mod idr;
 pub(crate) mod ids;
 pub(crate) mod illegal;
 pub(crate) mod imp;
 pub(crate) mod probe;
-pub(crate) mod queue;
+pub(crate) mod prodcons;
 pub(crate) mod ratelimit;
-pub(crate) mod regs;
 pub(crate) mod ste;
 pub(crate) mod tlbi;
 

@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use crate::hw::regs::{
+use crate::hw::idr::{
     Granules,
     Idr,
     StallModel,

@@ -31,11 +31,11 @@ use crate::{
             SyncCompletion,
             CMD_QWORDS, //
         },
-        queue::CmdqError,
-        regs::{
+        ctrl::{
             gerror_active,
             GERROR_CMDQ_ERR, //
         },
+        prodcons::CmdqError,
     },
     queue::Ring,
     regs::{

@@ -27,7 +27,7 @@ use kernel::{
 use crate::{
     hw::{
         event::EVT_QWORDS,
-        queue::Queue, //
+        prodcons::Queue, //
     },
     queue::Ring,
     regs::{

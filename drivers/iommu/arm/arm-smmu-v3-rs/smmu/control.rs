@@ -16,7 +16,7 @@ use crate::{
     hw::{
         attr::Shareability,
         cmd::Cmd,
-        regs::{
+        ctrl::{
             cr1,
             cr2,
             enable_steps,

@@ -13,12 +13,12 @@ use kernel::{
 
 use crate::{
     hw::{
-        event::Event,
-        regs::{
+        ctrl::{
             gerror_ack,
             gerror_actions,
             Cr0, //
         },
+        event::Event,
     },
     queue::evtq::Batch,
     regs::{

@@ -21,6 +21,7 @@ use crate::hw::{
         TableCfg,
         S1_IAS, //
     },
+    idr::Idr,
     illegal::{
         check_cd,
         check_ste,
@@ -29,7 +30,6 @@ use crate::hw::{
         Violation, //
     },
     probe::pgsize_bitmap,
-    regs::Idr,
     ste::{
         self,
         Ste, //

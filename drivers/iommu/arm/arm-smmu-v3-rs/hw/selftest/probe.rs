@@ -5,6 +5,11 @@
 
 use super::{expect, expect_eq, Check};
 use crate::hw::{
+    idr::{
+        Granules,
+        Idr,
+        StrtabFmt, //
+    },
     imp::{
         FwModel,
         Iidr,
@@ -22,11 +27,6 @@ use crate::hw::{
         StrtabLayout,
         STRTAB_MAX_L1_ENTRIES,
         STRTAB_SPLIT, //
-    },
-    regs::{
-        Granules,
-        Idr,
-        StrtabFmt, //
     },
 };
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Queue index arithmetic ([`crate::hw::queue`]).
+//! Queue index arithmetic ([`crate::hw::prodcons`]).
 
 use super::{
     expect,
@@ -8,7 +8,7 @@ use super::{
     Check, //
 };
 use crate::hw::{
-    queue::{
+    prodcons::{
         CmdqError,
         Queue, //
     },

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! ID register decoding and control register values ([`crate::hw::regs`]).
+//! ID register decoding ([`crate::hw::idr`]) and control register values ([`crate::hw::ctrl`]).
 
 use super::{
     expect,
@@ -9,7 +9,7 @@ use super::{
 };
 use crate::hw::{
     attr::Shareability,
-    regs::{
+    idr::{
         Idr,
         StallModel,
         StrtabFmt,
@@ -60,7 +60,7 @@ pub(crate) fn register_values() -> Check {
     // STRTAB_BASE_CFG: FMT [17:16], SPLIT [10:6], LOG2SIZE [5:0].
     expect_eq(
         "STRTAB_BASE_CFG",
-        u64::from(crate::hw::regs::strtab_base_cfg(
+        u64::from(crate::hw::ctrl::strtab_base_cfg(
             StrtabFmt::TwoLevel,
             8,
             16,
@@ -69,10 +69,10 @@ pub(crate) fn register_values() -> Check {
     )?;
     expect_eq(
         "STRTAB_BASE",
-        crate::hw::regs::strtab_base(0x4_0000, true)?,
+        crate::hw::ctrl::strtab_base(0x4_0000, true)?,
         1 << 62 | 0x4_0000,
     )?;
-    let cr0 = crate::hw::regs::Cr0 {
+    let cr0 = crate::hw::ctrl::Cr0 {
         smmu: true,
         priq: false,
         evtq: true,
@@ -82,39 +82,39 @@ pub(crate) fn register_values() -> Check {
     expect_eq("CR0", u64::from(cr0.value()), 0b1101)?;
     expect(
         "CR0 round trip",
-        crate::hw::regs::Cr0::from_value(cr0.value()) == cr0,
+        crate::hw::ctrl::Cr0::from_value(cr0.value()) == cr0,
     )?;
     // CR1: TABLE_SH [11:10], TABLE_OC [9:8], TABLE_IC [7:6], QUEUE_SH [5:4], QUEUE_OC [3:2],
     // QUEUE_IC [1:0].
-    let wb = crate::hw::regs::WalkAttrs {
-        inner: crate::hw::regs::Cr1Cache::WriteBack,
-        outer: crate::hw::regs::Cr1Cache::WriteBack,
+    let wb = crate::hw::ctrl::WalkAttrs {
+        inner: crate::hw::ctrl::Cr1Cache::WriteBack,
+        outer: crate::hw::ctrl::Cr1Cache::WriteBack,
         shareability: Shareability::Inner,
     };
     expect_eq(
         "CR1",
-        u64::from(crate::hw::regs::cr1(wb, wb)),
+        u64::from(crate::hw::ctrl::cr1(wb, wb)),
         3 << 10 | 1 << 8 | 1 << 6 | 3 << 4 | 1 << 2 | 1,
     )?;
     // CR2: PTM [2], RECINVSID [1], E2H [0].
     expect_eq(
         "CR2",
-        u64::from(crate::hw::regs::cr2(false, true, true)),
+        u64::from(crate::hw::ctrl::cr2(false, true, true)),
         0b110,
     )?;
     // GBPA: Update [31], ABORT [20].
     expect_eq(
         "GBPA",
-        u64::from(crate::hw::regs::gbpa_update(0x1000, true)),
+        u64::from(crate::hw::ctrl::gbpa_update(0x1000, true)),
         1 << 31 | 1 << 20 | 0x1000,
     )?;
     expect(
         "GBPA decode",
-        crate::hw::regs::gbpa_updating(1 << 31) && crate::hw::regs::gbpa_aborts(1 << 20),
+        crate::hw::ctrl::gbpa_updating(1 << 31) && crate::hw::ctrl::gbpa_aborts(1 << 20),
     )?;
     expect_eq(
         "GERROR active",
-        u64::from(crate::hw::regs::gerror_active(0b1_0000_0101, 0b100)),
+        u64::from(crate::hw::ctrl::gerror_active(0b1_0000_0101, 0b100)),
         0b1_0000_0001,
     )
 }

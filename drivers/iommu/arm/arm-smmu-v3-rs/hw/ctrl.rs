@@ -1,442 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! ID register decoding and control register values.
+//! The control registers: the values the driver writes to `SMMU_CR0`..`CR2`, `SMMU_GBPA`,
+//! `SMMU_IRQ_CTRL`, `SMMU_STRTAB_BASE(_CFG)`, and what it reads back from `SMMU_CR0ACK` and
+//! `SMMU_GERROR`/`SMMU_GERRORN`.
 //!
-//! Only values are computed here; the driver declares the registers (offsets and widths, with
-//! `kernel::io::register!`) and performs the MMIO accesses. 32-bit registers are
-//! handled as `u32`, 64-bit ones as `u64`.
+//! This module owns those registers' layouts; the driver's `regs` module only places them in the MMIO map.
+//! The order in which a reset SMMU is enabled is here too ([`enable_steps`]).
 
 use crate::hw::{
     attr::Shareability,
     field::{
         encoding,
+        reg32,
         Bit,
-        Field, //
+        Field,
+        Reg32 as R,
+        RegBit32 as B, //
+    },
+    idr::{
+        Idr,
+        StrtabFmt, //
     },
     Error,
 };
-
-/// A field of a 32-bit register.
-type R<const HI: u32, const LO: u32> = Field<0, HI, LO>;
-/// A bit of a 32-bit register.
-type B<const N: u32> = Bit<0, N>;
-
-/// Returns a field of a 32-bit register value.
-const fn get<const HI: u32, const LO: u32>(f: R<HI, LO>, reg: u32) -> u64 {
-    // CAST: Widening `u32` to `u64` is lossless; `From` is not usable in a `const fn`.
-    f.extract(reg as u64)
-}
-
-/// Returns whether a bit of a 32-bit register value is set.
-const fn bit<const N: u32>(f: B<N>, reg: u32) -> bool {
-    get(f, reg) != 0
-}
-
-/// Returns a 32-bit register value from the low word of a [`Field`] staging array.
-const fn reg32(w: [u64; 1]) -> u32 {
-    // CAST: Every field written through these helpers lies in bits 31:0.
-    w[0] as u32
-}
-
-/// `IDR0.S2P`.
-const IDR0_S2P: B<0> = Field;
-/// `IDR0.S1P`.
-const IDR0_S1P: B<1> = Field;
-/// `IDR0.TTF`.
-const IDR0_TTF: R<3, 2> = Field;
-/// `IDR0.COHACC`.
-const IDR0_COHACC: B<4> = Field;
-/// `IDR0.BTM`.
-const IDR0_BTM: B<5> = Field;
-/// `IDR0.HTTU`.
-const IDR0_HTTU: R<7, 6> = Field;
-/// `IDR0.HYP`.
-const IDR0_HYP: B<9> = Field;
-/// `IDR0.ATS`.
-const IDR0_ATS: B<10> = Field;
-/// `IDR0.ASID16`.
-const IDR0_ASID16: B<12> = Field;
-/// `IDR0.MSI`.
-const IDR0_MSI: B<13> = Field;
-/// `IDR0.SEV`.
-const IDR0_SEV: B<14> = Field;
-/// `IDR0.PRI`.
-const IDR0_PRI: B<16> = Field;
-/// `IDR0.VMID16`.
-const IDR0_VMID16: B<18> = Field;
-/// `IDR0.CD2L`.
-const IDR0_CD2L: B<19> = Field;
-/// `IDR0.TTENDIAN`.
-const IDR0_TTENDIAN: R<22, 21> = Field;
-/// `IDR0.STALL_MODEL`.
-const IDR0_STALL_MODEL: R<25, 24> = Field;
-/// `IDR0.ST_LEVEL`.
-const IDR0_ST_LEVEL: R<28, 27> = Field;
-
-/// `IDR1.SIDSIZE`.
-const IDR1_SIDSIZE: R<5, 0> = Field;
-/// `IDR1.SSIDSIZE`.
-const IDR1_SSIDSIZE: R<10, 6> = Field;
-/// `IDR1.PRIQS`.
-const IDR1_PRIQS: R<15, 11> = Field;
-/// `IDR1.EVENTQS`.
-const IDR1_EVTQS: R<20, 16> = Field;
-/// `IDR1.CMDQS`.
-const IDR1_CMDQS: R<25, 21> = Field;
-/// `IDR1.ATTR_TYPES_OVR`.
-const IDR1_ATTR_TYPES_OVR: B<27> = Field;
-/// `IDR1.REL`.
-const IDR1_REL: B<28> = Field;
-/// `IDR1.QUEUES_PRESET`.
-const IDR1_QUEUES_PRESET: B<29> = Field;
-/// `IDR1.TABLES_PRESET`.
-const IDR1_TABLES_PRESET: B<30> = Field;
-
-/// `IDR3.FWB`.
-const IDR3_FWB: B<8> = Field;
-/// `IDR3.STT`.
-const IDR3_STT: B<9> = Field;
-/// `IDR3.RIL`.
-const IDR3_RIL: B<10> = Field;
-/// `IDR3.BBML`.
-const IDR3_BBML: R<12, 11> = Field;
-
-/// `IDR5.OAS`.
-const IDR5_OAS: R<2, 0> = Field;
-/// `IDR5.GRAN4K`.
-const IDR5_GRAN4K: B<4> = Field;
-/// `IDR5.GRAN16K`.
-const IDR5_GRAN16K: B<5> = Field;
-/// `IDR5.GRAN64K`.
-const IDR5_GRAN64K: B<6> = Field;
-/// `IDR5.DS`.
-const IDR5_DS: B<7> = Field;
-/// `IDR5.VAX`.
-const IDR5_VAX: R<11, 10> = Field;
-/// `IDR5.STALL_MAX`.
-const IDR5_STALL_MAX: R<31, 16> = Field;
-
-encoding! {
-    /// `IDR0.TTF`: the supported translation table formats.
-    pub(crate) enum Ttf {
-        /// AArch32 (LPAE) only.
-        AArch32 = 1,
-        /// AArch64 only.
-        AArch64 = 2,
-        /// Both.
-        Both = 3,
-    }
-}
-
-encoding! {
-    /// `IDR0.HTTU`: hardware translation table updates.
-    pub(crate) enum Httu {
-        /// None.
-        None = 0,
-        /// Access flag.
-        Access = 1,
-        /// Access flag and dirty state.
-        AccessDirty = 2,
-        /// Access flag, dirty state and access flag in table descriptors.
-        AccessDirtyHaft = 3,
-    }
-}
-
-encoding! {
-    /// `IDR0.TTENDIAN`: the supported translation table endianness.
-    pub(crate) enum TtEndian {
-        /// Both, selected per context.
-        Mixed = 0,
-        /// Little-endian only.
-        Little = 2,
-        /// Big-endian only.
-        Big = 3,
-    }
-}
-
-encoding! {
-    /// `IDR0.STALL_MODEL`: how faulting transactions can be stalled.
-    pub(crate) enum StallModel {
-        /// Stall and terminate are both supported.
-        Stall = 0,
-        /// Stalling is not supported.
-        NoStall = 1,
-        /// Stalling is forced: a fault always stalls when stalls are configured.
-        Force = 2,
-    }
-}
-
-encoding! {
-    /// `IDR0.ST_LEVEL`, and the `STRTAB_BASE_CFG.FMT` encodings: stream table formats.
-    pub(crate) enum StrtabFmt {
-        /// A linear stream table.
-        Linear = 0,
-        /// A two-level stream table.
-        TwoLevel = 1,
-    }
-}
-
-/// The translation granules an SMMU supports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Granules {
-    /// 4KB pages.
-    pub(crate) size_4k: bool,
-    /// 16KB pages.
-    pub(crate) size_16k: bool,
-    /// 64KB pages.
-    pub(crate) size_64k: bool,
-}
-
-impl Granules {
-    /// Returns the page and block sizes the granules give, as a bitmap of sizes.
-    pub(crate) const fn page_sizes(self) -> u64 {
-        let mut sizes = 0;
-        if self.size_4k {
-            sizes |= (1 << 12) | (1 << 21) | (1 << 30);
-        }
-        if self.size_16k {
-            sizes |= (1 << 14) | (1 << 25);
-        }
-        if self.size_64k {
-            sizes |= (1 << 16) | (1 << 29);
-        }
-        sizes
-    }
-}
-
-/// The ID registers that describe an SMMU's features, decoded on access.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Idr {
-    /// `SMMU_IDR0`.
-    idr0: u32,
-    /// `SMMU_IDR1`.
-    idr1: u32,
-    /// `SMMU_IDR3`.
-    idr3: u32,
-    /// `SMMU_IDR5`.
-    idr5: u32,
-}
-
-impl Idr {
-    /// Captures the ID register values.
-    pub(crate) const fn new(idr0: u32, idr1: u32, idr3: u32, idr5: u32) -> Self {
-        Self {
-            idr0,
-            idr1,
-            idr3,
-            idr5,
-        }
-    }
-
-    /// Stage 1 translation is supported.
-    pub(crate) const fn s1(&self) -> bool {
-        bit(IDR0_S1P, self.idr0)
-    }
-
-    /// Stage 2 translation is supported.
-    pub(crate) const fn s2(&self) -> bool {
-        bit(IDR0_S2P, self.idr0)
-    }
-
-    /// Both stages, hence nesting, are supported.
-    pub(crate) const fn nesting(&self) -> bool {
-        self.s1() && self.s2()
-    }
-
-    /// The supported translation table formats, `None` for the reserved encoding.
-    pub(crate) const fn ttf(&self) -> Option<Ttf> {
-        Ttf::from_raw(get(IDR0_TTF, self.idr0))
-    }
-
-    /// The SMMU's accesses are I/O coherent.
-    pub(crate) const fn coherent(&self) -> bool {
-        bit(IDR0_COHACC, self.idr0)
-    }
-
-    /// Broadcast TLB maintenance is supported.
-    pub(crate) const fn btm(&self) -> bool {
-        bit(IDR0_BTM, self.idr0)
-    }
-
-    /// Hardware translation table updates.
-    pub(crate) const fn httu(&self) -> Httu {
-        match Httu::from_raw(get(IDR0_HTTU, self.idr0)) {
-            Some(httu) => httu,
-            None => Httu::None,
-        }
-    }
-
-    /// Hypervisor stage 1 contexts (EL2) are supported.
-    pub(crate) const fn hyp(&self) -> bool {
-        bit(IDR0_HYP, self.idr0)
-    }
-
-    /// PCIe ATS is supported.
-    pub(crate) const fn ats(&self) -> bool {
-        bit(IDR0_ATS, self.idr0)
-    }
-
-    /// The number of ASID bits, 8 or 16.
-    pub(crate) const fn asid_bits(&self) -> u32 {
-        if bit(IDR0_ASID16, self.idr0) {
-            16
-        } else {
-            8
-        }
-    }
-
-    /// MSIs are supported.
-    pub(crate) const fn msi(&self) -> bool {
-        bit(IDR0_MSI, self.idr0)
-    }
-
-    /// `CMD_SYNC` can complete with a send-event.
-    pub(crate) const fn sev(&self) -> bool {
-        bit(IDR0_SEV, self.idr0)
-    }
-
-    /// PCIe PRI is supported.
-    pub(crate) const fn pri(&self) -> bool {
-        bit(IDR0_PRI, self.idr0)
-    }
-
-    /// The number of VMID bits, 8 or 16.
-    pub(crate) const fn vmid_bits(&self) -> u32 {
-        if bit(IDR0_VMID16, self.idr0) {
-            16
-        } else {
-            8
-        }
-    }
-
-    /// Two-level Context Descriptor tables are supported.
-    pub(crate) const fn cd_2lvl(&self) -> bool {
-        bit(IDR0_CD2L, self.idr0)
-    }
-
-    /// Translation table endianness, `None` for the reserved encoding.
-    pub(crate) const fn tt_endian(&self) -> Option<TtEndian> {
-        TtEndian::from_raw(get(IDR0_TTENDIAN, self.idr0))
-    }
-
-    /// The stall model, `None` for the reserved encoding.
-    pub(crate) const fn stall_model(&self) -> Option<StallModel> {
-        StallModel::from_raw(get(IDR0_STALL_MODEL, self.idr0))
-    }
-
-    /// The most capable stream table format, `None` for a reserved encoding.
-    pub(crate) const fn st_level(&self) -> Option<StrtabFmt> {
-        StrtabFmt::from_raw(get(IDR0_ST_LEVEL, self.idr0))
-    }
-
-    /// The number of StreamID bits.
-    pub(crate) const fn sid_bits(&self) -> u32 {
-        // CAST: The field is 6 bits wide.
-        get(IDR1_SIDSIZE, self.idr1) as u32
-    }
-
-    /// The number of SubstreamID bits, 0 when SubstreamIDs are not supported.
-    pub(crate) const fn ssid_bits(&self) -> u32 {
-        // CAST: The field is 5 bits wide.
-        get(IDR1_SSIDSIZE, self.idr1) as u32
-    }
-
-    /// log2 of the largest PRI queue.
-    pub(crate) const fn priq_log2size(&self) -> u32 {
-        // CAST: The field is 5 bits wide.
-        get(IDR1_PRIQS, self.idr1) as u32
-    }
-
-    /// log2 of the largest event queue.
-    pub(crate) const fn evtq_log2size(&self) -> u32 {
-        // CAST: The field is 5 bits wide.
-        get(IDR1_EVTQS, self.idr1) as u32
-    }
-
-    /// log2 of the largest command queue.
-    pub(crate) const fn cmdq_log2size(&self) -> u32 {
-        // CAST: The field is 5 bits wide.
-        get(IDR1_CMDQS, self.idr1) as u32
-    }
-
-    /// Incoming memory attributes can be overridden (`SHCFG` and friends are honoured).
-    pub(crate) const fn attr_types_ovr(&self) -> bool {
-        bit(IDR1_ATTR_TYPES_OVR, self.idr1)
-    }
-
-    /// Tables or queues are preset, or their addresses are relative: an embedded
-    /// implementation that this driver does not support.
-    pub(crate) const fn embedded(&self) -> bool {
-        bit(IDR1_TABLES_PRESET, self.idr1)
-            || bit(IDR1_QUEUES_PRESET, self.idr1)
-            || bit(IDR1_REL, self.idr1)
-    }
-
-    /// Stage 2 forced write-back is supported.
-    pub(crate) const fn fwb(&self) -> bool {
-        bit(IDR3_FWB, self.idr3)
-    }
-
-    /// Small translation tables are supported: `T0SZ` up to 48 instead of 39.
-    pub(crate) const fn stt(&self) -> bool {
-        bit(IDR3_STT, self.idr3)
-    }
-
-    /// Range invalidation is supported.
-    pub(crate) const fn ril(&self) -> bool {
-        bit(IDR3_RIL, self.idr3)
-    }
-
-    /// The break-before-make level, 0 to 2.
-    pub(crate) const fn bbml(&self) -> u32 {
-        // CAST: The field is 2 bits wide.
-        get(IDR3_BBML, self.idr3) as u32
-    }
-
-    /// The largest number of stalled transactions.
-    pub(crate) const fn stall_max(&self) -> u32 {
-        // CAST: The field is 16 bits wide.
-        get(IDR5_STALL_MAX, self.idr5) as u32
-    }
-
-    /// 52-bit addresses with 4KB and 16KB granules are supported.
-    pub(crate) const fn ds(&self) -> bool {
-        bit(IDR5_DS, self.idr5)
-    }
-
-    /// The supported translation granules.
-    pub(crate) const fn granules(&self) -> Granules {
-        Granules {
-            size_4k: bit(IDR5_GRAN4K, self.idr5),
-            size_16k: bit(IDR5_GRAN16K, self.idr5),
-            size_64k: bit(IDR5_GRAN64K, self.idr5),
-        }
-    }
-
-    /// 52-bit virtual addresses are supported.
-    pub(crate) const fn vax_52(&self) -> bool {
-        get(IDR5_VAX, self.idr5) == 1
-    }
-
-    /// The output address size in bits, `None` for a reserved encoding.
-    pub(crate) const fn oas_bits(&self) -> Option<u32> {
-        oas_bits(get(IDR5_OAS, self.idr5))
-    }
-}
-
-/// Decodes an `OAS`/`IPS`/`PS` address size encoding into a number of bits.
-pub(crate) const fn oas_bits(raw: u64) -> Option<u32> {
-    match raw {
-        0 => Some(32),
-        1 => Some(36),
-        2 => Some(40),
-        3 => Some(42),
-        4 => Some(44),
-        5 => Some(48),
-        6 => Some(52),
-        _ => None,
-    }
-}
 
 /// `STRTAB_BASE.RA`: read-allocate hint for stream table accesses.
 const STRTAB_BASE_RA: Bit<0, 62> = Field;
@@ -515,11 +101,11 @@ impl Cr0 {
     /// Decodes a register value, such as `SMMU_CR0ACK`.
     pub(crate) const fn from_value(reg: u32) -> Self {
         Self {
-            smmu: bit(CR0_SMMUEN, reg),
-            priq: bit(CR0_PRIQEN, reg),
-            evtq: bit(CR0_EVTQEN, reg),
-            cmdq: bit(CR0_CMDQEN, reg),
-            atschk: bit(CR0_ATSCHK, reg),
+            smmu: CR0_SMMUEN.is_set32(reg),
+            priq: CR0_PRIQEN.is_set32(reg),
+            evtq: CR0_EVTQEN.is_set32(reg),
+            cmdq: CR0_CMDQEN.is_set32(reg),
+            atschk: CR0_ATSCHK.is_set32(reg),
         }
     }
 }
@@ -659,39 +245,49 @@ pub(crate) const fn gbpa_update(current: u32, abort: bool) -> u32 {
 
 /// Returns whether an `SMMU_GBPA` value still has an update in progress.
 pub(crate) const fn gbpa_updating(reg: u32) -> bool {
-    bit(GBPA_UPDATE, reg)
+    GBPA_UPDATE.is_set32(reg)
 }
 
 /// Returns whether an `SMMU_GBPA` value aborts incoming transactions.
 pub(crate) const fn gbpa_aborts(reg: u32) -> bool {
-    bit(GBPA_ABORT, reg)
+    GBPA_ABORT.is_set32(reg)
 }
 
+// `SMMU_IRQ_CTRL` and `SMMU_GERROR`/`SMMU_GERRORN` are sets of flags, which the driver
+// combines and compares as masks: each bit is declared as a field, and used as its mask.
+
 /// `SMMU_IRQ_CTRL.GERROR_IRQEN`.
-pub(crate) const IRQ_CTRL_GERROR: u32 = 1 << 0;
+pub(crate) const IRQ_CTRL_GERROR: u32 = Field::<0, 0, 0>.mask32();
 /// `SMMU_IRQ_CTRL.PRIQ_IRQEN`.
-pub(crate) const IRQ_CTRL_PRIQ: u32 = 1 << 1;
+pub(crate) const IRQ_CTRL_PRIQ: u32 = Field::<0, 1, 1>.mask32();
 /// `SMMU_IRQ_CTRL.EVENTQ_IRQEN`.
-pub(crate) const IRQ_CTRL_EVTQ: u32 = 1 << 2;
+pub(crate) const IRQ_CTRL_EVTQ: u32 = Field::<0, 2, 2>.mask32();
 
 /// `SMMU_GERROR.CMDQ_ERR`: the command queue stopped on an error.
-pub(crate) const GERROR_CMDQ_ERR: u32 = 1 << 0;
+pub(crate) const GERROR_CMDQ_ERR: u32 = Field::<0, 0, 0>.mask32();
 /// `SMMU_GERROR.EVTQ_ABT_ERR`: an event queue write aborted.
-pub(crate) const GERROR_EVTQ_ABT_ERR: u32 = 1 << 2;
+pub(crate) const GERROR_EVTQ_ABT_ERR: u32 = Field::<0, 2, 2>.mask32();
 /// `SMMU_GERROR.PRIQ_ABT_ERR`: a PRI queue write aborted.
-pub(crate) const GERROR_PRIQ_ABT_ERR: u32 = 1 << 3;
+pub(crate) const GERROR_PRIQ_ABT_ERR: u32 = Field::<0, 3, 3>.mask32();
 /// `SMMU_GERROR.MSI_CMDQ_ABT_ERR`: a `CMD_SYNC` completion MSI aborted.
-pub(crate) const GERROR_MSI_CMDQ_ABT_ERR: u32 = 1 << 4;
+pub(crate) const GERROR_MSI_CMDQ_ABT_ERR: u32 = Field::<0, 4, 4>.mask32();
 /// `SMMU_GERROR.MSI_EVTQ_ABT_ERR`: an event queue MSI aborted.
-pub(crate) const GERROR_MSI_EVTQ_ABT_ERR: u32 = 1 << 5;
+pub(crate) const GERROR_MSI_EVTQ_ABT_ERR: u32 = Field::<0, 5, 5>.mask32();
 /// `SMMU_GERROR.MSI_PRIQ_ABT_ERR`: a PRI queue MSI aborted.
-pub(crate) const GERROR_MSI_PRIQ_ABT_ERR: u32 = 1 << 6;
+pub(crate) const GERROR_MSI_PRIQ_ABT_ERR: u32 = Field::<0, 6, 6>.mask32();
 /// `SMMU_GERROR.MSI_GERROR_ABT_ERR`: a global error MSI aborted.
-pub(crate) const GERROR_MSI_GERROR_ABT_ERR: u32 = 1 << 7;
+pub(crate) const GERROR_MSI_GERROR_ABT_ERR: u32 = Field::<0, 7, 7>.mask32();
 /// `SMMU_GERROR.SFM_ERR`: the SMMU entered Service Failure Mode.
-pub(crate) const GERROR_SFM_ERR: u32 = 1 << 8;
-/// All architected `SMMU_GERROR` error bits.
-pub(crate) const GERROR_ERR_MASK: u32 = 0x1fd;
+pub(crate) const GERROR_SFM_ERR: u32 = Field::<0, 8, 8>.mask32();
+/// All architected `SMMU_GERROR` error bits (bit 1 is reserved).
+pub(crate) const GERROR_ERR_MASK: u32 = GERROR_CMDQ_ERR
+    | GERROR_EVTQ_ABT_ERR
+    | GERROR_PRIQ_ABT_ERR
+    | GERROR_MSI_CMDQ_ABT_ERR
+    | GERROR_MSI_EVTQ_ABT_ERR
+    | GERROR_MSI_PRIQ_ABT_ERR
+    | GERROR_MSI_GERROR_ABT_ERR
+    | GERROR_SFM_ERR;
 
 /// Returns the global errors that are active: those whose `GERROR` and `GERRORN` bits differ.
 pub(crate) const fn gerror_active(gerror: u32, gerrorn: u32) -> u32 {
@@ -783,6 +379,13 @@ mod tests {
         );
         assert!(irq < first(&s, |s| matches!(s, EnableStep::Cr0(c) if c.evtq)));
         assert!(irq > first(&s, |s| *s == EnableStep::EventQueueBase));
+    }
+
+    #[test]
+    fn flag_masks() {
+        assert_eq!(GERROR_ERR_MASK, 0x1fd);
+        assert_eq!(GERROR_SFM_ERR, 1 << 8);
+        assert_eq!(IRQ_CTRL_GERROR | IRQ_CTRL_PRIQ | IRQ_CTRL_EVTQ, 0b111);
     }
 
     #[test]
