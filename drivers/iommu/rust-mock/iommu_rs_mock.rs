@@ -176,6 +176,7 @@ impl iommu::Ops for MockIommu {
     type IommuData = Arc<MockState>;
     type DeviceData = KBox<MockMaster>;
     type PagingDomain = MockDomain;
+    type Viommu = iommu::NoViommu<Self>;
 
     const IDENTITY_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&IDENTITY));
     const BLOCKED_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&BLOCKED));

@@ -78,7 +78,7 @@ impl<T: Ops> ClientDevice<T> {
         Some(unsafe { Self::from_raw(raw) })
     }
 
-    fn as_raw(&self) -> *mut bindings::device {
+    pub(crate) fn as_raw(&self) -> *mut bindings::device {
         self.0.get()
     }
 

@@ -354,6 +354,32 @@ impl<D: DomainOps> Domain<D> {
         )
     }
 
+    /// Allocates a nested domain: a translation stage that a vIOMMU's guest controls (for
+    /// instance an SMMUv3 stage 1 from a vSTE), on the vIOMMU's parent paging domain.
+    ///
+    /// `D` must not implement the paging operations (checked at build time): the core maps
+    /// nothing into a nested domain, the guest does.
+    pub fn new_nested(data: impl PinInit<D, Error>) -> Result<Pin<KBox<Self>>> {
+        build_assert!(
+            !(D::HAS_MAP_PAGES || D::HAS_UNMAP_PAGES || D::HAS_IOVA_TO_PHYS),
+            "nested domains have no paging operations"
+        );
+        let raw = bindings::iommu_domain {
+            type_: domain_type::NESTED,
+            ops: &DomainAdapter::<D>::VTABLE,
+            ..pin_init::zeroed()
+        };
+        // INVARIANT: `raw.ops` is the allocated-domain ops table of `D`.
+        KBox::try_pin_init(
+            try_pin_init!(Self {
+                raw: Opaque::new(raw),
+                type_id: TypeId::of::<D>,
+                data <- data,
+            }),
+            flags::GFP_KERNEL,
+        )
+    }
+
     /// Returns the raw `struct iommu_domain`.
     pub(crate) fn as_raw(&self) -> *mut bindings::iommu_domain {
         self.raw.get()

@@ -4,17 +4,10 @@
 //!
 //! C header: [`include/linux/iommufd.h`](srctree/include/linux/iommufd.h)
 //!
-//! This module holds what IOMMU drivers see of iommufd today: the driver-specific user data of
-//! allocation requests ([`UserData`]). It is where the rest of the iommufd driver API belongs:
-//!
-//! - `Viommu<T>`: a `#[repr(C)]` type with `struct iommufd_viommu` at offset 0 followed by the
-//!   driver's data (the Rust form of `VIOMMU_STRUCT_SIZE()`), allocated by the core from
-//!   `get_viommu_size` and initialised in place by `viommu_init`, with a `#[vtable]`
-//!   `ViommuOps` (`alloc_domain_nested`, `cache_invalidate`, `vdevice_init`, ...); `Vdevice<T>`
-//!   and `HwQueue<T>` likewise. They follow the [`Domain`](super::Domain) pattern: core struct
-//!   first, driver data after it, ownership with the core between init and destroy.
-//! - `UserDataArray` for `cache_invalidate` (`iommu_copy_struct_from_user_array`).
-//! - `Viommu::report_event()` wrapping `iommufd_viommu_report_event()`.
+//! This module holds the driver-specific user data of allocation requests ([`UserData`]). The
+//! vIOMMU objects, their vDEVICEs, user data arrays and vEVENTQ reports are in
+//! [`Viommu`](super::Viommu) and [`ViommuOps`](super::ViommuOps). Not wrapped yet: driver data
+//! of vDEVICEs (`vdevice_size`) and hardware queues (`HwQueue`, `hw_queue_init_phys`).
 
 use crate::{
     bindings,

@@ -61,6 +61,7 @@
 //!     type IommuData = Arc<MyHw>;
 //!     type DeviceData = KBox<MyMaster>;
 //!     type PagingDomain = MyDomain;
+//!     type Viommu = iommu::NoViommu<Self>;
 //!
 //!     const BLOCKED_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&BLOCKED));
 //!
@@ -121,6 +122,8 @@ pub mod pgtable;
 mod resv;
 #[cfg(all(CONFIG_IOMMU_API, CONFIG_KUNIT))]
 pub mod testing;
+#[cfg(CONFIG_IOMMU_API)]
+mod viommu;
 
 #[cfg(CONFIG_IOMMU_API)]
 pub use self::client::{
@@ -172,6 +175,15 @@ pub use self::resv::{
     ResvRegion,
     ResvRegions,
     ResvType, //
+};
+
+#[cfg(CONFIG_IOMMU_API)]
+pub use self::viommu::{
+    viommu_type,
+    NoViommu,
+    UserDataArray,
+    Viommu,
+    ViommuOps, //
 };
 
 /// Protection flags of IOMMU mappings (`IOMMU_READ`, ...).

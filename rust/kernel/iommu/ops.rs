@@ -31,6 +31,11 @@ use super::{
     device::find_by_fwnode,
     domain::into_core,
     iommufd::UserData,
+    viommu::{
+        ViommuAdapter,
+        ViommuOps, //
+    },
+    AnyDomain,
     ClientDevice,
     Domain,
     DomainOps,
@@ -38,7 +43,8 @@ use super::{
     IommuDevice,
     OfPhandleArgs,
     ResvRegions,
-    StaticDomain, //
+    StaticDomain,
+    Viommu, //
 };
 
 /// A per-device IOMMU capability (`enum iommu_cap`).
@@ -241,6 +247,9 @@ pub trait Ops: Sized + Send + Sync + 'static {
     /// The driver's paging domain type.
     type PagingDomain: DomainOps<Iommu = Self>;
 
+    /// The driver's iommufd vIOMMU type; [`NoViommu<Self>`](super::NoViommu) if it has none.
+    type Viommu: ViommuOps<Iommu = Self>;
+
     /// A static identity domain, attachable to every device.
     const IDENTITY_DOMAIN: Option<StaticDomain<Self>> = None;
 
@@ -287,6 +296,28 @@ pub trait Ops: Sized + Send + Sync + 'static {
     /// `requested` is the uAPI type user space asked for (`IOMMU_HW_INFO_TYPE_DEFAULT` lets the
     /// driver choose); reject types the driver does not support with `EOPNOTSUPP`.
     fn hw_info(_dev: &ClientDevice<Self>, _requested: u32) -> Result<HwInfo> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Returns whether a vIOMMU of uAPI type `viommu_type` (one of
+    /// [`viommu_type`](super::viommu_type)) can be allocated for `dev`.
+    ///
+    /// Implemented together with [`Ops::viommu_init`]; user space is told `EOPNOTSUPP` when this
+    /// returns `false`.
+    fn viommu_supported(_dev: &ClientDevice<Self>, _viommu_type: u32) -> bool {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Returns the driver's data of a new vIOMMU of `viommu_type` on the instance `iommu`,
+    /// nesting on `parent` (a paging domain allocated with
+    /// [`PagingFlags::NEST_PARENT`]); `user_data` is the optional driver-specific data of the
+    /// request.
+    fn viommu_init(
+        _iommu: &IommuDevice<Self>,
+        _parent: &Domain<Self::PagingDomain>,
+        _viommu_type: u32,
+        _user_data: Option<&UserData>,
+    ) -> Result<Self::Viommu> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -429,6 +460,46 @@ impl<T: Ops> Adapter<T> {
         }
     }
 
+    extern "C" fn get_viommu_size(
+        dev: *mut bindings::device,
+        viommu_type: bindings::iommu_viommu_type,
+    ) -> usize {
+        // SAFETY: The core calls this for a probed device of `T`.
+        let client = unsafe { Self::client(dev) };
+        if T::viommu_supported(client, viommu_type) {
+            Viommu::<T::Viommu>::SIZE
+        } else {
+            0
+        }
+    }
+
+    extern "C" fn viommu_init(
+        viommu: *mut bindings::iommufd_viommu,
+        parent: *mut bindings::iommu_domain,
+        user_data: *const bindings::iommu_user_data,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core calls this with the vIOMMU it allocated with our size for a device
+            // of `T` (so `iommu_dev` is an instance of `T`), a NEST_PARENT paging domain it
+            // allocated through our ops and keeps alive with the vIOMMU, and NULL or valid data.
+            let (iommu, parent, data) = unsafe {
+                (
+                    IommuDevice::<T>::from_raw((*viommu).iommu_dev),
+                    AnyDomain::from_raw_opt(parent).ok_or(EINVAL)?,
+                    UserData::from_raw_opt(user_data),
+                )
+            };
+            let p = parent.downcast::<T::PagingDomain>().ok_or(EINVAL)?;
+            // SAFETY: `viommu_type` is set by the core before this call.
+            let viommu_type = unsafe { (*viommu).type_ };
+            let data = T::viommu_init(iommu, p, viommu_type, data)?;
+            // SAFETY: As above: the vIOMMU is ours to initialise, of `Viommu::<T::Viommu>::SIZE`
+            // zeroed bytes, and the parent outlives it.
+            unsafe { ViommuAdapter::<T::Viommu>::init(viommu, parent, data)? };
+            Ok(0)
+        })
+    }
+
     extern "C" fn device_group(dev: *mut bindings::device) -> *mut bindings::iommu_group {
         // SAFETY: The core calls this for a probed device of `T`.
         let client = unsafe { Self::client(dev) };
@@ -535,6 +606,16 @@ impl<T: Ops> Adapter<T> {
         },
         def_domain_type: if T::HAS_DEF_DOMAIN_TYPE {
             Some(Self::def_domain_type)
+        } else {
+            None
+        },
+        get_viommu_size: if T::HAS_VIOMMU_INIT {
+            Some(Self::get_viommu_size)
+        } else {
+            None
+        },
+        viommu_init: if T::HAS_VIOMMU_INIT {
+            Some(Self::viommu_init)
         } else {
             None
         },
