@@ -518,4 +518,45 @@ static inline int run_suite(const struct vfio_suite *s, const char *backend, con
 	return failed;
 }
 
+/*
+ * Whether the firmware says the PCI root complex makes device DMA write-back
+ * cacheable and shareable whatever the device asks for: the CANWBS bit of the
+ * root complex node's memory access flags in the ACPI IORT (1), not (0), or
+ * no IORT to read (0: a device tree cannot say it), -1 on a malformed table.
+ */
+static inline int firmware_canwbs(void)
+{
+	static uint8_t t[65536];
+	uint32_t len, count, off, i;
+	int fd = open("/sys/firmware/acpi/tables/IORT", O_RDONLY);
+	ssize_t n;
+	int canwbs = 0;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, t, sizeof(t));
+	close(fd);
+	if (n < 48)
+		return -1;
+	memcpy(&len, t + 4, 4);
+	memcpy(&count, t + 36, 4);
+	memcpy(&off, t + 40, 4);
+	if (len != (uint32_t)n)
+		return -1;
+	for (i = 0; i < count; i++) {
+		uint16_t node_len;
+
+		if (off + 24 > len)
+			return -1;
+		memcpy(&node_len, t + off + 1, 2);
+		if (node_len < 16 || off + node_len > len)
+			return -1;
+		/* Root complex node: memory access flags after header, CCA, AH, reserved. */
+		if (t[off] == 2 && (t[off + 23] & 0x4))
+			canwbs = 1;
+		off += node_len;
+	}
+	return canwbs;
+}
+
 #endif /* VFIO_LIB_H */

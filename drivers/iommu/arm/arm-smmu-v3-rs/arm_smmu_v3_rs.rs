@@ -20,7 +20,9 @@
 //!   error handling, STE installation, TLB invalidation.
 //! - [`master`], then [`domain`]: per-device state (StreamIDs, Context Descriptor table), and
 //!   the identity, blocking, and stage 1 and stage 2 paging domains.
-//! - [`iommu`]: the `iommu_ops` and `DomainOps` glue, calling into the modules above.
+//! - [`vsmmu`]: virtual SMMUs, the iommufd vIOMMUs of the SMMU, over stage 2 domains.
+//! - [`iommu`]: the `iommu_ops`, `DomainOps` and `ViommuOps` glue, calling into the modules
+//!   above.
 //! - [`irq`] and [`debugfs`]: interrupt handlers and the fault-injection knob, on [`smmu`].
 //! - [`driver`]: the platform driver: probe, interrupts, IOMMU core registration, unbind.
 //!
@@ -69,6 +71,7 @@ mod regs;
 mod smmu;
 mod streams;
 mod strtab;
+mod vsmmu;
 
 kernel::module_platform_driver! {
     type: driver::SmmuDriver,

@@ -378,6 +378,17 @@ impl Paging {
         self.coherency.leave(m.canwbs());
     }
 
+    /// The SMMU and VMID of a stage 2 domain, the nesting parent of a vIOMMU; `None` for stage 1.
+    pub(crate) fn s2(&self) -> Option<(&Arc<Smmu>, u16)> {
+        match &self.stage {
+            Stage::S2(d) => match d.tag.id {
+                TlbId::Vmid(vmid) => Some((&d.tag.smmu, vmid)),
+                TlbId::Asid(_) => None,
+            },
+            Stage::S1(_) => None,
+        }
+    }
+
     /// Makes the domain enforce cache coherency: refuses devices whose DMA may be non-coherent.
     /// Returns `false`, changing nothing, if such a device is attached.
     pub(crate) fn enforce_cache_coherency(&self) -> bool {

@@ -24,7 +24,9 @@ use kernel::{
         ResvType,
         StaticDomain,
         StaticDomainCell,
-        UnmapRequest, //
+        UnmapRequest,
+        Viommu,
+        ViommuOps, //
     },
     prelude::*,
     sync::{
@@ -47,6 +49,7 @@ use crate::{
         Smmu,
         HW_INFO_TYPE_ARM_SMMUV3, //
     },
+    vsmmu::Vsmmu,
 };
 
 /// The software-managed MSI window reported to every device (as the C driver does), so that
@@ -66,6 +69,7 @@ impl iommu::Ops for SmmuIommu {
     type IommuData = Arc<Smmu>;
     type DeviceData = KBox<Master>;
     type PagingDomain = Paging;
+    type Viommu = Vsmmu;
 
     const IDENTITY_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&IDENTITY));
     const BLOCKED_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&BLOCKED));
@@ -126,6 +130,19 @@ impl iommu::Ops for SmmuIommu {
             || (cap == Capability::ENFORCE_CACHE_COHERENCY && enforce)
             || cap == Capability::NOEXEC
             || cap == Capability::DEFERRED_FLUSH
+    }
+
+    fn viommu_supported(dev: &ClientDevice<Self>, viommu_type: u32) -> bool {
+        master(dev).is_ok_and(|m| Vsmmu::supported(m, viommu_type))
+    }
+
+    fn viommu_init(
+        iommu: &IommuDevice<Self>,
+        parent: &Domain<Paging>,
+        viommu_type: u32,
+        user_data: Option<&UserData>,
+    ) -> Result<Vsmmu> {
+        Vsmmu::new(iommu.data(), parent, viommu_type, user_data)
     }
 
     fn hw_info(dev: &ClientDevice<Self>, requested: u32) -> Result<HwInfo> {
@@ -259,5 +276,16 @@ impl DomainOps for Paging {
 
     fn iova_to_phys(domain: &Domain<Self>, req: &LookupRequest) -> PhysAddr {
         (**domain).iova_to_phys(req)
+    }
+}
+
+#[vtable]
+impl ViommuOps for Vsmmu {
+    type Iommu = SmmuIommu;
+    // No nested domains yet: `alloc_domain_nested` is not implemented.
+    type NestedDomain = Paging;
+
+    fn vdevice_init(viommu: &Viommu<Self>, dev: &ClientDevice<SmmuIommu>, _virt_id: u64) -> Result {
+        (**viommu).vdevice_init(master(dev)?)
     }
 }

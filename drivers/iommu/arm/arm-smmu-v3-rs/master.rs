@@ -80,6 +80,11 @@ impl Master {
         self.canwbs
     }
 
+    /// The StreamIDs of the device, each once.
+    pub(crate) fn sids(&self) -> &[u32] {
+        &self.sids
+    }
+
     /// The SMMU translating this device.
     pub(crate) fn smmu(&self) -> &Arc<Smmu> {
         &self.smmu

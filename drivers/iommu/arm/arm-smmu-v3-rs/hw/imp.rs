@@ -197,6 +197,17 @@ impl Quirks {
         idr.nesting() && !self.no_nesting
     }
 
+    /// Whether a vIOMMU (an iommufd virtual SMMU) may be given to a device that is, or is not,
+    /// behind a `canwbs` root complex.
+    ///
+    /// As the C driver: nesting must be usable and not limited by the forced `CMD_SYNC` of
+    /// MMU-700 (which the user invalidation path would have to honour); and since VFIO does no
+    /// cache maintenance, the guest must not be able to make DMA non-coherent: the root complex
+    /// forces write-back attributes (CANWBS), or stage 2 overrides the guest's (S2FWB).
+    pub(crate) const fn viommu(&self, idr: &Idr, canwbs: bool) -> bool {
+        self.nesting(idr) && !self.cmdq_force_sync && (canwbs || idr.fwb())
+    }
+
     /// Broadcast TLB maintenance is usable.
     pub(crate) const fn btm(&self, idr: &Idr) -> bool {
         idr.btm() && !self.no_btm

@@ -394,6 +394,23 @@ pub(crate) fn quirks_table() -> Check {
         )?;
     }
 
+    // vIOMMUs, as arm_smmu_get_viommu_size(): nesting, no forced syncs, CANWBS or S2FWB.
+    let fwb = Idr::new(i0, i1, i3 | (1 << 8), i5);
+    expect(
+        "vIOMMU: CANWBS or S2FWB",
+        none.viommu(&qemu, true) && !none.viommu(&qemu, false) && none.viommu(&fwb, false),
+    )?;
+    let s1only = Idr::new(i0 & !1, i1, i3 | (1 << 8), i5);
+    expect("vIOMMU: no nesting, none", !none.viommu(&s1only, true))?;
+    let m700 = q(arm(PRODUCT_MMU_700, 0, 0));
+    let m600 = q(arm(PRODUCT_MMU_600, 1, 0));
+    expect(
+        "vIOMMU: not on parts without nesting or with forced syncs",
+        !m700.viommu(&qemu, true) && !m600.viommu(&qemu, true),
+    )?;
+    let m700_fixed = q(arm(PRODUCT_MMU_700, 1, 1));
+    expect("vIOMMU: MMU-700 r1p1", m700_fixed.viommu(&qemu, true))?;
+
     // MMU-L1 and MMU-S3: errata 3878312 and 3995052 (BTM).
     for product in [PRODUCT_MMU_L1, PRODUCT_MMU_S3] {
         let m = q(arm(product, 0, 0));
