@@ -15,11 +15,15 @@
 //!
 //! - [`field`]: build-time checked bit fields inside multi-qword structures.
 //! - [`regs`]: register offsets, `CAP`/`ECAP` decoding and control register values.
+//! - [`context`]: root and context entries, legacy and scalable mode.
+//! - [`pasid`]: scalable-mode PASID directory and PASID table entries.
 //! - [`ids`]: domain IDs, PASIDs and source-ids, and [`Error`], the error type.
 
+pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod field;
 pub(crate) mod ids;
+pub(crate) mod pasid;
 pub(crate) mod regs;
 
 #[cfg(any(test, CONFIG_KUNIT = "y"))]

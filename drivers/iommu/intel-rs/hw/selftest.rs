@@ -14,6 +14,8 @@
 
 use core::fmt;
 
+pub(crate) mod context;
+pub(crate) mod pasid;
 pub(crate) mod regs;
 
 use crate::hw::Error;
@@ -113,5 +115,10 @@ pub(crate) fn all() -> Check {
     regs::cap_decoding()?;
     regs::ecap_decoding()?;
     regs::register_values()?;
+    context::root_entries()?;
+    context::context_entries()?;
+    context::sm_context_entries()?;
+    pasid::dir_entries()?;
+    pasid::pasid_entries()?;
     Ok(())
 }

@@ -5,6 +5,8 @@
 use super::ok;
 use crate::hw::selftest::{
     self,
+    context,
+    pasid,
     regs, //
 };
 
@@ -21,6 +23,31 @@ fn ecap_decoding() {
 #[test]
 fn register_values() {
     ok(regs::register_values());
+}
+
+#[test]
+fn root_entries() {
+    ok(context::root_entries());
+}
+
+#[test]
+fn context_entries() {
+    ok(context::context_entries());
+}
+
+#[test]
+fn sm_context_entries() {
+    ok(context::sm_context_entries());
+}
+
+#[test]
+fn pasid_dir_entries() {
+    ok(pasid::dir_entries());
+}
+
+#[test]
+fn pasid_entries() {
+    ok(pasid::pasid_entries());
 }
 
 #[test]
