@@ -17,6 +17,7 @@
 //! - [`regs`]: register offsets, `CAP`/`ECAP` decoding and control register values.
 //! - [`context`]: root and context entries, legacy and scalable mode.
 //! - [`pasid`]: scalable-mode PASID directory and PASID table entries.
+//! - [`qi`]: invalidation queue descriptors and page-selective range arithmetic.
 //! - [`ids`]: domain IDs, PASIDs and source-ids, and [`Error`], the error type.
 
 pub(crate) mod context;
@@ -24,6 +25,7 @@ pub(crate) mod error;
 pub(crate) mod field;
 pub(crate) mod ids;
 pub(crate) mod pasid;
+pub(crate) mod qi;
 pub(crate) mod regs;
 
 #[cfg(any(test, CONFIG_KUNIT = "y"))]

@@ -16,6 +16,7 @@ use core::fmt;
 
 pub(crate) mod context;
 pub(crate) mod pasid;
+pub(crate) mod qi;
 pub(crate) mod regs;
 
 use crate::hw::Error;
@@ -120,5 +121,7 @@ pub(crate) fn all() -> Check {
     context::sm_context_entries()?;
     pasid::dir_entries()?;
     pasid::pasid_entries()?;
+    qi::descriptors()?;
+    qi::ranges()?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::hw::selftest::{
     self,
     context,
     pasid,
+    qi,
     regs, //
 };
 
@@ -48,6 +49,16 @@ fn pasid_dir_entries() {
 #[test]
 fn pasid_entries() {
     ok(pasid::pasid_entries());
+}
+
+#[test]
+fn qi_descriptors() {
+    ok(qi::descriptors());
+}
+
+#[test]
+fn qi_ranges() {
+    ok(qi::ranges());
 }
 
 #[test]
