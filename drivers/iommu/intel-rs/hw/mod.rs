@@ -18,10 +18,12 @@
 //! - [`context`]: root and context entries, legacy and scalable mode.
 //! - [`pasid`]: scalable-mode PASID directory and PASID table entries.
 //! - [`qi`]: invalidation queue descriptors and page-selective range arithmetic.
+//! - [`fault`]: fault recording registers and fault reasons.
 //! - [`ids`]: domain IDs, PASIDs and source-ids, and [`Error`], the error type.
 
 pub(crate) mod context;
 pub(crate) mod error;
+pub(crate) mod fault;
 pub(crate) mod field;
 pub(crate) mod ids;
 pub(crate) mod pasid;

@@ -15,6 +15,7 @@
 use core::fmt;
 
 pub(crate) mod context;
+pub(crate) mod fault;
 pub(crate) mod pasid;
 pub(crate) mod qi;
 pub(crate) mod regs;
@@ -123,5 +124,7 @@ pub(crate) fn all() -> Check {
     pasid::pasid_entries()?;
     qi::descriptors()?;
     qi::ranges()?;
+    fault::records()?;
+    fault::reasons()?;
     Ok(())
 }

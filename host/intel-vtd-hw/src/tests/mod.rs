@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Host tests: the shared checks of `hw::selftest`, plus exhaustive and random DMAR parsing.
+//! Host tests: the shared checks of `hw::selftest`, plus exhaustive and random DMAR parsing and
+//! fault record decoding.
 
+mod fault;
 mod selftest;
 
 use crate::hw::selftest::Check;

@@ -6,6 +6,7 @@ use super::ok;
 use crate::hw::selftest::{
     self,
     context,
+    fault,
     pasid,
     qi,
     regs, //
@@ -59,6 +60,16 @@ fn qi_descriptors() {
 #[test]
 fn qi_ranges() {
     ok(qi::ranges());
+}
+
+#[test]
+fn fault_records() {
+    ok(fault::records());
+}
+
+#[test]
+fn fault_reasons() {
+    ok(fault::reasons());
 }
 
 #[test]
