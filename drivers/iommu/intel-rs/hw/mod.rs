@@ -14,6 +14,8 @@
 //! encodes the same facts.
 //!
 //! - [`field`]: build-time checked bit fields inside multi-qword structures.
+//! - [`dmar`]: the ACPI DMAR table: hardware units, reserved memory, ATS root ports, SoC
+//!   devices and their device scopes.
 //! - [`regs`]: register offsets, `CAP`/`ECAP` decoding and control register values.
 //! - [`context`]: root and context entries, legacy and scalable mode.
 //! - [`pasid`]: scalable-mode PASID directory and PASID table entries.
@@ -22,6 +24,7 @@
 //! - [`ids`]: domain IDs, PASIDs and source-ids, and [`Error`], the error type.
 
 pub(crate) mod context;
+pub(crate) mod dmar;
 pub(crate) mod error;
 pub(crate) mod fault;
 pub(crate) mod field;

@@ -15,6 +15,7 @@
 use core::fmt;
 
 pub(crate) mod context;
+pub(crate) mod dmar;
 pub(crate) mod fault;
 pub(crate) mod pasid;
 pub(crate) mod qi;
@@ -126,5 +127,5 @@ pub(crate) fn all() -> Check {
     qi::ranges()?;
     fault::records()?;
     fault::reasons()?;
-    Ok(())
+    dmar::tables()
 }

@@ -3,6 +3,7 @@
 //! Host tests: the shared checks of `hw::selftest`, plus exhaustive and random DMAR parsing and
 //! fault record decoding.
 
+mod dmar;
 mod fault;
 mod selftest;
 

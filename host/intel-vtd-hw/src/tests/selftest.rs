@@ -6,6 +6,7 @@ use super::ok;
 use crate::hw::selftest::{
     self,
     context,
+    dmar,
     fault,
     pasid,
     qi,
@@ -70,6 +71,11 @@ fn fault_records() {
 #[test]
 fn fault_reasons() {
     ok(fault::reasons());
+}
+
+#[test]
+fn dmar_tables() {
+    ok(dmar::tables());
 }
 
 #[test]
