@@ -263,6 +263,19 @@ fn well_formed() -> Check {
     )?;
     expect("structures end", it.next().is_none())?;
 
+    // DRHD size: 2^N 4KB pages, N in bits 3:0; bits 7:4 are reserved.
+    let mut t = Table::new(47, 0);
+    t.header(0, 16)
+        .put(&[0, 0xf8, 0, 0])
+        .put(&0x1000_0000u64.to_le_bytes());
+    let Ok(dmar) = Dmar::parse(t.finish()) else {
+        return expect("large DRHD parses", false);
+    };
+    let Some(Ok(Structure::Drhd(d))) = dmar.structures().next() else {
+        return expect("large DRHD", false);
+    };
+    expect_eq("DRHD size 2^8 pages", d.reg_size, 0x10_0000)?;
+
     // Bad RMRRs are reported, not refused: the C driver honours them with a firmware warning.
     for (base, end) in [
         (0x1800, 0x2fff),

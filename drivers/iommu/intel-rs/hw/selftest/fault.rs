@@ -66,6 +66,15 @@ pub(crate) fn records() -> Check {
         "FRCD BDF 2",
         w.sid.bus() == 0xff && w.sid.dev() == 0 && w.sid.func() == 7,
     )?;
+    // PP alone gives a PASID; EXE alone does not.
+    let pp = FaultRecord::decode(&[0, 5 << 40 | hi(95) | hi(127)]);
+    expect_eq(
+        "FRCD PP",
+        pp.and_then(|r| r.pasid).map_or(0, |p| p.raw()).into(),
+        5,
+    )?;
+    let exe = FaultRecord::decode(&[0, 5 << 40 | hi(94) | hi(127)]);
+    expect("FRCD EXE", exe.is_some_and(|r| r.exe && r.pasid.is_none()))?;
     // Interrupt remapping faults carry the index in FI[63:48].
     let ir = [0x1234 << 48, 0x22 << 32 | hi(127)];
     expect_eq(

@@ -172,6 +172,12 @@ pub(crate) fn descriptors() -> Check {
             0,
         ],
     )?;
+    // An invalidate queue depth above 32 is not encodable either: 0 as well.
+    expect_words(
+        "DEV_TLB depth 40",
+        &w(Desc::dev_tlb(sid, sid, 40, 0, 0)?),
+        &[0x3 | 0x8 << 12 | 0x0318 << 32 | 0x031 << 52, 0, 0, 0],
+    )?;
     expect(
         "DEV_TLB misaligned",
         Desc::dev_tlb(sid, sid, 0, 0x10_1000, 2) == Err(Error::BadAddress),
