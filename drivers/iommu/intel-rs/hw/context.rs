@@ -254,9 +254,15 @@ impl SmContextEntry {
         }
     }
 
-    /// The number of PASID directory entries of this entry's `PDTS`.
-    pub(crate) const fn dir_entries(&self) -> usize {
-        1 << (self.pdts as u32 + 7)
+    /// The number of PASID directory entries of this entry's `PDTS`, `None` above
+    /// [`PDTS_MAX`].
+    pub(crate) const fn dir_entries(&self) -> Option<usize> {
+        if self.pdts > PDTS_MAX {
+            None
+        } else {
+            // CAST: Widening `u8` to `u32` is lossless; `From` is not usable in a `const fn`.
+            Some(1 << (self.pdts as u32 + 7))
+        }
     }
 
     /// Encodes the entry, present.

@@ -152,6 +152,7 @@ impl Agaw {
         if width <= 30 {
             Some(Self::Bits30)
         } else {
+            // CAST: Widening `u32` to `u64` is lossless; `From` is not usable in a `const fn`.
             Self::from_raw(((width - 30) as u64).div_ceil(9))
         }
     }
@@ -638,10 +639,16 @@ pub(crate) mod global {
         }
     }
 
-    /// Whether `GSTS` shows the command `cmd` completed: the status bit follows the state for
-    /// state commands; a one-shot command's status bit is set once it completed.
+    /// Whether `GSTS` shows that the command `cmd` (turning a state on or off, or a one-shot
+    /// command with `on` set) completed. A state's status bit follows the state; `RTPS` and
+    /// `IRTPS` are set once the pointer is latched; `WBFS` is set while the write buffer flush
+    /// is in progress and clear once it completed.
     pub(crate) const fn done(gsts: u32, cmd: u32, on: bool) -> bool {
-        (gsts & cmd != 0) == on
+        if cmd == WBF {
+            gsts & WBF == 0
+        } else {
+            (gsts & cmd != 0) == on
+        }
     }
 }
 

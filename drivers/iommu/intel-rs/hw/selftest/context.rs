@@ -231,6 +231,10 @@ pub(crate) fn sm_context_entries() -> Check {
     expect("PDTS 2^15", SmContextEntry::pdts_for(1 << 15).is_none())?;
     expect("PDTS 64", SmContextEntry::pdts_for(64).is_none())?;
     expect("PDTS 129", SmContextEntry::pdts_for(129).is_none())?;
-    expect("PDTS entries", all.dir_entries() == 1 << 14)?;
+    expect("PDTS entries", all.dir_entries() == Some(1 << 14))?;
+    expect(
+        "PDTS 8 entries",
+        SmContextEntry { pdts: 8, ..e }.dir_entries().is_none(),
+    )?;
     Ok(())
 }

@@ -284,6 +284,20 @@ pub(crate) fn register_values() -> Check {
     )?;
     expect("GSTS done on", global::done(gsts, global::QIE, true))?;
     expect("GSTS not done off", !global::done(gsts, global::QIE, false))?;
+    expect("GSTS RTPS latched", global::done(gsts, global::SRTP, true))?;
+    expect(
+        "GSTS RTPS pending",
+        !global::done(global::TE, global::SRTP, true),
+    )?;
+    // WBFS is set while the flush is in progress.
+    expect(
+        "GSTS WBFS in progress",
+        !global::done(gsts, global::WBF, true),
+    )?;
+    expect(
+        "GSTS WBFS done",
+        global::done(global::TE, global::WBF, true),
+    )?;
 
     // RTADDR: RTA [63:12], TTM [11:10] (01: scalable mode).
     expect_eq(
