@@ -625,6 +625,42 @@ impl<'a> Path<'a> {
     pub(crate) fn last_devfn(&self) -> Option<u8> {
         self.iter().last().map(|(d, f)| d << 3 | f)
     }
+
+    /// Whether a PCI device is the one the path starting on `start_bus` names, as the C
+    /// driver's `dmar_match_pci_path()` decides. `hops` is the device's chain from its root bus
+    /// down to itself: each upstream bridge, then the device, as (bus, device, function).
+    pub(crate) fn matches(&self, start_bus: u8, hops: &[(u8, u8, u8)]) -> PathMatch {
+        let exact = hops.first().is_some_and(|&(bus, _, _)| bus == start_bus)
+            && hops.len() == self.len()
+            && self
+                .iter()
+                .zip(hops.iter())
+                .all(|((d, f), &(_, hd, hf))| d == hd && f == hf);
+        if exact {
+            return PathMatch::Exact;
+        }
+        // Firmware that gives a device behind bridges as a one-element path from the device's
+        // own bus: the C driver accepts it with a firmware bug warning.
+        let mut it = self.iter();
+        if let (Some((d, f)), None, Some(&(bus, hd, hf))) = (it.next(), it.next(), hops.last()) {
+            if bus == start_bus && d == hd && f == hf {
+                return PathMatch::Broken;
+            }
+        }
+        PathMatch::None
+    }
+}
+
+/// How a device scope's path matches a PCI device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PathMatch {
+    /// It does not.
+    None,
+    /// The path leads from the root bus to the device.
+    Exact,
+    /// A one-element path on the device's own bus, where the device sits behind bridges: a
+    /// firmware bug the C driver works around (and logs), and so does this driver.
+    Broken,
 }
 
 /// An iterator over the device scopes of a structure. After an error the iterator ends.

@@ -16,6 +16,7 @@ use crate::hw::dmar::{
     DmarError,
     DmarErrorKind,
     Path,
+    PathMatch,
     ScopeType,
     Structure, //
 };
@@ -449,8 +450,70 @@ fn malformed() -> Check {
     Ok(())
 }
 
+/// Matching device scope paths to PCI devices.
+fn path_matching() -> Check {
+    // An endpoint 00:1c.0 -> 02:00.0 (a root port at 00:1c.0 whose secondary bus is 2).
+    let mut t = Table::new(47, 0);
+    t.header(2, 26).put(&[0; 4]);
+    t.scope(1, 0, 0, &[(0x1c, 0), (0, 0)]);
+    t.scope(1, 0, 2, &[(0, 0)]);
+    let Ok(dmar) = Dmar::parse(t.finish()) else {
+        return expect("path table parses", false);
+    };
+    let Some(Ok(Structure::Atsr(a))) = dmar.structures().next() else {
+        return expect("path ATSR", false);
+    };
+    let mut paths = [None, None];
+    for (slot, s) in paths.iter_mut().zip(a.scopes) {
+        *slot = s.ok().map(|s| (s.start_bus, s.path));
+    }
+    let [Some((bus0, p0)), Some((bus2, p2))] = paths else {
+        return expect("path scopes", false);
+    };
+    let dev = [(0, 0x1c, 0), (2, 0, 0)];
+    expect("path exact", p0.matches(bus0, &dev) == PathMatch::Exact)?;
+    expect(
+        "path other function",
+        p0.matches(bus0, &[(0, 0x1c, 0), (2, 0, 1)]) == PathMatch::None,
+    )?;
+    expect(
+        "path other root bus",
+        p0.matches(1, &dev) == PathMatch::None,
+    )?;
+    expect(
+        "path too short",
+        p0.matches(bus0, &dev[..1]) == PathMatch::None,
+    )?;
+    let deeper = [(0, 0x1c, 0), (2, 0, 0), (3, 0, 0)];
+    expect(
+        "path too long",
+        p0.matches(bus0, &deeper) == PathMatch::None,
+    )?;
+    let other_root = [(1, 0x1c, 0), (2, 0, 0)];
+    expect(
+        "path device root bus",
+        p0.matches(bus0, &other_root) == PathMatch::None,
+    )?;
+    expect(
+        "path empty device",
+        p0.matches(bus0, &[]) == PathMatch::None,
+    )?;
+    // The broken form: one element from the device's own bus.
+    expect("path broken", p2.matches(bus2, &dev) == PathMatch::Broken)?;
+    expect(
+        "path broken other bus",
+        p2.matches(3, &dev) == PathMatch::None,
+    )?;
+    expect(
+        "path exact root device",
+        p2.matches(2, &[(2, 0, 0)]) == PathMatch::Exact,
+    )?;
+    Ok(())
+}
+
 /// DMAR table parsing.
 pub(crate) fn tables() -> Check {
     well_formed()?;
-    malformed()
+    malformed()?;
+    path_matching()
 }
