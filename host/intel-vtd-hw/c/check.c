@@ -11,6 +11,31 @@ static int fails;
 #define EQ(name, got, want) do { unsigned long long g = (got), w = (want); \
 	if (g != w) { fails++; printf("MISMATCH %s: C %#llx, Rust test %#llx\n", name, g, w); } \
 	else printf("ok %s\n", name); } while (0)
+/* The C driver's __iommu_calculate_agaw() on a SAGAW value. */
+static int calc_agaw(unsigned long sagaw, int max_gaw)
+{
+	int agaw;
+
+	for (agaw = width_to_agaw(max_gaw); agaw >= 0; agaw--)
+		if (sagaw & (1UL << agaw))
+			break;
+	return agaw;
+}
+
+/* dmar_match_pci_path() for a device given as hops from its root bus: 0 none, 1 match. */
+static int match(int bus, const struct acpi_dmar_pci_path *path, int count,
+		 const struct dmar_pci_path *hops, int level)
+{
+	unsigned char buf[sizeof(struct dmar_pci_notify_info) + 8 * sizeof(struct dmar_pci_path)];
+	struct dmar_pci_notify_info *info = (void *)buf;
+
+	info->bus = level ? hops[0].bus : -1;
+	info->level = level;
+	for (int i = 0; i < level; i++)
+		info->path[i] = hops[i];
+	return dmar_match_pci_path(info, bus, (struct acpi_dmar_pci_path *)path, count);
+}
+
 int main(void)
 {
 	u64 cap = 0x00d2008c222f0606ULL, ecap = 0xf00f4aULL;
@@ -162,6 +187,45 @@ int main(void)
 	u64 w = 0xff07 | 1ULL << 31 | 0x71ULL << 32 | 0xfffffULL << 40 | 1ULL << 63;
 	EQ("FRCD PV", dma_frcd_pasid_value((u32)(w >> 32)), 0xfffff);
 	EQ("FRCD PP", dma_frcd_pasid_present((u32)w), 1);
+	/* page-selective ranges: qi::psi_range() */
+	unsigned long order, a;
+	a = calculate_psi_aligned_address(0x1234, 0x1fff, &order);
+	EQ("PSI one page", a << 8 | order, 0x1000 << 8 | 0);
+	a = calculate_psi_aligned_address(0x2000, 0x3fff, &order);
+	EQ("PSI two pages", a << 8 | order, 0x2000 << 8 | 1);
+	a = calculate_psi_aligned_address(0x1000, 0x2fff, &order);
+	EQ("PSI straddle", a << 8 | order, 0 << 8 | 2);
+	a = calculate_psi_aligned_address(0x200000, 0x3fffff, &order);
+	EQ("PSI 2MB", a << 8 | order, 0x200000 << 8 | 9);
+	a = calculate_psi_aligned_address(0, ~0UL, &order);
+	EQ("PSI everything", a, 0);
+	EQ("PSI everything order", order, 52);
+	a = calculate_psi_aligned_address(1UL << 63, ~0UL, &order);
+	EQ("PSI top half", a, 1UL << 63);
+	EQ("PSI top half order", order, 51);
+	/* AGAW choice: Cap::agaw_for() (-1: none) */
+	EQ("agaw 57 on QEMU", calc_agaw(cap_sagaw(cap), 57), 2);
+	EQ("agaw 48 on QEMU", calc_agaw(cap_sagaw(cap), 48), 2);
+	EQ("agaw 40 on QEMU", calc_agaw(cap_sagaw(cap), 40), 2);
+	EQ("agaw 39 on QEMU", calc_agaw(cap_sagaw(cap), 39), 1);
+	EQ("agaw 30 on QEMU", calc_agaw(cap_sagaw(cap), 30), -1ULL);
+	EQ("agaw 64 on 5-level", calc_agaw(cap_sagaw(1ULL << 11), 64), 3);
+	/* device scope paths: Path::matches() (Broken also matches in C) */
+	const struct acpi_dmar_pci_path p0[] = { { 0x1c, 0 }, { 0, 0 } }, p2[] = { { 0, 0 } };
+	const struct dmar_pci_path dev[] = { { 0, 0x1c, 0 }, { 2, 0, 0 } };
+	const struct dmar_pci_path fn1[] = { { 0, 0x1c, 0 }, { 2, 0, 1 } };
+	const struct dmar_pci_path deeper[] = { { 0, 0x1c, 0 }, { 2, 0, 0 }, { 3, 0, 0 } };
+	const struct dmar_pci_path other_root[] = { { 1, 0x1c, 0 }, { 2, 0, 0 } };
+	const struct dmar_pci_path root_dev[] = { { 2, 0, 0 } };
+	EQ("path exact", match(0, p0, 2, dev, 2), 1);
+	EQ("path other function", match(0, p0, 2, fn1, 2), 0);
+	EQ("path other root bus", match(1, p0, 2, dev, 2), 0);
+	EQ("path too short", match(0, p0, 2, dev, 1), 0);
+	EQ("path too long", match(0, p0, 2, deeper, 3), 0);
+	EQ("path device root bus", match(0, p0, 2, other_root, 2), 0);
+	EQ("path broken", match(2, p2, 1, dev, 2), 1);
+	EQ("path broken other bus", match(3, p2, 1, dev, 2), 0);
+	EQ("path exact root device", match(2, p2, 1, root_dev, 1), 1);
 	printf("%d mismatches\n", fails);
 	return fails != 0;
 }

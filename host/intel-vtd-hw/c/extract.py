@@ -10,12 +10,21 @@ import sys
 src = sys.argv[1] + "/drivers/iommu/intel/"
 ih = open(src + "iommu.h").read()
 ph = open(src + "pasid.h").read()
+cache = open(src + "cache.c").read()
+dmar = open(src + "dmar.c").read()
 
 
 def inline(text, name):
     """The text of `static inline ... name(...) { ... }`."""
     m = re.search(r"static inline[^\n]*\n?[^\n]*\b" + name + r"\(", text)
     return text[m.start():text.index("\n}\n", m.start()) + 3]
+
+
+def static(text, name):
+    """The text of a `static` function `name` (its return type on the same line or the one
+    before)."""
+    m = re.search(r"\n(static [^\n(]*\n?[^\n(]*\b" + name + r"\()", text)
+    return text[m.start(1):text.index("\n}\n", m.start(1)) + 3]
 
 
 def defines(text, prefixes):
@@ -59,6 +68,23 @@ struct qi_desc { u64 qw0, qw1, qw2, qw3; };
 #define CONTEXT_TT_DEV_IOTLB 1
 #define CONTEXT_TT_PASS_THROUGH 2
 #define CONTEXT_PASIDE BIT_ULL(3)
+#define BITS_PER_LONG 64
+#define GENMASK(h, l) GENMASK_ULL(h, l)
+#define unlikely(x) (x)
+#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+#define FW_BUG ""
+#define pr_info(...) ((void)0)
+static inline unsigned int fls_long(unsigned long x) { return x ? 64 - __builtin_clzl(x) : 0; }
+struct dmar_pci_path { u8 bus; u8 device; u8 function; };
+struct dmar_pci_notify_info {
+	void *dev;
+	unsigned long event;
+	int bus;
+	u16 seg;
+	u16 level;
+	struct dmar_pci_path path[];
+} __attribute__((packed));
+struct acpi_dmar_pci_path { u8 device; u8 function; };
 """
 
 body = [l for l in defines(ih, ["cap_", "ecap_", "DMA_TLB", "DMA_CCMD", "DMA_GCMD", "DMA_GSTS",
@@ -77,4 +103,8 @@ for name in ["pasid_set_bits", "pasid_set_domain_id", "pasid_set_slptr",
              "pasid_set_page_snoop", "pasid_set_pgsnp", "pasid_set_flptr", "pasid_set_flpm",
              "pasid_set_eafe"]:
     body.append(inline(ph, name))
+body += defines(ih, ["LEVEL_", "MAX_AGAW_"])
+body.append(inline(ih, "width_to_agaw"))
+body.append(static(cache, "calculate_psi_aligned_address"))
+body.append(static(dmar, "dmar_match_pci_path"))
 sys.stdout.write(PRELUDE + "\n".join(body) + "\n")
