@@ -1,9 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Compiles the driver's pure `hw/` module on its own with the flags Kbuild gives a Rust driver
+# Compiles a driver's pure `hw/` module on its own with the flags Kbuild gives a Rust driver
 # crate, then runs clippy and rustfmt the way `make CLIPPY=1` and `make rustfmtcheck` do. Any
 # warning fails the script.
+#
+# Usage: host/check-kernel-flags.sh [HW_DIR]; HW_DIR defaults to the SMMUv3 driver's `hw/`
+# (drivers/iommu/intel-rs/hw is the VT-d driver's).
 #
 # When a kernel tree is present (KDIR, by default /var/cache/iommu-rs/linux-src), the flags are
 # read from its top-level Makefile and scripts/Makefile.build, and its .rustfmt.toml and
@@ -16,7 +19,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-hw="$repo/drivers/iommu/arm/arm-smmu-v3-rs/hw"
+hw=$(cd "${1:-$repo/drivers/iommu/arm/arm-smmu-v3-rs/hw}" && pwd)
 KDIR=${KDIR:-/var/cache/iommu-rs/linux-src}
 RUSTC=${RUSTC:-/usr/bin/rustc}
 [ -x "$RUSTC" ] || RUSTC=rustc
@@ -79,7 +82,7 @@ trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/root.rs" <<ROOT
 // SPDX-License-Identifier: GPL-2.0
 
-//! Standalone build of the SMMUv3 driver's \`hw\` module with the kernel's flags.
+//! Standalone build of a driver's \`hw\` module with the kernel's flags.
 
 #[allow(dead_code)]
 #[path = "$hw/mod.rs"]

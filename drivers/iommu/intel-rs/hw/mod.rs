@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pure hardware formats of Intel VT-d (Virtualization Technology for Directed I/O).
+//!
+//! Everything below this module depends on `core` only: no allocation, no `unsafe`, no
+//! `kernel::` items and no MMIO. In-memory structures are values made of CPU-order `u64` words;
+//! the driver converts them to little-endian when it publishes them to the IOMMU. The same files
+//! are compiled into the kernel driver crate and into a host test crate
+//! (`host/intel-vtd-hw`), which is why every item is `pub(crate)` and why this module root is a
+//! `mod.rs` file.
+//!
+//! The layouts follow the Intel Virtualization Technology for Directed I/O Architecture
+//! Specification. The C driver in [`drivers/iommu/intel/`](srctree/drivers/iommu/intel/)
+//! encodes the same facts.
+//!
+//! - [`field`]: build-time checked bit fields inside multi-qword structures.
+//! - [`dmar`]: the ACPI DMAR table: hardware units, reserved memory, ATS root ports, SoC
+//!   devices and their device scopes.
+//! - [`regs`]: register offsets, `CAP`/`ECAP` decoding and control register values.
+//! - [`context`]: root and context entries, legacy and scalable mode.
+//! - [`pasid`]: scalable-mode PASID directory and PASID table entries.
+//! - [`qi`]: invalidation queue descriptors and page-selective range arithmetic.
+//! - [`fault`]: fault recording registers and fault reasons.
+//! - [`ids`]: domain IDs, PASIDs and source-ids, and [`Error`], the error type.
+
+pub(crate) mod context;
+pub(crate) mod dmar;
+pub(crate) mod error;
+pub(crate) mod fault;
+pub(crate) mod field;
+pub(crate) mod ids;
+pub(crate) mod pasid;
+pub(crate) mod qi;
+pub(crate) mod regs;
+
+#[cfg(any(test, CONFIG_KUNIT = "y"))]
+pub(crate) mod selftest;
+
+pub(crate) use self::error::Error;

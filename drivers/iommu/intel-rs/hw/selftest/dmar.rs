@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! DMAR table parsing ([`crate::hw::dmar`]) on well-formed and malformed tables.
+//!
+//! The tables are assembled byte by byte from the ACPI DMAR layouts (offsets in the comments)
+//! in a fixed buffer, without allocation, so that KUnit can run the same checks.
+
+use super::{
+    expect,
+    expect_eq,
+    Check,
+    Failure, //
+};
+use crate::hw::dmar::{
+    Dmar,
+    DmarError,
+    DmarErrorKind,
+    Path,
+    PathMatch,
+    ScopeType,
+    Structure, //
+};
+
+/// The size of the buffer tables are built in.
+pub(crate) const TABLE_MAX: usize = 512;
+
+/// A DMAR table under construction.
+pub(crate) struct Table {
+    /// The bytes.
+    pub(crate) buf: [u8; TABLE_MAX],
+    /// The table length so far.
+    pub(crate) len: usize,
+}
+
+impl Table {
+    /// A table with a 48-byte header: signature `DMAR`, revision 1, host address width
+    /// `width + 1` at offset 36, `flags` at offset 37.
+    pub(crate) fn new(width: u8, flags: u8) -> Self {
+        let mut t = Self {
+            buf: [0; TABLE_MAX],
+            len: 0,
+        };
+        t.put(b"DMAR");
+        t.put(&[0; 4]);
+        t.put(&[1]);
+        t.put(&[0; 27]);
+        t.put(&[width, flags]);
+        t.put(&[0; 10]);
+        t
+    }
+
+    /// Appends bytes; bytes past the buffer are dropped (and the table then fails to parse).
+    pub(crate) fn put(&mut self, bytes: &[u8]) -> &mut Self {
+        for &b in bytes {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            }
+        }
+        self
+    }
+
+    /// Appends a structure header: type and length, 16 bits each.
+    pub(crate) fn header(&mut self, kind: u16, len: u16) -> &mut Self {
+        self.put(&kind.to_le_bytes()).put(&len.to_le_bytes())
+    }
+
+    /// Appends a device scope of `kind` with `path`.
+    pub(crate) fn scope(&mut self, kind: u8, id: u8, bus: u8, path: &[(u8, u8)]) -> &mut Self {
+        // CAST: Paths in the checks are short.
+        let len = 6 + 2 * path.len() as u8;
+        self.put(&[kind, len, 0, 0, id, bus]);
+        for &(d, f) in path {
+            self.put(&[d, f]);
+        }
+        self
+    }
+
+    /// Writes the table length at offset 4 and the checksum at offset 9; returns the bytes.
+    pub(crate) fn finish(&mut self) -> &[u8] {
+        // CAST: Tables are at most `TABLE_MAX` bytes.
+        let len = (self.len as u32).to_le_bytes();
+        self.buf[4..8].copy_from_slice(&len);
+        self.buf[9] = 0;
+        let sum = self.buf[..self.len]
+            .iter()
+            .fold(0u8, |s, &b| s.wrapping_add(b));
+        self.buf[9] = 0u8.wrapping_sub(sum);
+        &self.buf[..self.len]
+    }
+}
+
+/// The structure boundaries of [`sample`]: every prefix of the table ending at one of them is a
+/// well-formed table.
+pub(crate) const SAMPLE_BOUNDARIES: [usize; 10] = [48, 80, 114, 130, 150, 168, 184, 192, 200, 224];
+
+/// A well-formed table with one structure of every type, an unknown type and a second DRHD.
+pub(crate) fn sample() -> Table {
+    let mut t = Table::new(47, 0b101);
+    // DRHD at 48, 32 bytes: flags (INCLUDE_PCI_ALL) at 4, size at 5, segment at 6, base at 8;
+    // an I/O APIC scope and an endpoint scope.
+    t.header(0, 32).put(&[1, 0]).put(&0u16.to_le_bytes());
+    t.put(&0xfed9_0000u64.to_le_bytes());
+    t.scope(3, 2, 0xff, &[(0x1f, 0)]).scope(1, 0, 0, &[(3, 0)]);
+    // RMRR at 80, 34 bytes: segment at 6, base at 8, limit at 16; an endpoint behind a bridge.
+    t.header(1, 34).put(&[0; 2]).put(&0u16.to_le_bytes());
+    t.put(&0xe_0000u64.to_le_bytes())
+        .put(&0xf_ffffu64.to_le_bytes());
+    t.scope(1, 0, 0, &[(0x1c, 0), (0, 0)]);
+    // ATSR at 114, 16 bytes: ALL_PORTS clear, a bridge scope.
+    t.header(2, 16).put(&[0, 0]).put(&0u16.to_le_bytes());
+    t.scope(2, 0, 0, &[(1, 0)]);
+    // RHSA at 130, 20 bytes: base at 8, proximity domain at 16.
+    t.header(3, 20)
+        .put(&[0; 4])
+        .put(&0xfed9_0000u64.to_le_bytes());
+    t.put(&7u32.to_le_bytes());
+    // ANDD at 150, 18 bytes: device number at 7, NUL-terminated name from 8.
+    t.header(4, 18).put(&[0, 0, 0, 9]).put(b"\\_SB.DEV0\0");
+    // SATC at 168, 16 bytes: ATC_REQUIRED, segment 1, an endpoint.
+    t.header(5, 16).put(&[1, 0]).put(&1u16.to_le_bytes());
+    t.scope(1, 0, 0, &[(2, 1)]);
+    // Type 9, not defined, at 184, 8 bytes.
+    t.header(9, 8).put(&[0xaa; 4]);
+    // SIDP at 192, 8 bytes, no scopes.
+    t.header(6, 8).put(&[0; 2]).put(&0u16.to_le_bytes());
+    // A second DRHD at 200, 24 bytes: 2^1 pages at 0xfed92000, clear of the first's single
+    // page; one namespace scope.
+    t.header(0, 24).put(&[0, 1]).put(&0u16.to_le_bytes());
+    t.put(&0xfed9_2000u64.to_le_bytes());
+    t.scope(5, 9, 0, &[(0, 0)]);
+    t
+}
+
+/// Fails unless parsing `table` fails with `kind` at `offset`.
+fn expect_error(check: &'static str, table: &[u8], kind: DmarErrorKind, offset: usize) -> Check {
+    match Dmar::parse(table) {
+        Err(DmarError { kind: k, offset: o }) if k == kind && o == offset => Ok(()),
+        Err(DmarError { kind: k, offset: o }) => Err(Failure {
+            check,
+            index: Some(o),
+            // CAST: The discriminant is only reported, to tell the variants apart.
+            got: k as u64,
+            // CAST: As above.
+            want: kind as u64,
+        }),
+        Ok(_) => expect(check, false),
+    }
+}
+
+/// Returns the path's elements as an array, for comparison.
+fn path2(p: &Path<'_>) -> [(u8, u8); 2] {
+    let mut a = [(0xff, 0xff); 2];
+    for (slot, e) in a.iter_mut().zip(p.iter()) {
+        *slot = e;
+    }
+    a
+}
+
+/// A well-formed table, structure by structure.
+fn well_formed() -> Check {
+    let mut t = sample();
+    let dmar = Dmar::parse(t.finish()).map_err(|_| Failure {
+        check: "sample parses",
+        index: None,
+        got: 0,
+        want: 1,
+    })?;
+    expect("checksum", dmar.checksum_ok())?;
+    expect_eq("HAW", dmar.host_address_width().into(), 48)?;
+    let f = dmar.flags();
+    expect(
+        "flags",
+        f.intr_remap && !f.x2apic_opt_out && f.platform_opt_in,
+    )?;
+    expect_eq("revision", dmar.revision().into(), 1)?;
+
+    let mut it = dmar.structures();
+    let Some(Ok(Structure::Drhd(d))) = it.next() else {
+        return expect("DRHD", false);
+    };
+    expect(
+        "DRHD fields",
+        d.include_all && d.segment == 0 && d.offset == 48,
+    )?;
+    expect_eq("DRHD base", d.address, 0xfed9_0000)?;
+    expect_eq("DRHD size", d.reg_size, 0x1000)?;
+    let mut scopes = d.scopes;
+    let Some(Ok(s)) = scopes.next() else {
+        return expect("DRHD scope 0", false);
+    };
+    expect(
+        "I/O APIC scope",
+        s.kind == ScopeType::IoApic && s.enumeration_id == 2,
+    )?;
+    expect(
+        "I/O APIC path",
+        s.start_bus == 0xff && path2(&s.path)[0] == (0x1f, 0),
+    )?;
+    let Some(Ok(s)) = scopes.next() else {
+        return expect("DRHD scope 1", false);
+    };
+    expect(
+        "endpoint scope",
+        s.kind == ScopeType::Endpoint && s.offset == 72,
+    )?;
+    expect("endpoint devfn", s.path.last_devfn() == Some(3 << 3))?;
+    expect("DRHD scopes end", scopes.next().is_none())?;
+
+    let Some(Ok(Structure::Rmrr(mut r))) = it.next() else {
+        return expect("RMRR", false);
+    };
+    expect(
+        "RMRR range",
+        r.base == 0xe_0000 && r.end == 0xf_ffff && r.is_sane(),
+    )?;
+    let Some(Ok(s)) = r.scopes.next() else {
+        return expect("RMRR scope", false);
+    };
+    expect(
+        "RMRR path",
+        path2(&s.path) == [(0x1c, 0), (0, 0)] && s.path.len() == 2,
+    )?;
+
+    let Some(Ok(Structure::Atsr(a))) = it.next() else {
+        return expect("ATSR", false);
+    };
+    expect("ATSR", !a.all_ports && a.scopes.count() == 1)?;
+    let Some(Ok(Structure::Rhsa(h))) = it.next() else {
+        return expect("RHSA", false);
+    };
+    expect("RHSA", h.address == 0xfed9_0000 && h.proximity == 7)?;
+    let Some(Ok(Structure::Andd(n))) = it.next() else {
+        return expect("ANDD", false);
+    };
+    expect("ANDD", n.device_number == 9 && n.name == b"\\_SB.DEV0")?;
+    let Some(Ok(Structure::Satc(c))) = it.next() else {
+        return expect("SATC", false);
+    };
+    expect("SATC", c.atc_required && c.segment == 1)?;
+    let Some(Ok(Structure::Unknown {
+        kind,
+        offset,
+        length,
+    })) = it.next()
+    else {
+        return expect("unknown type", false);
+    };
+    expect("unknown type", kind == 9 && offset == 184 && length == 8)?;
+    let Some(Ok(Structure::Sidp(mut p))) = it.next() else {
+        return expect("SIDP", false);
+    };
+    expect("SIDP", p.scopes.next().is_none())?;
+    let Some(Ok(Structure::Drhd(mut d2))) = it.next() else {
+        return expect("DRHD 2", false);
+    };
+    expect("DRHD 2", !d2.include_all && d2.reg_size == 0x2000)?;
+    let Some(Ok(s)) = d2.scopes.next() else {
+        return expect("namespace scope", false);
+    };
+    expect(
+        "namespace scope",
+        s.kind == ScopeType::Namespace && s.enumeration_id == 9,
+    )?;
+    expect("structures end", it.next().is_none())?;
+
+    // DRHD size: 2^N 4KB pages, N in bits 3:0; bits 7:4 are reserved.
+    let mut t = Table::new(47, 0);
+    t.header(0, 16)
+        .put(&[0, 0xf8, 0, 0])
+        .put(&0x1000_0000u64.to_le_bytes());
+    let Ok(dmar) = Dmar::parse(t.finish()) else {
+        return expect("large DRHD parses", false);
+    };
+    let Some(Ok(Structure::Drhd(d))) = dmar.structures().next() else {
+        return expect("large DRHD", false);
+    };
+    expect_eq("DRHD size 2^8 pages", d.reg_size, 0x10_0000)?;
+
+    // Bad RMRRs are reported, not refused: the C driver honours them with a firmware warning.
+    for (base, end) in [
+        (0x1800, 0x2fff),
+        (0x1000, 0x1ffe),
+        (0x2000, 0xfff),
+        (0, u64::MAX),
+    ] {
+        let mut t = Table::new(47, 0);
+        t.header(1, 24).put(&[0; 4]);
+        t.put(&u64::to_le_bytes(base)).put(&u64::to_le_bytes(end));
+        let Ok(dmar) = Dmar::parse(t.finish()) else {
+            return expect("bad RMRR parses", false);
+        };
+        let Some(Ok(Structure::Rmrr(r))) = dmar.structures().next() else {
+            return expect("bad RMRR", false);
+        };
+        expect("bad RMRR insane", !r.is_sane())?;
+    }
+    Ok(())
+}
+
+/// Malformed tables: each error with its offset.
+fn malformed() -> Check {
+    use DmarErrorKind::*;
+    let mut t = sample();
+    let good = t.finish();
+    expect_error("short buffer", &good[..47], TableTruncated, 0)?;
+    let mut bad = sample();
+    bad.buf[3] = b'X';
+    expect_error("signature", bad.finish(), BadSignature, 0)?;
+    // A header length beyond the buffer, and one below the header's 48 bytes.
+    expect_error(
+        "length past buffer",
+        &good[..good.len() - 1],
+        TableTruncated,
+        0,
+    )?;
+    let mut bad = Table::new(47, 0);
+    bad.finish();
+    bad.buf[4] = 40;
+    expect_error("length 40", &bad.buf[..48], BadTableLength, 0)?;
+    expect_error("width 10", Table::new(10, 0).finish(), BadWidth, 0)?;
+    expect_error("width 64", Table::new(64, 0).finish(), BadWidth, 0)?;
+
+    // Structure lengths.
+    let mut bad = Table::new(47, 0);
+    bad.put(&[0, 0]);
+    expect_error("header cut", bad.finish(), StructTruncated, 48)?;
+    let mut bad = Table::new(47, 0);
+    bad.header(0, 0).put(&[0; 12]);
+    expect_error("zero length", bad.finish(), ZeroLength, 48)?;
+    let mut bad = Table::new(47, 0);
+    bad.header(7, 3).put(&[0; 12]);
+    expect_error("length 3", bad.finish(), TooShort, 48)?;
+    let mut bad = Table::new(47, 0);
+    bad.header(3, 20)
+        .put(&[0; 4])
+        .put(&0xfed9_0000u64.to_le_bytes())
+        .put(&[0; 3]);
+    expect_error("past end", bad.finish(), PastEnd, 48)?;
+    // A DRHD of 12 bytes: its base address would be read from the next structure.
+    let mut bad = Table::new(47, 0);
+    bad.header(0, 12).put(&[0; 8]).header(3, 20).put(&[0; 16]);
+    expect_error("DRHD overlapping next", bad.finish(), TooShort, 48)?;
+    for (kind, len) in [(1u16, 23u16), (2, 7), (3, 19), (4, 7), (5, 7), (6, 7)] {
+        let mut bad = Table::new(47, 0);
+        bad.header(kind, len).put(&[0; 32]);
+        // CAST: `len` is below 24.
+        let end = 48 + len as usize;
+        bad.finish();
+        // The header length covers exactly the structure.
+        let l = (end as u32).to_le_bytes();
+        bad.buf[4..8].copy_from_slice(&l);
+        expect_error("short structure", &bad.buf[..end], TooShort, 48)?;
+    }
+    for base in [0u64, 0xfed9_0800] {
+        let mut bad = Table::new(47, 0);
+        bad.header(0, 16).put(&[0; 4]).put(&base.to_le_bytes());
+        expect_error("DRHD base", bad.finish(), BadRegisterBase, 48)?;
+    }
+    // Two DRHDs whose register sets overlap: 2^2 pages at 0xfed90000 and one at 0xfed93000.
+    let mut bad = Table::new(47, 0);
+    bad.header(0, 16)
+        .put(&[0, 2, 0, 0])
+        .put(&0xfed9_0000u64.to_le_bytes());
+    bad.header(0, 16)
+        .put(&[0; 4])
+        .put(&0xfed9_3000u64.to_le_bytes());
+    expect_error("overlapping DRHDs", bad.finish(), OverlappingUnits, 64)?;
+    let mut ok = Table::new(47, 0);
+    ok.header(0, 16)
+        .put(&[0, 2, 0, 0])
+        .put(&0xfed9_0000u64.to_le_bytes());
+    ok.header(0, 16)
+        .put(&[0; 4])
+        .put(&0xfed9_4000u64.to_le_bytes());
+    expect("adjacent DRHDs", Dmar::parse(ok.finish()).is_ok())?;
+
+    // Device scopes, inside an ATSR at 48 whose scopes start at 56.
+    let scope_case = |bytes: &[u8]| {
+        let mut t = Table::new(47, 0);
+        // CAST: The scope bytes are short.
+        t.header(2, 8 + bytes.len() as u16).put(&[0; 4]).put(bytes);
+        t
+    };
+    expect_error("scope cut", scope_case(&[1]).finish(), ScopeTruncated, 56)?;
+    expect_error(
+        "scope zero length",
+        scope_case(&[1, 0, 0, 0, 0, 0, 3, 0]).finish(),
+        ScopeZeroLength,
+        56,
+    )?;
+    expect_error(
+        "scope length 4",
+        scope_case(&[1, 4, 0, 0, 0, 0, 3, 0]).finish(),
+        ScopeTooShort,
+        56,
+    )?;
+    expect_error(
+        "scope past structure",
+        scope_case(&[1, 10, 0, 0, 0, 0, 3, 0]).finish(),
+        ScopePastEnd,
+        56,
+    )?;
+    expect_error(
+        "scope odd path",
+        scope_case(&[1, 7, 0, 0, 0, 0, 3]).finish(),
+        ScopeOddPath,
+        56,
+    )?;
+    expect_error(
+        "scope empty path",
+        scope_case(&[1, 6, 0, 0, 0, 0]).finish(),
+        ScopeEmptyPath,
+        56,
+    )?;
+    expect_error(
+        "scope device 32",
+        scope_case(&[1, 8, 0, 0, 0, 0, 32, 0]).finish(),
+        BadPath,
+        56,
+    )?;
+    expect_error(
+        "scope function 8",
+        scope_case(&[2, 10, 0, 0, 0, 0, 1, 0, 0, 8]).finish(),
+        BadPath,
+        56,
+    )?;
+    // The second scope is the bad one.
+    expect_error(
+        "second scope",
+        scope_case(&[1, 8, 0, 0, 0, 0, 3, 0, 1]).finish(),
+        ScopeTruncated,
+        64,
+    )?;
+    // A reserved scope type is stepped over, even without a path.
+    let mut t = scope_case(&[0x42, 6, 0, 0, 0, 0, 1, 8, 0, 0, 0, 0, 3, 0]);
+    let Ok(dmar) = Dmar::parse(t.finish()) else {
+        return expect("reserved scope type parses", false);
+    };
+    let mut kinds = [ScopeType::Reserved(0); 2];
+    if let Some(Ok(Structure::Atsr(a))) = dmar.structures().next() {
+        for (k, s) in kinds.iter_mut().zip(a.scopes) {
+            *k = s.map_or(ScopeType::Reserved(0), |s| s.kind);
+        }
+    }
+    expect(
+        "reserved scope type",
+        kinds == [ScopeType::Reserved(0x42), ScopeType::Endpoint],
+    )?;
+    Ok(())
+}
+
+/// Matching device scope paths to PCI devices.
+fn path_matching() -> Check {
+    // An endpoint 00:1c.0 -> 02:00.0 (a root port at 00:1c.0 whose secondary bus is 2).
+    let mut t = Table::new(47, 0);
+    t.header(2, 26).put(&[0; 4]);
+    t.scope(1, 0, 0, &[(0x1c, 0), (0, 0)]);
+    t.scope(1, 0, 2, &[(0, 0)]);
+    let Ok(dmar) = Dmar::parse(t.finish()) else {
+        return expect("path table parses", false);
+    };
+    let Some(Ok(Structure::Atsr(a))) = dmar.structures().next() else {
+        return expect("path ATSR", false);
+    };
+    let mut paths = [None, None];
+    for (slot, s) in paths.iter_mut().zip(a.scopes) {
+        *slot = s.ok().map(|s| (s.start_bus, s.path));
+    }
+    let [Some((bus0, p0)), Some((bus2, p2))] = paths else {
+        return expect("path scopes", false);
+    };
+    let dev = [(0, 0x1c, 0), (2, 0, 0)];
+    expect("path exact", p0.matches(bus0, &dev) == PathMatch::Exact)?;
+    expect(
+        "path other function",
+        p0.matches(bus0, &[(0, 0x1c, 0), (2, 0, 1)]) == PathMatch::None,
+    )?;
+    expect(
+        "path other root bus",
+        p0.matches(1, &dev) == PathMatch::None,
+    )?;
+    expect(
+        "path too short",
+        p0.matches(bus0, &dev[..1]) == PathMatch::None,
+    )?;
+    let deeper = [(0, 0x1c, 0), (2, 0, 0), (3, 0, 0)];
+    expect(
+        "path too long",
+        p0.matches(bus0, &deeper) == PathMatch::None,
+    )?;
+    let other_root = [(1, 0x1c, 0), (2, 0, 0)];
+    expect(
+        "path device root bus",
+        p0.matches(bus0, &other_root) == PathMatch::None,
+    )?;
+    expect(
+        "path empty device",
+        p0.matches(bus0, &[]) == PathMatch::None,
+    )?;
+    // The broken form: one element from the device's own bus.
+    expect("path broken", p2.matches(bus2, &dev) == PathMatch::Broken)?;
+    expect(
+        "path broken other bus",
+        p2.matches(3, &dev) == PathMatch::None,
+    )?;
+    expect(
+        "path exact root device",
+        p2.matches(2, &[(2, 0, 0)]) == PathMatch::Exact,
+    )?;
+    Ok(())
+}
+
+/// DMAR table parsing.
+pub(crate) fn tables() -> Check {
+    well_formed()?;
+    malformed()?;
+    path_matching()
+}

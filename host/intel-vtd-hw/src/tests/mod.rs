@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host tests: the shared checks of `hw::selftest`, plus exhaustive and random DMAR parsing and
+//! fault record decoding.
+
+mod dmar;
+mod fault;
+mod selftest;
+
+use crate::hw::selftest::Check;
+
+/// Turns a shared check into a test assertion with a readable message.
+#[track_caller]
+fn ok(check: Check) {
+    if let Err(f) = check {
+        panic!("{f}");
+    }
+}

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The shared checks, one test each.
+
+use super::ok;
+use crate::hw::selftest::{
+    self,
+    context,
+    dmar,
+    fault,
+    pasid,
+    qi,
+    regs, //
+};
+
+#[test]
+fn cap_decoding() {
+    ok(regs::cap_decoding());
+}
+
+#[test]
+fn ecap_decoding() {
+    ok(regs::ecap_decoding());
+}
+
+#[test]
+fn register_values() {
+    ok(regs::register_values());
+}
+
+#[test]
+fn root_entries() {
+    ok(context::root_entries());
+}
+
+#[test]
+fn context_entries() {
+    ok(context::context_entries());
+}
+
+#[test]
+fn sm_context_entries() {
+    ok(context::sm_context_entries());
+}
+
+#[test]
+fn pasid_dir_entries() {
+    ok(pasid::dir_entries());
+}
+
+#[test]
+fn pasid_entries() {
+    ok(pasid::pasid_entries());
+}
+
+#[test]
+fn qi_descriptors() {
+    ok(qi::descriptors());
+}
+
+#[test]
+fn qi_ranges() {
+    ok(qi::ranges());
+}
+
+#[test]
+fn fault_records() {
+    ok(fault::records());
+}
+
+#[test]
+fn fault_reasons() {
+    ok(fault::reasons());
+}
+
+#[test]
+fn dmar_tables() {
+    ok(dmar::tables());
+}
+
+#[test]
+fn all() {
+    ok(selftest::all());
+}
