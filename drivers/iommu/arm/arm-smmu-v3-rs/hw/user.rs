@@ -634,18 +634,40 @@ mod tests {
         // IDR0: ATS [10], ASID16 [12]; IDR1: SSIDSIZE [10:6] = 20; IDR3: RIL [10]; IDR5: DS [7].
         let idr = Idr::new(1 << 10 | 1 << 12, 20 << 6, 1 << 10, 1 << 7);
         assert_eq!(UserCmdPolicy::new(&idr, 0x1234), ALL);
-        let none = UserCmdPolicy::new(&Idr::new(0, 0, 0, 0), 7);
+        let none = UserCmdPolicy {
+            vmid: 7,
+            asid_bits: 8,
+            range_inv: false,
+            ds: false,
+            ats: false,
+            ssid_bits: 0,
+        };
+        assert_eq!(UserCmdPolicy::new(&Idr::new(0, 0, 0, 0), 7), none);
+        // One feature at a time.
+        let one = |i0, i1, i3, i5| UserCmdPolicy::new(&Idr::new(i0, i1, i3, i5), 7);
+        assert_eq!(one(1 << 10, 0, 0, 0), UserCmdPolicy { ats: true, ..none });
         assert_eq!(
-            none,
+            one(1 << 12, 0, 0, 0),
             UserCmdPolicy {
-                vmid: 7,
-                asid_bits: 8,
-                range_inv: false,
-                ds: false,
-                ats: false,
-                ssid_bits: 0,
+                asid_bits: 16,
+                ..none
             }
         );
+        assert_eq!(
+            one(0, 5 << 6, 0, 0),
+            UserCmdPolicy {
+                ssid_bits: 5,
+                ..none
+            }
+        );
+        assert_eq!(
+            one(0, 0, 1 << 10, 0),
+            UserCmdPolicy {
+                range_inv: true,
+                ..none
+            }
+        );
+        assert_eq!(one(0, 0, 0, 1 << 7), UserCmdPolicy { ds: true, ..none });
     }
 
     #[test]
@@ -657,6 +679,11 @@ mod tests {
             0x46, 0x00, 0xff,
         ] {
             assert_eq!(conv(&ALL, [op, 0]), Err(Reject::Opcode), "opcode {op:#x}");
+            assert_eq!(
+                validate_user_cmd(&ALL, &[op | 5 << 32, 0]),
+                Err(Reject::Opcode),
+                "opcode {op:#x}"
+            );
         }
     }
 
