@@ -6,6 +6,7 @@ mod hitless;
 mod queue;
 mod selftest;
 mod tlbi;
+mod user;
 
 use crate::hw::selftest::Check;
 

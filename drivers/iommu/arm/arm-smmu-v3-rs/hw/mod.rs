@@ -29,6 +29,8 @@
 //!   derives from the ID registers.
 //! - [`imp`]: errata and firmware quirks of particular implementations.
 //! - [`ratelimit`]: the kernel's log rate limit as pure policy, for the event log.
+//! - [`user`]: what user space hands the driver for nested translation (vSTEs, invalidation
+//!   commands), validated, and the event records it receives.
 //! - [`ids`]: identifiers shared by several structures, and [`Error`], the one error type.
 
 pub(crate) mod cd;
@@ -48,6 +50,7 @@ pub(crate) mod prodcons;
 pub(crate) mod ratelimit;
 pub(crate) mod ste;
 pub(crate) mod tlbi;
+pub(crate) mod user;
 
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub(crate) mod selftest;

@@ -25,6 +25,7 @@ pub(crate) mod queue;
 pub(crate) mod regs;
 pub(crate) mod ste;
 pub(crate) mod tlbi;
+pub(crate) mod user;
 
 pub(crate) use c_suite::{
     c_suite_cd_cases,
@@ -153,5 +154,7 @@ pub(crate) fn all() -> Check {
     probe::strtab_sizing()?;
     probe::quirks_table()?;
     illegal::checker_rules()?;
-    illegal::composed_entries()
+    illegal::composed_entries()?;
+    user::user_validators()?;
+    user::nested_entries()
 }
