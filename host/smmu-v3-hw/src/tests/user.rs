@@ -43,9 +43,11 @@ use crate::hw::{
     user::{
         convert_user_cmd,
         is_user_event,
+        issue_user_cmds,
         nested_ste,
         validate_vste,
         vevent,
+        BatchError,
         Reject,
         UserCmdPolicy,
         Vste, //
@@ -775,6 +777,108 @@ fn user_validators() {
 #[test]
 fn nested_entries() {
     ok(selftest::user::nested_entries());
+}
+
+/// Arrays [`fuzz_batches`] runs, each with runs of 4 and of 63 commands.
+const BATCH_RUNS: u64 = 20_000;
+
+/// The converted runs, the count and the stop of [`issue_user_cmds`] with runs of `N`, the
+/// issue of run `fail` failing.
+type BatchOutcome = (Vec<Vec<[u64; 2]>>, usize, Result<(), BatchError<u32>>);
+
+fn run_batch<const N: usize>(
+    p: &UserCmdPolicy,
+    cmds: &[Result<[u64; 2], u32>],
+    fail: Option<usize>,
+) -> BatchOutcome {
+    let mut runs: Vec<Vec<[u64; 2]>> = Vec::new();
+    let (n, r) = issue_user_cmds::<u32, N>(p, cmds.iter().copied(), lookup, |run| {
+        runs.push(run.iter().map(|c| *c.words()).collect());
+        if fail == Some(runs.len() - 1) {
+            Err(u32::MAX)
+        } else {
+            Ok(())
+        }
+    });
+    (runs, n, r)
+}
+
+/// What `IOMMU_HWPT_INVALIDATE` must do with `cmds`, runs of `n`: issue the converted commands
+/// up to the first that is refused or unreadable, in runs of `n`, and count the ones issued.
+fn model_batch(
+    p: &UserCmdPolicy,
+    cmds: &[Result<[u64; 2], u32>],
+    n: usize,
+    fail: Option<usize>,
+) -> BatchOutcome {
+    let mut good = Vec::new();
+    let mut stop = Ok(());
+    for c in cmds {
+        match c
+            .map_err(BatchError::Failed)
+            .and_then(|d| model_cmd(p, d).map_err(BatchError::Rejected))
+        {
+            Ok(out) => good.push(out),
+            Err(e) => {
+                stop = Err(e);
+                break;
+            }
+        }
+    }
+    let runs: Vec<Vec<[u64; 2]>> = good.chunks(n).map(|c| c.to_vec()).collect();
+    match fail {
+        Some(k) if k < runs.len() => (
+            runs[..=k].to_vec(),
+            k * n,
+            Err(BatchError::Failed(u32::MAX)),
+        ),
+        _ => (runs, good.len(), stop),
+    }
+}
+
+/// Guest arrays of up to 150 commands, mostly accepted, some refused or unreadable, and some
+/// failing issues: the count and the commands issued are exactly the model's.
+#[test]
+fn fuzz_batches() {
+    let mut r = Rng::new(seed(4));
+    let mut stops = [0u64; 3];
+    for i in 0..BATCH_RUNS {
+        let p = policy(&mut r);
+        // CAST: Below 151.
+        let len = r.below(151) as usize;
+        let cmds: Vec<Result<[u64; 2], u32>> = (0..len)
+            .map(|_| match r.below(300) {
+                // CAST: The index of the array, for the report.
+                0 => Err(i as u32),
+                1..=3 => Ok(gen_cmd(&mut r, &p)),
+                _ => {
+                    let seed = [r.next(), r.next(), r.next(), r.next()];
+                    Ok(accepted_cmd(&p, &USER_OPS, seed).unwrap_or([0x30, 0]))
+                }
+            })
+            .collect();
+        // CAST: Below 4.
+        let fail = (r.below(4) == 0).then(|| r.below(4) as usize);
+        let got = run_batch::<4>(&p, &cmds, fail);
+        assert_eq!(
+            got,
+            model_batch(&p, &cmds, 4, fail),
+            "array {i}: {p:?} {cmds:#x?}"
+        );
+        let got = run_batch::<63>(&p, &cmds, fail);
+        assert_eq!(
+            got,
+            model_batch(&p, &cmds, 63, fail),
+            "array {i}: {p:?} {cmds:#x?}"
+        );
+        stops[match got.2 {
+            Ok(()) => 0,
+            Err(BatchError::Rejected(_)) => 1,
+            Err(BatchError::Failed(_)) => 2,
+        }] += 1;
+    }
+    std::eprintln!("batches completed, refused, failed: {stops:?}");
+    assert!(stops.iter().all(|&n| n > BATCH_RUNS / 20), "{stops:?}");
 }
 
 /// The C side of [`c_reference`]: a shim of the kernel macros and structures the functions

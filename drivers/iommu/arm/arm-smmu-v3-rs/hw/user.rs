@@ -254,7 +254,7 @@ pub(crate) struct UserCmdPolicy {
 }
 
 impl UserCmdPolicy {
-    /// The policy of a vIOMMU with VMID `vmid` on the SMMU `idr` describes. The kernel side
+    /// The policy of a vIOMMU with VMID `vmid` on the SMMU that `idr` describes. The kernel side
     /// clears [`UserCmdPolicy::ats`] if it does not support PCIe ATS, as C does.
     pub(crate) const fn new(idr: &Idr, vmid: u16) -> Self {
         Self {
@@ -421,6 +421,72 @@ pub(crate) fn convert_user_cmd(
         // `validate_user_cmd` passes no other opcode.
         _ => Err(Reject::Opcode),
     }
+}
+
+/// Why [`issue_user_cmds`] stopped before the end of a guest's invalidation array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BatchError<E> {
+    /// The next command was refused.
+    Rejected(Reject),
+    /// Reading the next command, or issuing a run of commands, failed.
+    Failed(E),
+}
+
+/// Validates, converts and issues a guest's invalidation commands in order, for
+/// `IOMMU_HWPT_INVALIDATE` on a vIOMMU: `issue` queues a run of at most `N` converted commands
+/// and waits for their completion (a `CMD_SYNC`).
+///
+/// Returns how many leading commands took effect, the `entry_num` user space gets back, and why
+/// the array was not handled to its end, if it was not. A refused command, or a failure to read
+/// one, first issues the converted commands before it, so the count is exact. When `issue`
+/// fails, the count stops before the run it was given, whose completion is unknown.
+///
+/// C's `arm_vsmmu_cache_invalidate()` reports the same count for a refused command, but does not
+/// issue the converted commands of its pending run (up to 62) before returning; and when issuing
+/// fails, it counts every command of the failed run but the last.
+pub(crate) fn issue_user_cmds<E, const N: usize>(
+    p: &UserCmdPolicy,
+    cmds: impl IntoIterator<Item = Result<[u64; CMD_QWORDS], E>>,
+    vsid_to_sid: impl Fn(u32) -> Option<u32>,
+    mut issue: impl FnMut(&[Cmd]) -> Result<(), E>,
+) -> (usize, Result<(), BatchError<E>>) {
+    const { assert!(N > 0, "runs of at least one command") };
+    let mut run = [Cmd::from_words([0; CMD_QWORDS]); N];
+    let mut pending = 0;
+    let mut done = 0;
+    let mut stop = None;
+    for raw in cmds {
+        let cmd = match raw {
+            Ok(raw) => convert_user_cmd(p, raw, &vsid_to_sid).map_err(BatchError::Rejected),
+            Err(e) => Err(BatchError::Failed(e)),
+        };
+        match cmd {
+            Ok(cmd) => {
+                if let Some(slot) = run.get_mut(pending) {
+                    *slot = cmd;
+                    pending += 1;
+                }
+            }
+            Err(e) => {
+                stop = Some(e);
+                break;
+            }
+        }
+        if pending == N {
+            if let Err(e) = issue(&run) {
+                return (done, Err(BatchError::Failed(e)));
+            }
+            done += pending;
+            pending = 0;
+        }
+    }
+    if let Some(cmds) = run.get(..pending).filter(|c| !c.is_empty()) {
+        if let Err(e) = issue(cmds) {
+            return (done, Err(BatchError::Failed(e)));
+        }
+        done += pending;
+    }
+    (done, stop.map_or(Ok(()), Err))
 }
 
 /// Returns whether an event record goes to the event queue of the vIOMMU of its stream, when
@@ -918,6 +984,86 @@ mod tests {
         // An unknown vSID with a stray bit is refused for the bit, as C validates first.
         assert_eq!(conv(&ALL, [0x06 | 6 << 32, 1]), Err(Reject::CmdBits));
         assert_eq!(validate_user_cmd(&ALL, &[0x06 | 6 << 32, 0]), Ok(()));
+    }
+
+    /// `TLBI_NH_ASID` of ASID `k`, and what it becomes.
+    fn asid(k: u64) -> ([u64; 2], [u64; 2]) {
+        ([0x11 | k << 48, 0], [0x11 | k << 48 | 0x1234 << 32, 0])
+    }
+
+    /// The count, the stop, and the runs issued (the failed one included) of a batch.
+    type Outcome = (
+        usize,
+        Result<(), BatchError<u8>>,
+        std::vec::Vec<std::vec::Vec<[u64; 2]>>,
+    );
+
+    /// Runs [`issue_user_cmds`] in runs of 4 over `cmds`, failing the issue of run `fail`.
+    fn batch(cmds: &[Result<[u64; 2], u8>], fail: Option<usize>) -> Outcome {
+        let mut runs = std::vec::Vec::new();
+        let (n, r) = issue_user_cmds::<u8, 4>(&ALL, cmds.iter().copied(), lookup, |run| {
+            runs.push(run.iter().map(|c| *c.words()).collect());
+            if fail == Some(runs.len() - 1) {
+                Err(9)
+            } else {
+                Ok(())
+            }
+        });
+        (n, r, runs)
+    }
+
+    #[test]
+    fn batches_in_runs() {
+        let cmds: std::vec::Vec<_> = (0..10).map(|k| Ok(asid(k).0)).collect();
+        let (n, r, runs) = batch(&cmds, None);
+        assert_eq!((n, r), (10, Ok(())));
+        let want: std::vec::Vec<_> = (0..10).map(|k| asid(k).1).collect();
+        assert_eq!(runs, [&want[0..4], &want[4..8], &want[8..10]]);
+        // Nothing to do: no run.
+        assert_eq!(batch(&[], None), (0, Ok(()), std::vec![]));
+    }
+
+    #[test]
+    fn batch_stops_at_a_refused_command_after_issuing_the_ones_before() {
+        let mut cmds: std::vec::Vec<_> = (0..9).map(|k| Ok(asid(k).0)).collect();
+        cmds[5] = Ok([0x28, 0]);
+        let (n, r, runs) = batch(&cmds, None);
+        assert_eq!((n, r), (5, Err(BatchError::Rejected(Reject::Opcode))));
+        assert_eq!(
+            runs.concat(),
+            (0..5).map(|k| asid(k).1).collect::<std::vec::Vec<_>>()
+        );
+        // At a run boundary: no empty run.
+        cmds[4] = Ok([0x28, 0]);
+        let (n, _, runs) = batch(&cmds, None);
+        assert_eq!((n, runs.len()), (4, 1));
+        // First: nothing issued.
+        cmds[0] = Ok([0x30, 1]);
+        assert_eq!(
+            batch(&cmds, None),
+            (0, Err(BatchError::Rejected(Reject::CmdBits)), std::vec![])
+        );
+    }
+
+    #[test]
+    fn batch_stops_at_a_read_failure_after_issuing_the_ones_before() {
+        let mut cmds: std::vec::Vec<_> = (0..9).map(|k| Ok(asid(k).0)).collect();
+        cmds[6] = Err(7);
+        let (n, r, runs) = batch(&cmds, None);
+        assert_eq!((n, r), (6, Err(BatchError::Failed(7))));
+        assert_eq!(runs.iter().map(|r| r.len()).sum::<usize>(), 6);
+    }
+
+    #[test]
+    fn batch_counts_only_completed_runs_when_issuing_fails() {
+        let cmds: std::vec::Vec<_> = (0..10).map(|k| Ok(asid(k).0)).collect();
+        let (n, r, runs) = batch(&cmds, Some(1));
+        assert_eq!((n, r, runs.len()), (4, Err(BatchError::Failed(9)), 2));
+        // The last, short run after a refused command.
+        let mut cmds = cmds;
+        cmds[5] = Ok([0x28, 0]);
+        let (n, r, runs) = batch(&cmds, Some(1));
+        assert_eq!((n, r, runs.len()), (4, Err(BatchError::Failed(9)), 2));
     }
 
     /// An `F_TRANSLATION` record of StreamID 0x500, SSV, SSID 3, a read, an address, an IPA.

@@ -45,9 +45,11 @@ use crate::hw::{
     user::{
         convert_user_cmd,
         is_user_event,
+        issue_user_cmds,
         nested_ste,
         validate_vste,
         vevent,
+        BatchError,
         Reject,
         UserCmdPolicy,
         Vste, //
@@ -65,11 +67,15 @@ fn lookup(vsid: u32) -> Option<u32> {
     (vsid == 3).then_some(0x30)
 }
 
+/// The policy of a vIOMMU of VMID 0x21 on QEMU's SMMU.
+fn qemu_policy() -> UserCmdPolicy {
+    let [i0, i1, i3, i5] = QEMU_IDR;
+    UserCmdPolicy::new(&Idr::new(i0, i1, i3, i5), 0x21)
+}
+
 /// Converts a command on QEMU's SMMU for a vIOMMU of VMID 0x21.
 fn qemu_cmd(w: [u64; 2]) -> Result<[u64; 2], Reject> {
-    let [i0, i1, i3, i5] = QEMU_IDR;
-    let p = UserCmdPolicy::new(&Idr::new(i0, i1, i3, i5), 0x21);
-    convert_user_cmd(&p, w, lookup).map(|c| *c.words())
+    convert_user_cmd(&qemu_policy(), w, lookup).map(|c| *c.words())
 }
 
 /// Fixed cases of the vSTE and command validators and of event forwarding.
@@ -166,6 +172,31 @@ pub(crate) fn user_validators() -> Check {
         "CFGI_CD of an unknown vSID",
         qemu_cmd([0x05 | 4 << 32, 1]),
         Err(Reject::UnknownVsid),
+    )?;
+
+    // An array with a valid TLBI_NH_ASID, then a refused command: the first is issued and
+    // counted, then the array stops.
+    let (mut issued, mut first) = (0, [0; 2]);
+    let (n, r) = issue_user_cmds::<(), 4>(
+        &qemu_policy(),
+        [Ok([0x11 | 7 << 48, 0]), Ok([0x28, 0]), Ok([0x30, 0])],
+        lookup,
+        |run| {
+            issued += run.len();
+            if let Some(c) = run.first() {
+                first = *c.words();
+            }
+            Ok(())
+        },
+    );
+    expect(
+        "a refused command stops the array after the ones before it",
+        n == 1 && issued == 1 && r == Err(BatchError::Rejected(Reject::Opcode)),
+    )?;
+    expect_words(
+        "the command before the refused one, issued",
+        &first,
+        &[0x11 | 7 << 48 | 0x21 << 32, 0],
     )?;
 
     // Event qword 0: ID [7:0], SID [63:32]; qword 1: Stall [31], S2 [39].
