@@ -183,7 +183,8 @@ pub use self::viommu::{
     NoViommu,
     UserDataArray,
     Viommu,
-    ViommuOps, //
+    ViommuOps,
+    ViommuRef, //
 };
 
 /// Protection flags of IOMMU mappings (`IOMMU_READ`, ...).

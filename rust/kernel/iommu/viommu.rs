@@ -246,6 +246,50 @@ impl<T: ViommuOps> Viommu<T> {
     }
 }
 
+impl<T: ViommuOps> Viommu<T> {
+    /// Returns a counted reference to the vIOMMU, for a nested domain allocated on it.
+    ///
+    /// The reference holds one more user of the core's vIOMMU object: while it exists, the
+    /// core refuses to destroy the vIOMMU (`EBUSY`). A nested domain is freed before the core
+    /// drops its own reference of the nested HWPT on the vIOMMU, so a `ViommuRef` kept in one
+    /// never delays anything user space can observe.
+    pub fn new_ref(&self) -> ViommuRef<T> {
+        // SAFETY: The vIOMMU is valid; its `obj.users` is at least one while it is in use.
+        unsafe { bindings::refcount_inc(&raw mut (*self.as_raw()).obj.users) };
+        // INVARIANT: One `users` count taken above, released by `Drop`.
+        ViommuRef(NonNull::from(self))
+    }
+}
+
+/// A counted reference to a [`Viommu`] (see [`Viommu::new_ref`]).
+///
+/// # Invariants
+///
+/// The pointer is a valid `Viommu<T>` of which this reference holds one `obj.users` count.
+pub struct ViommuRef<T: ViommuOps>(NonNull<Viommu<T>>);
+
+// SAFETY: A `ViommuRef` only gives shared access to a `Viommu<T>`, which is `Sync`.
+unsafe impl<T: ViommuOps> Send for ViommuRef<T> {}
+// SAFETY: As above.
+unsafe impl<T: ViommuOps> Sync for ViommuRef<T> {}
+
+impl<T: ViommuOps> core::ops::Deref for ViommuRef<T> {
+    type Target = Viommu<T>;
+
+    fn deref(&self) -> &Viommu<T> {
+        // SAFETY: The count held (type invariants) keeps the vIOMMU alive.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T: ViommuOps> Drop for ViommuRef<T> {
+    fn drop(&mut self) {
+        // SAFETY: The count taken by `new_ref` is released once; the core holds another one
+        // (the object's own) until it destroys the vIOMMU, so this never drops it to zero.
+        unsafe { bindings::refcount_dec(&raw mut (*self.0.as_ref().as_raw()).obj.users) };
+    }
+}
+
 impl<T: ViommuOps> core::ops::Deref for Viommu<T> {
     type Target = T;
 
