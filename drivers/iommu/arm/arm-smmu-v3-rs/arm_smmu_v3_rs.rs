@@ -44,6 +44,13 @@ impl From<hw::Error> for kernel::error::Error {
     }
 }
 
+impl From<hw::user::Reject> for kernel::error::Error {
+    fn from(_: hw::user::Reject) -> Self {
+        // As C: every vSTE or command a guest may not hand the SMMU is EIO.
+        kernel::error::code::EIO
+    }
+}
+
 /// Prints a [`hw`] value, which implements [`core::fmt::Display`], with the kernel's formatting
 /// macros.
 pub(crate) struct Show<'a, T>(pub(crate) &'a T);

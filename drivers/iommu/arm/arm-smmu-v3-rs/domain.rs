@@ -378,15 +378,24 @@ impl Paging {
         self.coherency.leave(m.canwbs());
     }
 
-    /// The SMMU and VMID of a stage 2 domain, the nesting parent of a vIOMMU; `None` for stage 1.
-    pub(crate) fn s2(&self) -> Option<(&Arc<Smmu>, u16)> {
+    /// The SMMU, VMID and STE of a stage 2 domain, the nesting parent of a vIOMMU; `None` for
+    /// stage 1.
+    pub(crate) fn s2(&self) -> Option<(&Arc<Smmu>, u16, &Ste)> {
         match &self.stage {
             Stage::S2(d) => match d.tag.id {
-                TlbId::Vmid(vmid) => Some((&d.tag.smmu, vmid)),
+                TlbId::Vmid(vmid) => Some((&d.tag.smmu, vmid, &d.ste)),
                 TlbId::Asid(_) => None,
             },
             Stage::S1(_) => None,
         }
+    }
+
+    /// Counts in `m` attaching to a nested domain on this parent: the parent's cache coherency
+    /// rule applies to it, as to the parent's own devices (`EINVAL` if it cannot comply).
+    ///
+    /// The caller reports the device leaving with [`Paging::detached`].
+    pub(crate) fn nested_attaching(&self, m: &Master) -> Result {
+        self.coherency.enter(m.canwbs())
     }
 
     /// Makes the domain enforce cache coherency: refuses devices whose DMA may be non-coherent.

@@ -25,6 +25,7 @@ use kernel::{
         StaticDomain,
         StaticDomainCell,
         UnmapRequest,
+        UserDataArray,
         Viommu,
         ViommuOps, //
     },
@@ -49,7 +50,10 @@ use crate::{
         Smmu,
         HW_INFO_TYPE_ARM_SMMUV3, //
     },
-    vsmmu::Vsmmu,
+    vsmmu::{
+        Nested,
+        Vsmmu, //
+    },
 };
 
 /// The software-managed MSI window reported to every device (as the C driver does), so that
@@ -189,11 +193,26 @@ impl iommu::Ops for SmmuIommu {
     }
 }
 
-/// Tells the paging domain `old`, if it is one, that `m` left it.
+/// Tells the domain `old` that `m` left it, after attaching it elsewhere.
 fn left(old: Option<&AnyDomain>, m: &Master) {
     if let Some(p) = old.and_then(|d| d.downcast::<Paging>()) {
         p.detached(m);
+    } else if let Some(n) = old.and_then(|d| d.downcast::<Nested>()) {
+        n.detached(m);
     }
+}
+
+/// Attaches `m` to a domain of the host, which logs the device's events itself.
+fn host_attach(
+    m: &Master,
+    attach: impl FnOnce(&Master) -> Result,
+    old: Option<&AnyDomain>,
+) -> Result {
+    attach(m)?;
+    // Cannot fail: clearing allocates nothing.
+    let _ = m.set_event_sink(None);
+    left(old, m);
+    Ok(())
 }
 
 /// The per-device data of a client device.
@@ -216,10 +235,14 @@ impl DomainOps for Identity {
         dev: &ClientDevice<SmmuIommu>,
         old: Option<&AnyDomain>,
     ) -> Result {
-        let m = master(dev)?;
-        Identity::attach(m);
-        left(old, m);
-        Ok(())
+        host_attach(
+            master(dev)?,
+            |m| {
+                Identity::attach(m);
+                Ok(())
+            },
+            old,
+        )
     }
 }
 
@@ -232,10 +255,14 @@ impl DomainOps for Blocked {
         dev: &ClientDevice<SmmuIommu>,
         old: Option<&AnyDomain>,
     ) -> Result {
-        let m = master(dev)?;
-        Blocked::attach(m);
-        left(old, m);
-        Ok(())
+        host_attach(
+            master(dev)?,
+            |m| {
+                Blocked::attach(m);
+                Ok(())
+            },
+            old,
+        )
     }
 }
 
@@ -248,10 +275,7 @@ impl DomainOps for Paging {
         dev: &ClientDevice<SmmuIommu>,
         old: Option<&AnyDomain>,
     ) -> Result {
-        let m = master(dev)?;
-        (**domain).attach(m)?;
-        left(old, m);
-        Ok(())
+        host_attach(master(dev)?, |m| (**domain).attach(m), old)
     }
 
     fn enforce_cache_coherency(domain: &Domain<Self>) -> bool {
@@ -282,10 +306,37 @@ impl DomainOps for Paging {
 #[vtable]
 impl ViommuOps for Vsmmu {
     type Iommu = SmmuIommu;
-    // No nested domains yet: `alloc_domain_nested` is not implemented.
-    type NestedDomain = Paging;
+    type NestedDomain = Nested;
+
+    fn alloc_domain_nested(
+        viommu: &Viommu<Self>,
+        flags: u32,
+        data: &UserData,
+    ) -> Result<Pin<KBox<Domain<Nested>>>> {
+        Domain::new_nested(Ok::<_, Error>(Nested::new(viommu, flags, data)?))
+    }
+
+    fn cache_invalidate(viommu: &Viommu<Self>, array: &UserDataArray) -> Result {
+        Vsmmu::invalidate(viommu, array)
+    }
 
     fn vdevice_init(viommu: &Viommu<Self>, dev: &ClientDevice<SmmuIommu>, _virt_id: u64) -> Result {
         (**viommu).vdevice_init(master(dev)?)
+    }
+}
+
+#[vtable]
+impl DomainOps for Nested {
+    type Iommu = SmmuIommu;
+
+    fn attach_dev(
+        domain: &Domain<Self>,
+        dev: &ClientDevice<SmmuIommu>,
+        old: Option<&AnyDomain>,
+    ) -> Result {
+        let m = master(dev)?;
+        (**domain).attach(m, domain.viommu().virt_id(dev))?;
+        left(old, m);
+        Ok(())
     }
 }

@@ -156,6 +156,16 @@ mod tests {
     }
 
     /// The raw translation control fields of a table the page-table code allocated.
+    #[test]
+    fn nesting_validators() -> Result {
+        run(selftest::user::user_validators())
+    }
+
+    #[test]
+    fn nested_entries() -> Result {
+        run(selftest::user::nested_entries())
+    }
+
     fn table_cfg(ttb: u64, tsz: u32, sl: u32, tg: u32, walk: (u32, u32, u32), ps: u32) -> TableCfg {
         let (irgn, orgn, sh) = walk;
         TableCfg {

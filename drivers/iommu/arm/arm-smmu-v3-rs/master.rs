@@ -25,7 +25,10 @@ use crate::{
         ids::Ssid,
         ste::Ste, //
     },
-    smmu::Smmu,
+    smmu::{
+        EventSink,
+        Smmu, //
+    },
 };
 
 /// The streams of one client device.
@@ -83,6 +86,18 @@ impl Master {
     /// The StreamIDs of the device, each once.
     pub(crate) fn sids(&self) -> &[u32] {
         &self.sids
+    }
+
+    /// Sends the guest's events of the device's streams to `sink` (a vIOMMU's event queue),
+    /// or logs them again (`None`); fails with `ENOMEM`, changing nothing.
+    pub(crate) fn set_event_sink(&self, sink: Option<&Arc<dyn EventSink>>) -> Result {
+        match sink {
+            Some(s) => self.smmu.set_event_sink(&self.sids, s),
+            None => {
+                self.smmu.clear_event_sink(&self.sids);
+                Ok(())
+            }
+        }
     }
 
     /// The SMMU translating this device.

@@ -20,6 +20,8 @@ mod control;
 mod faults;
 mod invalidate;
 
+pub(crate) use faults::EventSink;
+
 #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
 use core::sync::atomic::AtomicU32;
 use core::sync::atomic::{
@@ -129,6 +131,9 @@ pub(crate) struct Smmu {
     /// Taken in the event handler, under the RCU read lock: a spinlock.
     #[pin]
     streams: SpinLock<Streams>,
+    /// The streams whose guest events go to a vIOMMU, and where: few, searched in order.
+    #[pin]
+    sinks: Mutex<KVec<faults::StreamSink>>,
     #[pin]
     vmids: Mutex<IdPool>,
     #[pin]
@@ -212,6 +217,7 @@ impl Smmu {
                 ),
                 strtab <- new_mutex!(strtab, "arm_smmu_v3_rs::strtab"),
                 streams <- new_spinlock!(Streams::new(), "arm_smmu_v3_rs::streams"),
+                sinks <- new_mutex!(KVec::new(), "arm_smmu_v3_rs::sinks"),
                 vmids <- new_mutex!(vmids, "arm_smmu_v3_rs::vmids"),
                 asids <- new_mutex!(asids, "arm_smmu_v3_rs::asids"),
                 hw_info,

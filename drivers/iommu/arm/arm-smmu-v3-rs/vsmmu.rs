@@ -7,28 +7,53 @@
 //! parent's VMID: everything the guest's stage 1 caches is tagged with it. Its vDEVICEs map the
 //! guest's StreamIDs (vSIDs) to the devices behind it.
 //!
-//! C reference: `arm-smmu-v3-iommufd.c` (`arm_smmu_get_viommu_size()`, `arm_vsmmu_init()`,
-//! `arm_vsmmu_vdevice_init()`).
+//! A nested domain holds the guest's vSTE: its streams get the parent's stage 2 with the
+//! guest's stage 1 (the guest's CD table, at an IPA) on top. The guest invalidates what its
+//! stage 1 caches through the vSMMU, with commands checked and rewritten here, and receives its
+//! stage 1 faults on the vSMMU's event queue, under its vSIDs.
+//!
+//! C reference: `arm-smmu-v3-iommufd.c`.
 
 use kernel::{
     iommu::{
         iommufd::UserData,
-        viommu_type, //
+        viommu_type,
+        UserDataArray,
+        Viommu,
+        ViommuRef, //
     },
     prelude::*,
     sync::Arc,
 };
 
-use crate::{domain::Paging, master::Master, smmu::Smmu};
+use crate::{
+    domain::Paging,
+    hw::{
+        cmd::CMD_QWORDS,
+        event::EVT_QWORDS,
+        ste::Ste,
+        user::{
+            issue_user_cmds,
+            nested_ste,
+            validate_vste,
+            vevent,
+            BatchError,
+            UserCmdPolicy,
+            Vste,
+            VSTE_QWORDS, //
+        },
+    },
+    master::Master,
+    smmu::{
+        EventSink,
+        Smmu, //
+    },
+};
 
 /// The driver's part of a vIOMMU of type `ARM_SMMUV3`.
 pub(crate) struct Vsmmu {
     smmu: Arc<Smmu>,
     /// The nesting parent's VMID, which tags the guest's stage 1 TLB entries too.
-    #[allow(
-        dead_code,
-        reason = "the guest's invalidations will be made to carry it"
-    )]
     vmid: u16,
 }
 
@@ -53,7 +78,7 @@ impl Vsmmu {
         if user_data.is_some() {
             return Err(EOPNOTSUPP);
         }
-        let (parent_smmu, vmid) = parent.s2().ok_or(EINVAL)?;
+        let (parent_smmu, vmid, _) = parent.s2().ok_or(EINVAL)?;
         if !Arc::ptr_eq(parent_smmu, smmu) {
             return Err(EINVAL);
         }
@@ -74,5 +99,147 @@ impl Vsmmu {
             return Err(EOPNOTSUPP);
         }
         Ok(())
+    }
+}
+
+/// `IOMMU_HWPT_DATA_ARM_SMMUV3`: a nested domain's data, the guest's vSTE.
+const HWPT_DATA_ARM_SMMUV3: u32 = 2;
+/// `IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3`: the guest's invalidation commands.
+const INVALIDATE_DATA_ARM_SMMUV3: u32 = 1;
+/// `IOMMU_VEVENTQ_TYPE_ARM_SMMUV3`: event records, as the SMMU writes them.
+const VEVENTQ_TYPE_ARM_SMMUV3: u32 = 1;
+/// How many of the guest's commands go to the command queue with one `CMD_SYNC`, as in C.
+const INVALIDATE_BATCH: usize = 63;
+
+impl Vsmmu {
+    /// Carries out the guest's invalidation commands of `array` on the vSMMU `viommu`.
+    ///
+    /// Each command is checked and rewritten as the C driver does: its VMID forced to the
+    /// vSMMU's, a vSID replaced by the StreamID of the vDEVICE it names. On the first command
+    /// refused (`EIO`), the commands before it are still carried out and the array's count says
+    /// how many: exactly those (C counts, but does not issue, the pending ones;
+    /// [`issue_user_cmds`]).
+    pub(crate) fn invalidate(viommu: &Viommu<Vsmmu>, array: &UserDataArray) -> Result {
+        let cmds = array.read_all::<[u64; CMD_QWORDS]>(INVALIDATE_DATA_ARM_SMMUV3)?;
+        let this = &**viommu;
+        let mut policy = UserCmdPolicy::new(&this.smmu.features.idr, this.vmid);
+        // As C: ATC invalidations need the kernel's ATS support too.
+        policy.ats &= cfg!(CONFIG_PCI_ATS);
+        let vsid_to_sid = |vsid: u32| {
+            viommu.with_device(u64::from(vsid), |dev| {
+                let m = dev?.data()?;
+                // A vDEVICE has exactly one StreamID ([`Vsmmu::vdevice_init`]).
+                (Arc::ptr_eq(m.smmu(), &this.smmu) && m.sids().len() == 1).then(|| m.sids()[0])
+            })
+        };
+        let (handled, r) = issue_user_cmds::<Error, INVALIDATE_BATCH>(
+            &policy,
+            cmds.iter().map(|c| Ok(c.map(u64::from_le))),
+            vsid_to_sid,
+            |run| this.smmu.issue_sync(run),
+        );
+        array.set_handled(handled);
+        match r {
+            Ok(()) => Ok(()),
+            Err(BatchError::Rejected(_)) => Err(EIO),
+            Err(BatchError::Failed(e)) => Err(e),
+        }
+    }
+}
+
+/// A nested domain: the guest's vSTE on a vSMMU, over the vSMMU's stage 2.
+pub(crate) struct Nested {
+    viommu: ViommuRef<Vsmmu>,
+    vste: Vste,
+    /// The STE of the domain's streams: the parent's stage 2 with the guest's stage 1 fields
+    /// (or abort, or the parent's alone).
+    ste: Ste,
+}
+
+impl Nested {
+    /// A nested domain on `viommu` from the user's vSTE in `data`: `EIO` if it sets anything a
+    /// guest may not, `EOPNOTSUPP` for any flag.
+    pub(crate) fn new(viommu: &Viommu<Vsmmu>, flags: u32, data: &UserData) -> Result<Self> {
+        if flags != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        let raw: [u64; VSTE_QWORDS] =
+            data.read(HWPT_DATA_ARM_SMMUV3, size_of::<[u64; VSTE_QWORDS]>())?;
+        let vste = validate_vste(raw.map(u64::from_le))?;
+        let (_, _, parent) = viommu.parent().s2().ok_or(EINVAL)?;
+        let ste = nested_ste(parent, &vste)?;
+        Ok(Self {
+            viommu: viommu.new_ref(),
+            vste,
+            ste,
+        })
+    }
+
+    /// The vSMMU of the domain.
+    pub(crate) fn viommu(&self) -> &Viommu<Vsmmu> {
+        &self.viommu
+    }
+
+    /// Attaches `m`, whose vDEVICE on the domain's vSMMU (if it has one) is `vsid`.
+    ///
+    /// As the C driver: the device must be behind the vSMMU's SMMU (`EINVAL`), a stage 1
+    /// vSTE needs the vDEVICE (`ENOENT`), and the parent's cache coherency rule applies. With a
+    /// vDEVICE, the guest's events of the device go to the vSMMU's event queue.
+    pub(crate) fn attach(&self, m: &Master, vsid: Option<u64>) -> Result {
+        if !Arc::ptr_eq(m.smmu(), &self.viommu.smmu) {
+            return Err(EINVAL);
+        }
+        if self.vste.needs_vdevice() && vsid.is_none() {
+            return Err(ENOENT);
+        }
+        let parent = self.viommu.parent();
+        parent.nested_attaching(m)?;
+        let sink = match vsid.map(u32::try_from) {
+            Some(Ok(vsid)) => Some(VeventSink::for_vsid(&self.viommu, vsid)),
+            Some(Err(_)) => Some(Err(EINVAL)),
+            None => None,
+        };
+        let r = match sink {
+            Some(Ok(sink)) => m.set_event_sink(Some(&sink)),
+            Some(Err(e)) => Err(e),
+            None => m.set_event_sink(None),
+        };
+        if let Err(e) = r {
+            parent.detached(m);
+            return Err(e);
+        }
+        m.install_without_cd(&self.ste);
+        Ok(())
+    }
+
+    /// Records that `m`, which was attached to this domain, is now attached to another one.
+    pub(crate) fn detached(&self, m: &Master) {
+        self.viommu.parent().detached(m);
+    }
+}
+
+/// Where a vDEVICE's guest events go: its vSMMU's event queue, under its vSID.
+struct VeventSink {
+    viommu: ViommuRef<Vsmmu>,
+    vsid: u32,
+}
+
+impl VeventSink {
+    fn for_vsid(viommu: &Viommu<Vsmmu>, vsid: u32) -> Result<Arc<dyn EventSink>> {
+        let sink = Arc::new(
+            Self {
+                viommu: viommu.new_ref(),
+                vsid,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(sink)
+    }
+}
+
+impl EventSink for VeventSink {
+    fn report(&self, evt: &[u64; EVT_QWORDS]) -> Result {
+        let v = vevent(evt, self.vsid).map(u64::to_le);
+        self.viommu.report_event(VEVENTQ_TYPE_ARM_SMMUV3, &v)
     }
 }

@@ -7,6 +7,7 @@ use kernel::{
     io::Io,
     irq::IrqReturn,
     prelude::*,
+    sync::Arc,
     task::cond_resched,
     time::Instant, //
 };
@@ -18,7 +19,11 @@ use crate::{
             gerror_actions,
             Cr0, //
         },
-        event::Event,
+        event::{
+            Event,
+            EVT_QWORDS, //
+        },
+        user::is_user_event,
     },
     queue::evtq::Batch,
     regs::{
@@ -29,6 +34,17 @@ use crate::{
 };
 
 use super::Smmu;
+
+/// Where the events of a stream go instead of the log: the event queue of the vIOMMU whose
+/// guest drives the stream's stage 1 (see [`Smmu::set_event_sink`]).
+pub(crate) trait EventSink: Send + Sync {
+    /// Reports the raw event record `evt` of the stream; fails if nobody listens (it is then
+    /// logged).
+    fn report(&self, evt: &[u64; EVT_QWORDS]) -> Result;
+}
+
+/// A stream's [`EventSink`].
+pub(crate) type StreamSink = (u32, Arc<dyn EventSink>);
 
 impl Smmu {
     /// Drains the event queue (threaded interrupt context).
@@ -51,7 +67,9 @@ impl Smmu {
             }
             handled |= batch.overflow || !batch.records().is_empty();
             for raw in batch.records() {
-                self.report_event(&Event::decode(raw));
+                if !self.forward_event(raw) {
+                    self.report_event(&Event::decode(raw));
+                }
             }
             if !batch.is_full() {
                 break;
@@ -63,6 +81,42 @@ impl Smmu {
         } else {
             IrqReturn::None
         }
+    }
+
+    /// Sends the guest's events of streams with an [`EventSink`] to it, as the C driver sends
+    /// them to a vIOMMU; returns whether `raw` went there.
+    ///
+    /// The guest's events are its configuration errors and stage 1 faults, not stalls or stage
+    /// 2 faults, which are the host's ([`is_user_event`]).
+    fn forward_event(&self, raw: &[u64; EVT_QWORDS]) -> bool {
+        if !is_user_event(raw) {
+            return false;
+        }
+        let sid = Event::decode(raw).sid;
+        let sink = self
+            .sinks
+            .lock()
+            .iter()
+            .find(|(s, _)| *s == sid)
+            .map(|(_, sink)| sink.clone());
+        sink.is_some_and(|sink| sink.report(raw).is_ok())
+    }
+
+    /// Sends the guest's events of the streams `sids` to `sink` from now on, replacing their
+    /// previous sinks; fails with `ENOMEM`, changing nothing.
+    pub(crate) fn set_event_sink(&self, sids: &[u32], sink: &Arc<dyn EventSink>) -> Result {
+        let mut sinks = self.sinks.lock();
+        sinks.reserve(sids.len(), GFP_KERNEL)?;
+        sinks.retain(|(s, _)| !sids.contains(s));
+        for sid in sids {
+            sinks.push((*sid, sink.clone()), GFP_KERNEL)?;
+        }
+        Ok(())
+    }
+
+    /// Logs the events of the streams `sids` again, as before [`Smmu::set_event_sink`].
+    pub(crate) fn clear_event_sink(&self, sids: &[u32]) {
+        self.sinks.lock().retain(|(s, _)| !sids.contains(s));
     }
 
     /// Whether the event log may print one more line within its rate limit; says first how
