@@ -31,12 +31,15 @@ use crate::{
 /// The largest command queue the driver uses: 256 entries, one page.
 const CMDQ_MAX_LOG2: u32 = 8;
 
-/// The largest event queue the driver uses: 8192 entries, 256 KiB.
+/// The largest event queue the driver asks for: 131072 entries, 4 MiB, as the C driver (the
+/// largest allocation the page allocator makes with 4 KiB pages); a smaller one where the
+/// SMMU's `IDR1.EVENTQS` says so, or where that much memory is not available
+/// ([`crate::queue::Ring::new_up_to`]).
 ///
 /// A faulting transfer can produce an event per bus beat (QEMU: one per 4 bytes, so 1024 for
 /// a 4 KiB DMA), and a full queue loses events (QEMU reports it as `GERROR.EVTQ_ABT_ERR`), so
-/// the queue must hold several such bursts between two drains.
-const EVTQ_MAX_LOG2: u32 = 13;
+/// the queue must hold many such bursts while the interrupt thread waits for a CPU.
+const EVTQ_MAX_LOG2: u32 = 17;
 
 /// The output size assumed for a reserved `IDR5.OAS` encoding, as the C driver does.
 const OAS_FALLBACK: u32 = 48;

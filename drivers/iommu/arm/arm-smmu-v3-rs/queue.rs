@@ -15,6 +15,7 @@ use kernel::{
         io_read,
         io_write, //
     },
+    page::PAGE_SIZE,
     prelude::*, //
 };
 
@@ -44,6 +45,22 @@ impl<const N: usize> Ring<N> {
             mem: Coherent::zeroed_slice(dev, words, GFP_KERNEL)?,
             q,
         })
+    }
+
+    /// A queue of at most `2^log2size` entries: as large as memory allows, halving the size
+    /// down to one page while the allocation fails, as the C driver does.
+    pub(crate) fn new_up_to(dev: &Device<Bound>, log2size: u32) -> Result<Self> {
+        let mut log2 = log2size;
+        loop {
+            match Self::new(dev, log2) {
+                Err(e) if e == ENOMEM && log2 > 0 && (N * 8) << log2 > PAGE_SIZE => log2 -= 1,
+                Ok(ring) if log2 < log2size => {
+                    dev_info!(dev, "queue of 2^{} entries only (memory)\n", log2);
+                    return Ok(ring);
+                }
+                r => return r,
+            }
+        }
     }
 
     /// The index arithmetic of this queue.

@@ -198,7 +198,7 @@ impl Smmu {
         let asids = IdPool::with_capacity(1 << features.idr.asid_bits(), GFP_KERNEL)?;
 
         let cmdq = Cmdq::new(Ring::new(dev, features.cmdq_log2)?);
-        let evtq = Evtq::new(Ring::new(dev, features.evtq_log2)?);
+        let evtq = Evtq::new(Ring::new_up_to(dev, features.evtq_log2)?);
         let strtab = StreamTable::new(dev, &features)?;
         let regs = io.into_devres()?;
         Arc::pin_init(
