@@ -34,22 +34,11 @@
  * physical-address checks (its default 28-bit mask clamps IOVAs).
  */
 #include "vfio-lib.h"
+#include "edu.h"
 
 #include <pthread.h>
 #include <sched.h>
 
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
-#define EDU_IRQ_STATUS 0x24
-#define EDU_IRQ_RAISE 0x60
-#define EDU_IRQ_ACK 0x64
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_CNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_CMD_RUN 0x1
-#define EDU_CMD_TO_RAM 0x2
-#define EDU_BUF 0x40000		/* device-side 4 KiB buffer */
 #define IOVA_A 0x100000UL	/* source page */
 #define IOVA_B 0x101000UL	/* destination page */
 #define IOVA_C 0x200000UL	/* mapped, then unmapped */
@@ -59,23 +48,6 @@ static const struct pci_id edu = { "edu", EDU_VENDOR, EDU_DEVICE };
 /* SMMU_IDR0 as IOMMU_GET_HW_INFO reports it (0 until hw_info() ran). */
 static uint32_t smmu_idr0;
 
-/* Physical address of a (locked, populated) user page, or 0. */
-static uint64_t phys_of(void *va)
-{
-	uint64_t ent;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	off_t off = ((uintptr_t)va / PAGE) * sizeof(ent);
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent))
-		ent = 0;
-	close(fd);
-	if (!(ent & (1ULL << 63)) || !(ent & ((1ULL << 55) - 1)))
-		return 0;
-	return (ent & ((1ULL << 55) - 1)) * PAGE;
-}
-
 /* ctx_open() of an edu: BAR0 must show edu's identification register. */
 static int edu_open(struct ctx *c, const char *backend, const char *bdf)
 {
@@ -84,47 +56,6 @@ static int edu_open(struct ctx *c, const char *backend, const char *bdf)
 	CHECK(*(volatile uint32_t *)c->bar == 0x010000edu, "BAR0 id reads %#x, not edu",
 	      *(volatile uint32_t *)c->bar);
 	return 0;
-}
-
-/* One edu DMA; to_ram: device buffer -> iova, else iova -> device buffer. */
-static int edu_dma(struct ctx *c, uint64_t iova, size_t len, int to_ram)
-{
-	volatile uint64_t *r = (volatile uint64_t *)c->bar;
-	struct timespec t0, t;
-
-	r[EDU_DMA_SRC / 8] = to_ram ? EDU_BUF : iova;
-	r[EDU_DMA_DST / 8] = to_ram ? iova : EDU_BUF;
-	r[EDU_DMA_CNT / 8] = len;
-	r[EDU_DMA_CMD / 8] = EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (r[EDU_DMA_CMD / 8] & EDU_CMD_RUN) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		CHECK(t.tv_sec - t0.tv_sec < 10, "edu DMA did not complete in 10 s");
-		usleep(1000);
-	}
-	return 0;
-}
-
-static void fill(uint8_t *p, uint8_t seed)
-{
-	for (size_t i = 0; i < PAGE; i++)
-		p[i] = (uint8_t)(seed ^ (i * 7) ^ (i >> 8));
-}
-
-static int same(const uint8_t *p, uint8_t seed)
-{
-	for (size_t i = 0; i < PAGE; i++)
-		if (p[i] != (uint8_t)(seed ^ (i * 7) ^ (i >> 8)))
-			return 0;
-	return 1;
-}
-
-static int all_zero(const uint8_t *p)
-{
-	for (size_t i = 0; i < PAGE; i++)
-		if (p[i])
-			return 0;
-	return 1;
 }
 
 /* Pages: 0 src, 1 dst, 2 never mapped, 3 never mapped, 4 mapped then unmapped. */

@@ -559,4 +559,21 @@ static inline int firmware_canwbs(void)
 	return canwbs;
 }
 
+/* Physical address of a (locked, populated) user page, or 0. */
+static inline uint64_t phys_of(void *va)
+{
+	uint64_t ent;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	off_t off = ((uintptr_t)va / PAGE) * sizeof(ent);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	if (!(ent & (1ULL << 63)) || !(ent & ((1ULL << 55) - 1)))
+		return 0;
+	return (ent & ((1ULL << 55) - 1)) * PAGE;
+}
+
 #endif /* VFIO_LIB_H */

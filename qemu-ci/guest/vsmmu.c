@@ -12,11 +12,23 @@
  * Where it may, the vIOMMU and its vDEVICE are checked against the uAPI's
  * rules and torn down in every order the uAPI allows. Output is KTAP.
  *
+ * With a vIOMMU, the edu then DMAs through a nested stage 1 that this program
+ * builds as a guest would: a Context Descriptor and stage 1 page tables in
+ * "guest RAM" (memory mapped into the IOAS: its IOVAs are the guest's IPAs,
+ * translated by the parent's stage 2), named by a vSTE. It checks that data
+ * lands through both stages, that QEMU's SMMU keeps a changed stage 1 PTE's
+ * old translation until a TLBI_NH_VA through IOMMU_HWPT_INVALIDATE, that a DMA
+ * to an unmapped stage 1 address gives an F_TRANSLATION record carrying the
+ * vSID on the vEVENTQ, that a stage 1 PTE pointing outside the IOAS moves no
+ * data, and that a bad vSTE or a batch with a bad command is refused (EIO,
+ * with entry_num saying where) and changes nothing.
+ *
  * Usage: vsmmu [-d BDF] test
  */
 #include "vfio-lib.h"
+#include "edu.h"
 
-static const struct pci_id edu_id = { "edu", 0x1234, 0x11e8 };
+static const struct pci_id edu_id = { "edu", EDU_VENDOR, EDU_DEVICE };
 
 /* IDR0.S1P and S2P; IDR3.FWB. */
 #define IDR0_NESTING 0x3
@@ -24,6 +36,69 @@ static const struct pci_id edu_id = { "edu", 0x1234, 0x11e8 };
 
 /* The vSID the tests give the edu. */
 #define VSID 0x42
+
+/*
+ * Guest RAM: GRAM_PAGES pages at IPA GRAM_IPA (an IOVA of the IOAS). Its
+ * pages, by index: the CD, the stage 1 tables (levels 1 to 3), and data.
+ */
+#define GRAM_IPA 0x40000000UL
+#define GRAM_PAGES 16
+#define PG_CD 0
+#define PG_L1 1
+#define PG_L2 2
+#define PG_L3 3
+#define PG_SRC 8
+#define PG_DST 9
+#define PG_ALT 10
+
+/* Stage 1 VAs (39 bits, 4 KiB pages: levels 1 to 3) the edu DMAs to. */
+#define VA_SRC 0x10000000UL
+#define VA_DST 0x10001000UL
+#define VA_UNMAPPED 0x10002000UL
+#define VA_OUTSIDE 0x10003000UL
+#define ASID 7
+
+/* CD word 0 (SMMUv3 CD, 64 bytes), as arm_smmu_make_s1_cd() builds one. */
+#define CD0_T0SZ(x) ((uint64_t)(x))
+#define CD0_IR0_WBWA (1ULL << 8)
+#define CD0_OR0_WBWA (1ULL << 10)
+#define CD0_SH0_IS (3ULL << 12)
+#define CD0_EPD1 (1ULL << 30)
+#define CD0_V (1ULL << 31)
+#define CD0_IPS_40 (2ULL << 32)
+#define CD0_AA64 (1ULL << 41)
+#define CD0_R (1ULL << 45)
+#define CD0_A (1ULL << 46)
+#define CD0_ASET (1ULL << 47)
+#define CD0_ASID(x) ((uint64_t)(x) << 48)
+/* MAIR index 0: normal memory, inner and outer write-back. */
+#define MAIR_WB 0xffULL
+
+/* Stage 1 descriptors (VMSAv8-64, 4 KiB granule). */
+#define PTE_TABLE 0x3ULL
+#define PTE_PAGE 0x3ULL
+#define PTE_AP_UNPRIV (1ULL << 6)
+#define PTE_SH_IS (3ULL << 8)
+#define PTE_AF (1ULL << 10)
+#define PTE_NG (1ULL << 11)
+
+/* STE word 0 and 1 fields a vSTE may set. */
+#define STE0_V 1ULL
+#define STE0_CFG_ABORT (0ULL << 1)
+#define STE0_CFG_BYPASS (4ULL << 1)
+#define STE0_CFG_S1 (5ULL << 1)
+#define STE1_S1CIR_WBRA (1ULL << 2)
+#define STE1_S1COR_WBRA (1ULL << 4)
+#define STE1_S1CSH_IS (3ULL << 6)
+#define STE1_EATS_TRANS (1ULL << 28)
+/* A bit no vSTE may set: STE.S1STALLD's neighbour STRW, word 1 bit 30. */
+#define STE1_STRW_BIT (1ULL << 30)
+
+/* Commands. */
+#define CMD_TLBI_NH_VA 0x12
+#define CMD_ATC_INV 0x40
+#define CMD_CFGI_CD_ALL 0x06
+#define EVT_F_TRANSLATION 0x10
 
 struct vsmmu {
 	struct ctx c;
@@ -98,6 +173,280 @@ static int vdevice_alloc(struct vsmmu *v, uint32_t viommu, uint64_t virt_id, uin
 
 	*id = a.out_vdevice_id;
 	return r;
+}
+
+/* Guest RAM and what the nested tests set up in it. */
+static uint8_t *gram;
+
+static uint64_t *gpage(int i)
+{
+	return (uint64_t *)(gram + i * PAGE);
+}
+
+static uint64_t ipa(int page)
+{
+	return GRAM_IPA + page * PAGE;
+}
+
+/* Points the stage 1 PTE of va at the IPA out (0: invalid). */
+static void s1_map(uint64_t va, uint64_t out)
+{
+	gpage(PG_L3)[(va >> 12) & 0x1ff] =
+		out ? out | PTE_PAGE | PTE_AP_UNPRIV | PTE_SH_IS | PTE_AF | PTE_NG : 0;
+	__sync_synchronize();
+}
+
+/*
+ * Maps guest RAM (but its last page) into the IOAS and builds the CD and
+ * stage 1 tables of ASID:
+ * VA_SRC -> PG_SRC, VA_DST -> PG_DST; VA_UNMAPPED and VA_OUTSIDE invalid.
+ */
+static int gram_setup(struct vsmmu *v)
+{
+	uint64_t *cd;
+
+	if (!gram) {
+		gram = mmap(NULL, GRAM_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		CHECK(gram != MAP_FAILED, "mmap guest RAM: %s", strerror(errno));
+	}
+	memset(gram, 0, GRAM_PAGES * PAGE);
+	/* All but the last page, the victim of a DMA that stage 2 must stop. */
+	if (ctx_map(&v->c, gram, GRAM_IPA, (GRAM_PAGES - 1) * PAGE))
+		return -1;
+	cd = gpage(PG_CD);
+	cd[0] = CD0_T0SZ(25) | CD0_IR0_WBWA | CD0_OR0_WBWA | CD0_SH0_IS | CD0_EPD1 | CD0_V |
+		CD0_IPS_40 | CD0_AA64 | CD0_R | CD0_A | CD0_ASET | CD0_ASID(ASID);
+	cd[1] = ipa(PG_L1);
+	cd[3] = MAIR_WB;
+	gpage(PG_L1)[(VA_SRC >> 30) & 0x1ff] = ipa(PG_L2) | PTE_TABLE;
+	gpage(PG_L2)[(VA_SRC >> 21) & 0x1ff] = ipa(PG_L3) | PTE_TABLE;
+	s1_map(VA_SRC, ipa(PG_SRC));
+	s1_map(VA_DST, ipa(PG_DST));
+	return 0;
+}
+
+static int nested_alloc(struct vsmmu *v, uint32_t viommu, uint64_t ste0, uint64_t ste1,
+			uint32_t *id)
+{
+	struct iommu_hwpt_arm_smmuv3 vste = { .ste = { ste0, ste1 } };
+	struct iommu_hwpt_alloc a = {
+		.size = sizeof(a),
+		.dev_id = v->c.devid,
+		.pt_id = viommu,
+		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3,
+		.data_len = sizeof(vste),
+		.data_uptr = (uintptr_t)&vste,
+	};
+	int r = ioctl(v->c.iommufd, IOMMU_HWPT_ALLOC, &a);
+
+	*id = a.out_hwpt_id;
+	return r;
+}
+
+static int attach(struct vsmmu *v, uint32_t pt)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at), .pt_id = pt };
+
+	return ioctl(v->c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+}
+
+/* IOMMU_HWPT_INVALIDATE on the vIOMMU with n commands; *done: entry_num on return. */
+static int invalidate(struct vsmmu *v, uint32_t viommu, uint64_t (*cmds)[2], uint32_t n,
+		      uint32_t *done)
+{
+	struct iommu_hwpt_invalidate inv = {
+		.size = sizeof(inv),
+		.hwpt_id = viommu,
+		.data_uptr = (uintptr_t)cmds,
+		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+		.entry_len = 16,
+		.entry_num = n,
+	};
+	int r = ioctl(v->c.iommufd, IOMMU_HWPT_INVALIDATE, &inv);
+
+	*done = inv.entry_num;
+	return r;
+}
+
+/* The S1 vSTE naming the CD in guest RAM. */
+#define VSTE0 (STE0_V | STE0_CFG_S1 | ipa(PG_CD))
+#define VSTE1 (STE1_S1CIR_WBRA | STE1_S1COR_WBRA | STE1_S1CSH_IS)
+
+/* Reads vEVENTQ records from fd for up to ms; returns how many, the first in *evt. */
+static int read_vevents(int fd, uint64_t evt[4], int ms)
+{
+	uint8_t buf[4096];
+	int got = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (poll(&p, 1, ms) == 1) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		size_t off = 0;
+
+		if (n <= 0)
+			break;
+		while (off + sizeof(struct iommufd_vevent_header) <= (size_t)n) {
+			struct iommufd_vevent_header h;
+
+			memcpy(&h, buf + off, sizeof(h));
+			off += sizeof(h);
+			if (h.flags & IOMMU_VEVENTQ_FLAG_LOST_EVENTS)
+				continue;
+			if (off + 32 > (size_t)n)
+				break;
+			if (!got)
+				memcpy(evt, buf + off, 32);
+			got++;
+			off += 32;
+		}
+		ms = 200;
+	}
+	return got;
+}
+
+/*
+ * The nested stage 1: DMA through both stages, stale PTEs until a TLBI_NH_VA,
+ * faults on the vEVENTQ with the vSID, and a PTE outside the IOAS.
+ */
+static int t_nested_s1_dma(struct vsmmu *v)
+{
+	struct iommu_veventq_alloc q = { .size = sizeof(q), .type = IOMMU_VEVENTQ_TYPE_ARM_SMMUV3,
+					 .veventq_depth = 64 };
+	uint64_t cmd[1][2], evt[4], victim_pa;
+	uint32_t viommu, vdev, nested, done;
+	uint8_t *victim;
+	int n;
+
+	if (gram_setup(v))
+		return -1;
+	victim = gram + (GRAM_PAGES - 1) * PAGE;
+	/* The last guest RAM page is not in the IOAS: its PA is an IPA outside it. */
+	victim_pa = phys_of(victim);
+	CHECK(victim_pa, "no physical address for the victim page");
+	CHECK(victim_pa < GRAM_IPA || victim_pa >= GRAM_IPA + GRAM_PAGES * PAGE,
+	      "the victim page's PA %#lx falls in the IOAS's guest RAM", (unsigned long)victim_pa);
+	CHECK(!viommu_alloc(v, v->s2, &viommu), "IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
+	CHECK(!vdevice_alloc(v, viommu, VSID, &vdev), "IOMMU_VDEVICE_ALLOC: %s", strerror(errno));
+	q.viommu_id = viommu;
+	CHECK(!ioctl(v->c.iommufd, IOMMU_VEVENTQ_ALLOC, &q), "IOMMU_VEVENTQ_ALLOC: %s",
+	      strerror(errno));
+	CHECK(!nested_alloc(v, viommu, VSTE0, VSTE1, &nested), "nested HWPT from a S1 vSTE: %s",
+	      strerror(errno));
+	CHECK(!attach(v, nested), "attach to the nested HWPT: %s", strerror(errno));
+
+	/* Round trip through both stages. */
+	fill((uint8_t *)gpage(PG_SRC), 0x5a);
+	if (!(!edu_dma(&v->c, VA_SRC, PAGE, 0) && !edu_dma(&v->c, VA_DST, PAGE, 1)))
+		return -1;
+	CHECK(same((uint8_t *)gpage(PG_DST), 0x5a),
+	      "VA %#lx -> device -> VA %#lx through stage 1 and 2: data did not land",
+	      VA_SRC, VA_DST);
+
+	/* A changed PTE is not seen until the guest invalidates it. */
+	s1_map(VA_DST, ipa(PG_ALT));
+	fill((uint8_t *)gpage(PG_SRC), 0xa5);
+	if (!(!edu_dma(&v->c, VA_SRC, PAGE, 0) && !edu_dma(&v->c, VA_DST, PAGE, 1)))
+		return -1;
+	CHECK(same((uint8_t *)gpage(PG_DST), 0xa5) && !same((uint8_t *)gpage(PG_ALT), 0xa5),
+	      "without invalidation, the DMA did not use the cached (old) stage 1 PTE");
+	cmd[0][0] = CMD_TLBI_NH_VA | ((uint64_t)ASID << 48);
+	cmd[0][1] = VA_DST | 1 /* LEAF */;
+	CHECK(!invalidate(v, viommu, cmd, 1, &done), "IOMMU_HWPT_INVALIDATE(TLBI_NH_VA): %s",
+	      strerror(errno));
+	CHECK(done == 1, "TLBI_NH_VA: entry_num %u, not 1", done);
+	fill((uint8_t *)gpage(PG_SRC), 0x3c);
+	if (!(!edu_dma(&v->c, VA_SRC, PAGE, 0) && !edu_dma(&v->c, VA_DST, PAGE, 1)))
+		return -1;
+	CHECK(same((uint8_t *)gpage(PG_ALT), 0x3c),
+	      "after TLBI_NH_VA the DMA did not use the new stage 1 PTE");
+
+	/* A stage 1 fault reaches the vEVENTQ, with the vSID. */
+	if (!(!edu_dma(&v->c, VA_UNMAPPED, PAGE, 1)))
+		return -1;
+	n = read_vevents(q.out_veventq_fd, evt, 2000);
+	CHECK(n > 0, "no vEVENTQ record for a DMA to the unmapped stage 1 VA %#lx", VA_UNMAPPED);
+	CHECK((evt[0] & 0xff) == EVT_F_TRANSLATION && (evt[0] >> 32) == VSID,
+	      "first vEVENT: event %#lx, SID %#lx; want F_TRANSLATION (%#x) on vSID %#x",
+	      (unsigned long)(evt[0] & 0xff), (unsigned long)(evt[0] >> 32), EVT_F_TRANSLATION,
+	      VSID);
+
+	/*
+	 * A stage 1 PTE pointing outside the IOAS, at the physical address of a
+	 * page of ours: stage 2 must stop the DMA (bypassing it would write the page).
+	 */
+	s1_map(VA_OUTSIDE, victim_pa);
+	cmd[0][1] = VA_OUTSIDE | 1;
+	CHECK(!invalidate(v, viommu, cmd, 1, &done), "IOMMU_HWPT_INVALIDATE(TLBI_NH_VA): %s",
+	      strerror(errno));
+	if (!(!edu_dma(&v->c, VA_OUTSIDE, PAGE, 1)))
+		return -1;
+	CHECK(all_zero(victim), "a DMA through a stage 1 PTE outside the IOAS (IPA %#lx) wrote "
+	      "that physical page: stage 2 was bypassed", (unsigned long)victim_pa);
+	/* Stage 2 faults are the host's: none is forwarded. */
+	n = read_vevents(q.out_veventq_fd, evt, 1000);
+	CHECK(n == 0, "%d vEVENTs after a stage 2 fault (first: event %#lx SID %#lx); stage 2 "
+	      "faults must not be forwarded", n, (unsigned long)(evt[0] & 0xff),
+	      (unsigned long)(evt[0] >> 32));
+
+	CHECK(!attach(v, v->s2), "attach back to the NEST_PARENT HWPT: %s", strerror(errno));
+	CHECK(!destroy(v->c.iommufd, nested), "IOMMU_DESTROY(nested HWPT): %s", strerror(errno));
+	/* The fd holds the vEVENTQ: closed first. */
+	close(q.out_veventq_fd);
+	CHECK(!destroy(v->c.iommufd, q.out_veventq_id), "IOMMU_DESTROY(vEVENTQ): %s",
+	      strerror(errno));
+	CHECK(!destroy(v->c.iommufd, vdev), "IOMMU_DESTROY(vDEVICE): %s", strerror(errno));
+	CHECK(!destroy(v->c.iommufd, viommu), "IOMMU_DESTROY(vIOMMU): %s", strerror(errno));
+	return ctx_unmap(&v->c, GRAM_IPA, (GRAM_PAGES - 1) * PAGE);
+}
+
+/* Bad vSTEs and bad command batches are refused, as C refuses them, and change nothing. */
+static int t_nested_bad_input(struct vsmmu *v)
+{
+	uint64_t cmds[3][2];
+	uint32_t viommu, vdev, nested, done;
+
+	CHECK(!viommu_alloc(v, v->s2, &viommu), "IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
+	CHECK(nested_alloc(v, viommu, VSTE0, VSTE1 | STE1_STRW_BIT, &nested) && errno == EIO,
+	      "vSTE with STRW set: %s, not EIO", errno ? strerror(errno) : "accepted");
+	CHECK(nested_alloc(v, viommu, STE0_V | (6ULL << 1), 0, &nested) && errno == EIO,
+	      "vSTE with Config 0b110: %s, not EIO", errno ? strerror(errno) : "accepted");
+	CHECK(nested_alloc(v, viommu, VSTE0, VSTE1 | (2ULL << 28), &nested) && errno == EIO,
+	      "vSTE with EATS 0b10: %s, not EIO", errno ? strerror(errno) : "accepted");
+	/* A translating vSTE needs the device's vDEVICE on the vIOMMU to attach. */
+	CHECK(!nested_alloc(v, viommu, VSTE0, VSTE1, &nested), "S1 vSTE: %s", strerror(errno));
+	CHECK(attach(v, nested), "attached to a S1 nested HWPT without a vDEVICE");
+	CHECK(!destroy(v->c.iommufd, nested), "IOMMU_DESTROY(nested): %s", strerror(errno));
+	/* Abort and bypass need none. */
+	CHECK(!nested_alloc(v, viommu, STE0_V | STE0_CFG_BYPASS, 0, &nested),
+	      "bypass vSTE: %s", strerror(errno));
+	CHECK(!attach(v, nested), "attach to a bypass nested HWPT: %s", strerror(errno));
+	CHECK(!attach(v, v->s2), "attach back: %s", strerror(errno));
+	CHECK(!destroy(v->c.iommufd, nested), "IOMMU_DESTROY(nested): %s", strerror(errno));
+	CHECK(!nested_alloc(v, viommu, STE0_V | STE0_CFG_ABORT, 0, &nested),
+	      "abort vSTE: %s", strerror(errno));
+	CHECK(!destroy(v->c.iommufd, nested), "IOMMU_DESTROY(nested): %s", strerror(errno));
+
+	CHECK(!vdevice_alloc(v, viommu, VSID, &vdev), "IOMMU_VDEVICE_ALLOC: %s", strerror(errno));
+	/* Two good commands, then one this SMMU cannot have (ATC_INV without ATS). */
+	cmds[0][0] = CMD_CFGI_CD_ALL | ((uint64_t)VSID << 32);
+	cmds[0][1] = 0;
+	cmds[1][0] = CMD_TLBI_NH_VA | ((uint64_t)ASID << 48);
+	cmds[1][1] = VA_SRC | 1;
+	cmds[2][0] = CMD_ATC_INV | ((uint64_t)VSID << 32);
+	cmds[2][1] = 0;
+	CHECK(invalidate(v, viommu, cmds, 3, &done) && errno == EIO,
+	      "a batch ending in ATC_INV on an SMMU without ATS: %s, not EIO",
+	      errno ? strerror(errno) : "accepted");
+	CHECK(done == 2, "entry_num %u after the third command failed, not 2", done);
+	/* An unknown vSID. */
+	cmds[0][0] = CMD_CFGI_CD_ALL | ((uint64_t)(VSID + 1) << 32);
+	CHECK(invalidate(v, viommu, cmds, 1, &done) && errno == EIO && done == 0,
+	      "CFGI_CD_ALL of an unknown vSID: %s, entry_num %u; not EIO, 0",
+	      errno ? strerror(errno) : "accepted", done);
+	CHECK(!destroy(v->c.iommufd, vdev), "IOMMU_DESTROY(vDEVICE): %s", strerror(errno));
+	CHECK(!destroy(v->c.iommufd, viommu), "IOMMU_DESTROY(vIOMMU): %s", strerror(errno));
+	return 0;
 }
 
 /* A vIOMMU of another type than ARM_SMMUV3, or with flags, is refused as the core says. */
@@ -190,6 +539,8 @@ static const struct vcase cases[] = {
 	{ "viommu_bad_requests", t_viommu_bad_requests },
 	{ "viommu_needs_nest_parent", t_viommu_needs_nest_parent },
 	{ "viommu_vdevice_lifetimes", t_viommu_vdevice_lifetimes },
+	{ "nested_s1_dma", t_nested_s1_dma },
+	{ "nested_bad_input", t_nested_bad_input },
 	{ "viommu_two_and_close", t_viommu_two_and_close },
 };
 
