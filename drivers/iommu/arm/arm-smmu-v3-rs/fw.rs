@@ -35,6 +35,8 @@ pub(crate) struct Firmware {
     pub(crate) httu: Httu,
     /// The implementation the IORT node names, for errata; `None` on a device tree.
     pub(crate) model: Option<SmmuV3Model>,
+    /// The device tree node is also compatible with `nvidia,tegra264-smmu`.
+    pub(crate) tegra264: bool,
 }
 
 impl Firmware {
@@ -47,6 +49,10 @@ impl Firmware {
                 coherent: fw_coherent(dev)?,
                 httu: Httu::None,
                 model: None,
+                // As the C driver, which matches `arm,smmu-v3` and then looks for this one.
+                tegra264: node
+                    .property_match_string(c"compatible", c"nvidia,tegra264-smmu")
+                    .is_ok(),
             }),
             _ => Self::from_iort(pdev),
         }
@@ -55,6 +61,7 @@ impl Firmware {
     /// The implementation the firmware names, as the errata table takes it.
     pub(crate) fn errata_model(&self) -> FwModel {
         match self.model {
+            None if self.tegra264 => FwModel::NvidiaTegra264,
             None | Some(SmmuV3Model::Generic) => FwModel::Generic,
             Some(SmmuV3Model::HisiliconHi161x) => FwModel::HisiliconHi161x,
             Some(SmmuV3Model::CaviumCn99xx) => FwModel::CaviumCn99xx,
@@ -80,6 +87,7 @@ impl Firmware {
             coherent: node.coherent(),
             httu: node.httu(),
             model: Some(node.model()),
+            tegra264: false,
         };
         dev_info!(
             dev,

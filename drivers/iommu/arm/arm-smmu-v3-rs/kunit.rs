@@ -393,6 +393,82 @@ mod live_tests {
             .ok_or(EBUSY)
     }
 
+    /// The opcodes of `cmds`.
+    fn opcodes(cmds: &[Cmd]) -> KVec<u64> {
+        let mut v = KVec::new();
+        for c in cmds {
+            // A trace holds at most a few hundred commands: the pushes cannot fail in practice,
+            // and a short vector fails the comparisons anyway.
+            let _ = v.push(crate::hw::cmd::OP.get(c.words()), GFP_KERNEL);
+        }
+        v
+    }
+
+    /// The errata of the command queue are applied where they apply: a `CMD_SYNC` at least
+    /// every 63 commands (MMU-700 2812531), and CFGI/TLBI runs issued twice (T264-SMMU-3), but
+    /// not a vIOMMU user's (the user repeats them).
+    #[test]
+    fn errata_command_runs() -> Result {
+        let Some(smmu) = smmu() else { return Ok(()) };
+        let sid = spare_sid(smmu)?;
+        const SYNC: u64 = 0x46;
+        const CFGI_STE: u64 = 0x03;
+        const PREFETCH_CONFIG: u64 = 0x01;
+        let cfgi = Cmd::cfgi_ste(sid, true);
+        let mut many = KVec::new();
+        for _ in 0..100 {
+            many.push(cfgi, GFP_KERNEL)?;
+        }
+
+        // As the hardware is: one run, one sync.
+        let (r, t, lost) = smmu.trace_commands(|| accepted(smmu, || smmu.issue_sync(&many)))?;
+        r?;
+        assert_eq!(lost, 0);
+        assert_eq!(t.len(), 101);
+
+        smmu.force_quirks(true, false);
+        let traced = smmu.trace_commands(|| accepted(smmu, || smmu.issue_sync(&many)));
+        smmu.force_quirks(false, false);
+        let (r, t, lost) = traced?;
+        r?;
+        assert_eq!(lost, 0);
+        let ops = opcodes(&t);
+        // 63 commands and a sync, then the other 37 and a sync.
+        assert_eq!(ops.len(), 102);
+        assert_eq!(ops[63], SYNC);
+        assert_eq!(ops[101], SYNC);
+        assert_eq!(ops.iter().filter(|o| **o == SYNC).count(), 2);
+
+        smmu.force_quirks(false, true);
+        let prefetch = Cmd::from_words([PREFETCH_CONFIG | (u64::from(sid) << 32), 0]);
+        let traced = smmu.trace_commands(|| {
+            accepted(smmu, || {
+                smmu.issue_sync(&[cfgi])?;
+                smmu.issue_sync(&[prefetch])?;
+                smmu.issue_user_sync(&[cfgi])
+            })
+        });
+        smmu.force_quirks(false, false);
+        let (r, t, lost) = traced?;
+        r?;
+        assert_eq!(lost, 0);
+        let ops = opcodes(&t);
+        assert_eq!(
+            &ops[..],
+            &[
+                CFGI_STE,
+                SYNC,
+                CFGI_STE,
+                SYNC,
+                PREFETCH_CONFIG,
+                SYNC,
+                CFGI_STE,
+                SYNC
+            ]
+        );
+        Ok(())
+    }
+
     #[test]
     fn cmdq_batch_larger_than_queue() -> Result {
         let Some(smmu) = smmu() else { return Ok(()) };

@@ -22,11 +22,14 @@ mod invalidate;
 
 pub(crate) use faults::EventSink;
 
-#[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
-use core::sync::atomic::AtomicU32;
 use core::sync::atomic::{
     AtomicBool,
     Ordering, //
+};
+#[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+use core::sync::atomic::{
+    AtomicU32,
+    AtomicU8, //
 };
 
 use kernel::{
@@ -75,6 +78,7 @@ use crate::{
         cmd::Cmd,
         hitless::UpdateKind,
         idr::Idr,
+        imp::Quirks,
         ratelimit::{
             RateLimit,
             DEFAULT_BURST,
@@ -104,6 +108,9 @@ use crate::{
     },
     strtab::StreamTable,
 };
+
+/// `IOMMU_HW_INFO_ARM_SMMUV3_ERRATA_REPEAT_TLBI_CFGI`: user space repeats its CFGI/TLBI runs.
+const HW_INFO_ERRATA_REPEAT_TLBI_CFGI: u32 = 1 << 0;
 
 /// `IOMMU_HW_INFO_TYPE_ARM_SMMUV3` of `include/uapi/linux/iommufd.h`.
 pub(crate) const HW_INFO_TYPE_ARM_SMMUV3: u32 = 2;
@@ -146,6 +153,9 @@ pub(crate) struct Smmu {
     /// The live KUnit suite's knob: how many of the next `CMD_SYNC`s report a timeout.
     #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
     fail_syncs: AtomicU32,
+    /// The live KUnit suite's knob: errata to act as if the SMMU had ([`Smmu::force_quirks`]).
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    forced_quirks: AtomicU8,
 }
 
 impl Smmu {
@@ -174,8 +184,10 @@ impl Smmu {
         };
         let features = Features::new(dev, idr, iidr, aidr, platform)?;
         features.log(dev);
+        // As C: on a Tegra264, user space must repeat its CFGI/TLBI runs (T264-SMMU-3).
+        let flags = u32::from(features.quirks.repeat_tlbi_cfgi) * HW_INFO_ERRATA_REPEAT_TLBI_CFGI;
         let hw_info = [
-            0,
+            flags,
             0,
             io.read(IDR0).into_raw(),
             io.read(IDR1).into_raw(),
@@ -224,6 +236,8 @@ impl Smmu {
                 hide_ril: AtomicBool::new(false),
                 #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
                 fail_syncs: AtomicU32::new(0),
+                #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+                forced_quirks: AtomicU8::new(0),
             }),
             GFP_KERNEL,
         )
@@ -378,7 +392,7 @@ impl Smmu {
     }
 
     fn issue_sync_with(&self, io: &Regs<'_>, cmds: &[Cmd]) -> Result {
-        self.cmdq.lock().issue_sync(self.dev(), io, cmds)?;
+        self.issue_runs(io, cmds, true)?;
         #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
         if self
             .fail_syncs
@@ -388,6 +402,58 @@ impl Smmu {
             return Err(ETIMEDOUT);
         }
         Ok(())
+    }
+
+    /// The errata of this SMMU, with the live KUnit suite's overrides.
+    fn quirks(&self) -> Quirks {
+        #[allow(unused_mut, reason = "changed only by the KUnit knob")]
+        let mut q = self.features.quirks;
+        #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+        {
+            let forced = self.forced_quirks.load(Ordering::Relaxed);
+            q.cmdq_force_sync |= forced & 1 != 0;
+            q.repeat_tlbi_cfgi |= forced & 2 != 0;
+        }
+        q
+    }
+
+    /// Issues `cmds` as the SMMU's errata require: in runs of at most 63 commands, each with
+    /// its `CMD_SYNC` (MMU-700 erratum 2812531), and on a Tegra264 each CFGI/TLBI run again once
+    /// its sync completed (T264-SMMU-3), unless `repeat` is false (user space repeats its own,
+    /// as the C driver's `IOMMU_GET_HW_INFO` flag tells it).
+    fn issue_runs(&self, io: &Regs<'_>, cmds: &[Cmd], repeat: bool) -> Result {
+        let q = self.quirks();
+        let run = q.max_cmds_per_sync().unwrap_or(usize::MAX);
+        let mut rest = cmds;
+        loop {
+            let (now, later) = rest.split_at(run.min(rest.len()));
+            let mut cmdq = self.cmdq.lock();
+            cmdq.issue_sync(self.dev(), io, now)?;
+            if repeat && q.repeat_after_sync(now) {
+                cmdq.issue_sync(self.dev(), io, now)?;
+            }
+            drop(cmdq);
+            if later.is_empty() {
+                return Ok(());
+            }
+            rest = later;
+        }
+    }
+
+    /// Issues the commands of a vIOMMU's user, with a `CMD_SYNC`, as [`Smmu::issue_sync`] but
+    /// not repeated for T264-SMMU-3: the user repeats them (see [`Smmu::hw_info`]).
+    pub(crate) fn issue_user_sync(&self, cmds: &[Cmd]) -> Result {
+        self.with_regs(|io| self.issue_runs(io, cmds, false))
+    }
+
+    /// Makes the driver act as if the SMMU had the errata of MMU-700 2812531 (`force_sync`)
+    /// and T264-SMMU-3 (`repeat`), or not (for the live KUnit suite).
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn force_quirks(&self, force_sync: bool, repeat: bool) {
+        self.forced_quirks.store(
+            u8::from(force_sync) | u8::from(repeat) << 1,
+            Ordering::Relaxed,
+        );
     }
 
     /// Makes the next `n` `CMD_SYNC`s report a timeout although they completed (for the live

@@ -136,7 +136,7 @@ impl Vsmmu {
             &policy,
             cmds.iter().map(|c| Ok(c.map(u64::from_le))),
             vsid_to_sid,
-            |run| this.smmu.issue_sync(run),
+            |run| this.smmu.issue_user_sync(run),
         );
         array.set_handled(handled);
         match r {

@@ -11,6 +11,10 @@
 use core::fmt;
 
 use crate::hw::{
+    cmd::{
+        self,
+        Cmd, //
+    },
     field::Field,
     idr::Idr, //
 };
@@ -88,8 +92,8 @@ impl Iidr {
     }
 }
 
-/// The SMMU model the firmware names. Only ACPI does: the IORT SMMUv3 node's `Model` field. A
-/// device tree describes these parts with properties instead (see the driver's probe).
+/// The SMMU model the firmware names: the IORT SMMUv3 node's `Model` field, or a device tree
+/// `compatible` string besides `arm,smmu-v3` that the C driver knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FwModel {
     /// A generic SMMUv3 (IORT model 0), or no model given.
@@ -98,6 +102,8 @@ pub(crate) enum FwModel {
     HisiliconHi161x,
     /// Cavium CN99xx (IORT model 2): the page 1 registers are in page 0.
     CaviumCn99xx,
+    /// NVIDIA Tegra264 (device tree `nvidia,tegra264-smmu`): erratum T264-SMMU-3.
+    NvidiaTegra264,
     /// A model this driver does not know: treated as generic.
     Other(u32),
 }
@@ -136,6 +142,10 @@ pub(crate) struct Quirks {
     pub(crate) skip_prefetch: bool,
     /// The page 1 registers are in page 0 (Cavium CN99xx); the driver refuses such an SMMU.
     pub(crate) page0_regs_only: bool,
+    /// A `CFGI_*` or `TLBI_*` run may take effect only once issued again after its `CMD_SYNC`
+    /// completed (Tegra264 erratum T264-SMMU-3): the driver issues such runs twice, and tells
+    /// vIOMMU users to do the same for theirs (`IOMMU_GET_HW_INFO` flags).
+    pub(crate) repeat_tlbi_cfgi: bool,
 }
 
 impl Quirks {
@@ -148,10 +158,12 @@ impl Quirks {
             cmdq_force_sync: false,
             skip_prefetch: false,
             page0_regs_only: false,
+            repeat_tlbi_cfgi: false,
         };
         match model {
             FwModel::HisiliconHi161x => q.skip_prefetch = true,
             FwModel::CaviumCn99xx => q.page0_regs_only = true,
+            FwModel::NvidiaTegra264 => q.repeat_tlbi_cfgi = true,
             FwModel::Generic | FwModel::Other(_) => {}
         }
         if iidr.implementer() != IMPLEMENTER_ARM {
@@ -190,6 +202,7 @@ impl Quirks {
             || self.cmdq_force_sync
             || self.skip_prefetch
             || self.page0_regs_only
+            || self.repeat_tlbi_cfgi
     }
 
     /// Both stages, and nesting them, are usable.
@@ -226,6 +239,19 @@ impl Quirks {
             None
         }
     }
+
+    /// Whether the run of commands `cmds`, once its `CMD_SYNC` completed, must be issued again
+    /// with another: on parts with [`Quirks::repeat_tlbi_cfgi`], a run that starts with a
+    /// configuration or TLB invalidation (opcodes from `CFGI_STE` up to, not including,
+    /// `ATC_INV`), as the C driver decides.
+    pub(crate) fn repeat_after_sync(&self, cmds: &[Cmd]) -> bool {
+        const CFGI_STE: u64 = 0x03;
+        const ATC_INV: u64 = 0x40;
+        self.repeat_tlbi_cfgi
+            && cmds
+                .first()
+                .is_some_and(|c| (CFGI_STE..ATC_INV).contains(&cmd::OP.get(c.words())))
+    }
 }
 
 impl fmt::Display for Quirks {
@@ -238,6 +264,7 @@ impl fmt::Display for Quirks {
             (self.cmdq_force_sync, "CMD_SYNC every 63 commands"),
             (self.skip_prefetch, "no config prefetch"),
             (self.page0_regs_only, "page 1 registers in page 0"),
+            (self.repeat_tlbi_cfgi, "CFGI/TLBI runs issued twice"),
         ];
         let mut sep = "";
         for (_, name) in names.iter().filter(|(set, _)| *set) {

@@ -117,9 +117,7 @@ impl Cmdq {
                 self.ring.write(self.prod, cmd.words())?;
                 self.prod = q.advance(self.prod, 1);
                 #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
-                if i < cmds.len() {
-                    self.trace.record(cmd);
-                }
+                self.trace.record(cmd);
             }
             // The MMIO write orders the entries' stores before the SMMU can see `PROD`.
             io.write_reg(CMDQ_PROD::from_raw(self.prod));
@@ -227,8 +225,8 @@ pub(crate) mod trace {
     use crate::hw::cmd::Cmd;
     use kernel::task::Pid;
 
-    /// How many commands a trace holds; later ones are counted as lost.
-    const LEN: usize = 64;
+    /// How many commands (`CMD_SYNC`s included) a trace holds; later ones are counted as lost.
+    const LEN: usize = 160;
 
     /// The commands issued by task `pid`, in order, while recording.
     pub(crate) struct Trace {

@@ -444,6 +444,31 @@ pub(crate) fn quirks_table() -> Check {
     let unknown = Quirks::new(Iidr::new(0), FwModel::Other(7));
     expect("an unknown model is generic", !unknown.any())?;
 
+    // Tegra264 (T264-SMMU-3): runs of CFGI_STE (0x03) .. TLBI_S2_IPA (0x2a) and the others
+    // below ATC_INV (0x40) are issued twice; ATC_INV, CMD_SYNC (0x46), PREFETCH (0x01) are not.
+    let t264 = Quirks::new(Iidr::new(0), FwModel::NvidiaTegra264);
+    let op = |o: u64| [crate::hw::cmd::Cmd::from_words([o, 0])];
+    expect(
+        "Tegra264: CFGI and TLBI runs repeated",
+        t264.repeat_tlbi_cfgi
+            && t264.repeat_after_sync(&op(0x03))
+            && t264.repeat_after_sync(&op(0x06))
+            && t264.repeat_after_sync(&op(0x12))
+            && t264.repeat_after_sync(&op(0x2a))
+            && t264.repeat_after_sync(&op(0x3f)),
+    )?;
+    expect(
+        "Tegra264: ATC_INV, CMD_SYNC, PREFETCH and empty runs not repeated",
+        !t264.repeat_after_sync(&op(0x40))
+            && !t264.repeat_after_sync(&op(0x46))
+            && !t264.repeat_after_sync(&op(0x01))
+            && !t264.repeat_after_sync(&[]),
+    )?;
+    expect(
+        "other parts: nothing repeated",
+        !none.repeat_after_sync(&op(0x03)) && !unknown.repeat_after_sync(&op(0x12)),
+    )?;
+
     // The effective features follow the quirks.
     // IDR0.BTM [5], IDR0.SEV [14].
     let [p0, p1, p3, p5] = IdrSpec::PLAIN.raw();
