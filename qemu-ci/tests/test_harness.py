@@ -641,6 +641,44 @@ IOMMU-RS-EXIT: 0
 """
 
 
+class ReferenceFindingTest(unittest.TestCase):
+    """A known finding about the C driver is reported as a skip with its reason, only for the C
+    driver, only with its evidence in the log, and nothing else is excused."""
+
+    LOCKDEP = ("[   16.2] WARNING: possible circular locking dependency detected\n"
+               "[   16.3]   &viommu->veventqs_rwsem --> &group->mutex --> &smmu->streams_mutex\n"
+               "IOMMU-RS-EXIT: 0\n")
+
+    def judge(self, driver, text):
+        test = load_script("test")
+        tally = test.Tally()
+        b = boot_of(text)
+        with contextlib.redirect_stdout(io.StringIO()):
+            test.reference_findings(tally, "x", driver, b)
+        return tally, b
+
+    def test_c_finding_is_a_skip_with_its_reason(self):
+        tally, b = self.judge("c", self.LOCKDEP)
+        self.assertEqual(b.failures, [])
+        self.assertEqual((tally.passed, tally.failed, tally.skipped), (0, 0, 1))
+
+    def test_not_excused_for_the_rust_driver(self):
+        tally, b = self.judge("rust", self.LOCKDEP)
+        self.assertEqual(len(b.failures), 1)
+        self.assertTrue(b.failures[0].startswith("guest lockdep:"))
+        self.assertEqual(tally.skipped, 0)
+
+    def test_another_lockdep_report_is_not_excused(self):
+        text = self.LOCKDEP.replace("&smmu->streams_mutex", "&other->lock")
+        tally, b = self.judge("c", text)
+        self.assertEqual(len(b.failures), 1)
+
+    def test_other_problems_stay(self):
+        tally, b = self.judge("c", "[   16.1] WARNING: CPU: 0 PID: 1 at foo.c:1 bar\n" + self.LOCKDEP)
+        self.assertEqual(len(b.failures), 1)
+        self.assertTrue(b.failures[0].startswith("guest WARN"), b.failures)
+
+
 class KexecTest(unittest.TestCase):
     """A kexec boot: two kernels on one console, judged as one run."""
 
