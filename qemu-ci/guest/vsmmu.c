@@ -21,7 +21,8 @@
  * to an unmapped stage 1 address gives an F_TRANSLATION record carrying the
  * vSID on the vEVENTQ, that a stage 1 PTE pointing outside the IOAS moves no
  * data, and that a bad vSTE or a batch with a bad command is refused (EIO,
- * with entry_num saying where) and changes nothing.
+ * with entry_num saying where) and changes nothing. A second vIOMMU, igb's,
+ * in the same iommufd can neither be named from edu's nor name edu's stream.
  *
  * Usage: vsmmu [-d BDF] test
  */
@@ -516,6 +517,76 @@ static int t_viommu_vdevice_lifetimes(struct vsmmu *v)
 	return 0;
 }
 
+static const struct pci_id igb_id = { "igb", 0x8086, 0x10c9 };
+
+/*
+ * Two vIOMMUs in one iommufd, edu's and igb's, each with its vDEVICE: neither
+ * can name the other's stream, in an invalidation or a vDEVICE.
+ */
+static int t_viommus_isolated(struct vsmmu *v)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd) };
+	char bdf[32] = "", path[64];
+	uint64_t cmd[1][2];
+	uint32_t a, b, vdev_a, vdev_b, done;
+	int fd;
+
+	CHECK(!pci_dev_default("vsmmu", &igb_id, bdf), "no igb to give the second vIOMMU");
+	CHECK(!bind_vfio(bdf), "%s", "binding igb to vfio-pci failed");
+	CHECK(!cdev_path(bdf, path, sizeof(path)), "%s has no vfio cdev", bdf);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
+	bind.iommufd = v->c.iommufd;
+	CHECK(!ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind), "igb VFIO_DEVICE_BIND_IOMMUFD: %s",
+	      strerror(errno));
+	CHECK(!viommu_alloc(v, v->s2, &a), "edu's IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
+	CHECK(!vdevice_alloc(v, a, VSID, &vdev_a), "edu's vDEVICE: %s", strerror(errno));
+	{
+		struct iommu_viommu_alloc va = {
+			.size = sizeof(va),
+			.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+			.dev_id = bind.out_devid,
+			.hwpt_id = v->s2,
+		};
+
+		CHECK(!ioctl(v->c.iommufd, IOMMU_VIOMMU_ALLOC, &va), "igb's IOMMU_VIOMMU_ALLOC: %s",
+		      strerror(errno));
+		b = va.out_viommu_id;
+	}
+	vd.viommu_id = b;
+	vd.dev_id = bind.out_devid;
+	vd.virt_id = VSID + 1;
+	CHECK(!ioctl(v->c.iommufd, IOMMU_VDEVICE_ALLOC, &vd), "igb's vDEVICE: %s",
+	      strerror(errno));
+	vdev_b = vd.out_vdevice_id;
+	/* Each vIOMMU knows its own vSID only. */
+	cmd[0][1] = 0;
+	cmd[0][0] = CMD_CFGI_CD_ALL | ((uint64_t)VSID << 32);
+	CHECK(!invalidate(v, a, cmd, 1, &done) && done == 1, "CFGI_CD_ALL of edu's vSID on "
+	      "edu's vIOMMU: %s", strerror(errno));
+	CHECK(invalidate(v, b, cmd, 1, &done) && errno == EIO && done == 0,
+	      "CFGI_CD_ALL of edu's vSID on igb's vIOMMU: %s, entry_num %u; not EIO, 0",
+	      errno ? strerror(errno) : "accepted", done);
+	cmd[0][0] = CMD_CFGI_CD_ALL | ((uint64_t)(VSID + 1) << 32);
+	CHECK(invalidate(v, a, cmd, 1, &done) && errno == EIO && done == 0,
+	      "CFGI_CD_ALL of igb's vSID on edu's vIOMMU: %s, entry_num %u; not EIO, 0",
+	      errno ? strerror(errno) : "accepted", done);
+	CHECK(!invalidate(v, b, cmd, 1, &done) && done == 1, "CFGI_CD_ALL of igb's vSID on "
+	      "igb's vIOMMU: %s", strerror(errno));
+	/* igb's device cannot become a vDEVICE of edu's vIOMMU too. */
+	vd.viommu_id = a;
+	vd.virt_id = VSID + 2;
+	CHECK(ioctl(v->c.iommufd, IOMMU_VDEVICE_ALLOC, &vd) && errno == EEXIST,
+	      "igb's second vDEVICE, on edu's vIOMMU: %s, not EEXIST",
+	      errno ? strerror(errno) : "allocated");
+	CHECK(!destroy(v->c.iommufd, vdev_b) && !destroy(v->c.iommufd, b) &&
+	      !destroy(v->c.iommufd, vdev_a) && !destroy(v->c.iommufd, a),
+	      "IOMMU_DESTROY: %s", strerror(errno));
+	close(fd);
+	return 0;
+}
+
 /* Two vIOMMUs on one parent, each with its own IDs; closing the iommufd frees them all. */
 static int t_viommu_two_and_close(struct vsmmu *v)
 {
@@ -541,6 +612,7 @@ static const struct vcase cases[] = {
 	{ "viommu_vdevice_lifetimes", t_viommu_vdevice_lifetimes },
 	{ "nested_s1_dma", t_nested_s1_dma },
 	{ "nested_bad_input", t_nested_bad_input },
+	{ "viommus_isolated", t_viommus_isolated },
 	{ "viommu_two_and_close", t_viommu_two_and_close },
 };
 
