@@ -316,8 +316,10 @@ fn check_ste_s1(smmu: &Smmu, w: &[u64; 8], s2: bool) -> Result<(), Violation> {
             "STE.S2VMID: not used by the EL2 regime",
         )?;
     }
+    // With stage 2, S1ContextPtr is an IPA: the CD fetch goes through stage 2, which faults
+    // on an IPA beyond its input size like on any other (a nested STE's pointer is the guest's).
     rule(
-        beyond(ste::S1CTXPTR.get_addr(w), oas(idr)),
+        !s2 && beyond(ste::S1CTXPTR.get_addr(w), oas(idr)),
         Kind::AddressSize,
         "STE.S1ContextPtr: beyond the output size",
     )

@@ -440,6 +440,24 @@ pub(crate) fn checker_rules() -> Check {
                 &compose::s1_cd(&qemu, 1, &qs1, MAIR).map_err(Failure::from)?,
             )
             .is_ok(),
+    )?;
+
+    // S1ContextPtr beyond QEMU's 44-bit output size: a physical address there is an address
+    // size error, an IPA there (with stage 2: a guest's nested STE) is stage 2's to fault.
+    let far = 1u64 << 46;
+    let mut w = *qcd.words();
+    ste::S1CTXPTR.set_addr(&mut w, far).map_err(Failure::from)?;
+    expect(
+        "S1ContextPtr beyond the output size, stage 1 only",
+        illegal(check_ste(&q, &Ste::from_words(w)), Kind::AddressSize),
+    )?;
+    let parent = compose::s2_ste(&qemu, 1, &qtable).map_err(Failure::from)?;
+    let mut w = *parent.words();
+    ste::CONFIG.set_truncated(&mut w, ste::Config::Nested.raw());
+    ste::S1CTXPTR.set_addr(&mut w, far).map_err(Failure::from)?;
+    expect(
+        "S1ContextPtr beyond the output size, nested: an IPA",
+        check_ste(&q, &Ste::from_words(w)).is_ok(),
     )
 }
 
