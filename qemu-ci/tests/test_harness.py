@@ -525,6 +525,16 @@ class BuildProgramsTest(unittest.TestCase):
         self.assertEqual(self.compiles(), 1)
 
 
+@contextlib.contextmanager
+def mock_argv(argv):
+    old = sys.argv
+    sys.argv = argv
+    try:
+        yield
+    finally:
+        sys.argv = old
+
+
 def load_script(name):
     """A qemu-ci command (a file without .py) as a module."""
     loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(QEMU_CI / name))
@@ -661,6 +671,31 @@ class ToolsTest(unittest.TestCase):
                            env=env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 125)
         self.assertIn("missing tool(s): qemu-system-aarch64", r.stderr)
+
+    def run_drivers(self, *args):
+        """The driver qemu-ci/run boots with `args` (QEMU itself never starts)."""
+        run = load_script("run")
+        got = []
+
+        def qemu_command(initrd, mode, driver, *a, **kw):
+            got.append(driver)
+            raise harness.HarnessError("stop here")
+
+        for name, value in (("prepare", lambda **kw: None),):
+            self.addCleanup(setattr, run.stages, name, getattr(run.stages, name))
+            setattr(run.stages, name, value)
+        for name, value in (("build_initramfs", lambda *a, **kw: "initrd"),
+                            ("qemu_command", qemu_command)):
+            self.addCleanup(setattr, run.harness, name, getattr(run.harness, name))
+            setattr(run.harness, name, value)
+        with mock_argv(["run", "--no-setup", "--no-build", *args]), \
+                contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(run.main(), 125)
+        return got
+
+    def test_run_boots_the_rust_driver_by_default(self):
+        self.assertEqual(self.run_drivers(), ["rust"])
+        self.assertEqual(self.run_drivers("--driver", "c"), ["c"])
 
     def test_run_acpi_with_dt_edit_refused(self):
         r = subprocess.run([sys.executable, str(QEMU_CI / "run"), "--no-setup", "--no-build",
