@@ -6,7 +6,10 @@
 CACHE=${IOMMU_RS_CACHE:-/var/cache/iommu-rs}
 KVER_WANT=7.3
 KSRC=$CACHE/linux-src
-KOUT=$CACHE/build
+# A kernel variant: qemu-ci/config/variants/$IOMMU_RS_VARIANT.config over the
+# base fragments, built in its own directory (qemu-ci/build --variant NAME).
+VARIANT=${IOMMU_RS_VARIANT:-}
+KOUT=$CACHE/build${VARIANT:+-$VARIANT}
 GUEST=$CACHE/guest
 LOGS=$CACHE/logs
 CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
