@@ -6,7 +6,10 @@
 CACHE=${IOMMU_RS_CACHE:-/var/cache/iommu-rs}
 KVER_WANT=7.3
 KSRC=$CACHE/linux-src
-KOUT=$CACHE/build
+# A kernel variant: qemu-ci/config/variants/$IOMMU_RS_VARIANT.config over the
+# base fragments, built in its own directory (qemu-ci/build --variant NAME).
+VARIANT=${IOMMU_RS_VARIANT:-}
+KOUT=$CACHE/build${VARIANT:+-$VARIANT}
 GUEST=$CACHE/guest
 LOGS=$CACHE/logs
 CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
@@ -55,4 +58,70 @@ unhook() {
 		/^$/ { blank = 1; next }
 		{ print }
 		END { if (blank) print "" }' "$1"
+}
+
+# --- patches to existing kernel files (patches/*.patch) ---------------------
+# The overlay adds files of its own; files the kernel already has are changed
+# only by the patches in patches/, one kernel file per patch, each a mail that
+# `git am` takes on a Linux 7.3 tree (qemu-ci/refresh-patches writes them).
+PATCHES=$REPO/patches
+
+# patch_target PATCH: the one kernel file PATCH changes.
+patch_target() {
+	local t
+	t=$(sed -n 's#^diff --git a/\([^ ]*\) b/.*#\1#p' "$1")
+	[ -n "$t" ] && [ "$(printf '%s\n' "$t" | wc -l)" = 1 ] ||
+		die "$1 must change exactly one kernel file (it changes: ${t:-none})"
+	printf '%s\n' "$t"
+}
+
+# patch_targets PATCH...: the kernel files the patches change, one per line.
+patch_targets() {
+	local p
+	for p in "$@"; do patch_target "$p"; done
+}
+
+# run_patches BASE OUT [PRISTINE] PATCH...: apply PATCH... to copies of BASE's
+# files (the tree's originals) in a scratch git repository, with a 3-way merge
+# where a patch's context does not match, and write the patched files to OUT.
+# The merge needs the 7.3 file each patch was made against (its "index" line):
+# it is found in the git objects of $PATCH_GIT_OBJECTS (a kernel tree's git
+# repository) and among the files of directory PRISTINE ("" for none). Stops,
+# saying which patch and file, when the tree does not take a patch.
+run_patches() {
+	local base=$1 out=$2 pristine=$3 w f p err
+	shift 3
+	w=$(mktemp -d)
+	git -C "$w" init -q
+	if [ -n "${PATCH_GIT_OBJECTS:-}" ]; then
+		echo "$PATCH_GIT_OBJECTS" >"$w/.git/objects/info/alternates"
+	fi
+	if [ -n "$pristine" ] && [ -d "$pristine" ]; then
+		find "$pristine" -type f ! -name '*.absent' -print0 |
+			xargs -0r git -C "$w" hash-object -w --no-filters >/dev/null
+	fi
+	for f in $(patch_targets "$@"); do
+		[ -f "$base/$f" ] || { rm -rf "$w"; die "the kernel tree has no $f, which patches/ changes"; }
+		mkdir -p "$w/${f%/*}"
+		cp "$base/$f" "$w/$f"
+	done
+	git -C "$w" add -A
+	git -C "$w" -c user.name=base -c user.email=base@invalid commit -q --allow-empty -m base
+	for p in "$@"; do
+		f=$(patch_target "$p")
+		if ! err=$(git -C "$w" apply --3way --whitespace=nowarn "$p" 2>&1); then
+			printf '%s\n' "$err" >&2
+			if grep -q '^<<<<<<<' "$w/$f" 2>/dev/null; then
+				printf '[qemu-ci] the 3-way merge of %s left conflicts:\n' "$f" >&2
+				grep -n -A6 -B3 '^<<<<<<<' "$w/$f" | head -n 40 >&2
+			fi
+			rm -rf "$w"
+			die "this kernel tree does not take ${p#"$REPO"/} (it changes $f): its $f differs from Linux $KVER_WANT's where the patch changes it, and no 3-way merge resolved that. Apply the series from qemu-ci/export-patches with 'git am -3' in a git tree of the kernel, or resolve by hand"
+		fi
+	done
+	for f in $(patch_targets "$@"); do
+		mkdir -p "$out/${f%/*}"
+		cp "$w/$f" "$out/$f"
+	done
+	rm -rf "$w"
 }

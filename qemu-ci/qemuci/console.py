@@ -15,6 +15,10 @@ PROBLEMS = [
                            r"possible irq lock inversion|HARDIRQ-safe -> HARDIRQ-unsafe")),
     ("KASAN", re.compile(r"KASAN: ")),
     ("UBSAN", re.compile(r"UBSAN: ")),
+    # What /sys/kernel/debug/kmemleak lists after a scan (the guest init prints it), and the
+    # kernel's own notice of a scan that found leaks.
+    ("kmemleak", re.compile(r"unreferenced object 0x[0-9a-f]+ \(size \d+\)|"
+                            r"kmemleak: \d+ new suspected memory leaks")),
     ("stall", re.compile(r"rcu: INFO: rcu_\w+ detected stalls|INFO: task .* blocked for more than|"
                          r"watchdog: BUG: soft lockup")),
     ("Rust panic", re.compile(r"rust_kernel: panicked at|panicked at .*\.rs:\d+")),

@@ -18,7 +18,10 @@ from . import console, ktap
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("IOMMU_RS_CACHE", "/var/cache/iommu-rs"))
 KSRC = CACHE / "linux-src"
-KOUT = CACHE / "build"
+# The kernel variant in use (qemu-ci/config/variants/NAME.config; "" for the default kernel) and
+# its build directory: see use_variant().
+VARIANT = os.environ.get("IOMMU_RS_VARIANT", "")
+KOUT = CACHE / (f"build-{VARIANT}" if VARIANT else "build")
 GUEST = CACHE / "guest"
 LOGS = CACHE / "logs"
 IMAGE = KOUT / "arch/arm64/boot/Image"
@@ -142,9 +145,18 @@ def e2e_not_on_acpi():
     return skip
 
 
+def use_variant(name):
+    """Build and boot the kernel variant `name` from now on ("" for the default kernel)."""
+    global VARIANT, KOUT, IMAGE
+    VARIANT = name
+    KOUT = CACHE / (f"build-{name}" if name else "build")
+    IMAGE = KOUT / "arch/arm64/boot/Image"
+
+
 def run_script(name, *args):
-    """Run a bash stage of qemu-ci (setup, build); raise on failure."""
-    r = subprocess.run(["bash", str(REPO / "qemu-ci" / name), *args])
+    """Run a bash stage of qemu-ci (setup, build) for the current variant; raise on failure."""
+    env = dict(os.environ, IOMMU_RS_VARIANT=VARIANT)
+    r = subprocess.run(["bash", str(REPO / "qemu-ci" / name), *args], env=env)
     if r.returncode:
         raise HarnessError(f"qemu-ci/{name} failed (exit {r.returncode})")
 

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """A KTAP parser for console logs.
 
-Kernel (KUnit) and guest user-space test programs both print KTAP on the
-serial console, interleaved with ordinary kernel messages. This parser picks
+The guest user-space test programs (the e2e scripts) print KTAP on the serial
+console, interleaved with ordinary kernel messages. (KUnit boots are read by
+the kernel's own tools/testing/kunit/kunit_parser.py: see kunitpy.py.) This parser picks
 the KTAP lines out of such a log, rebuilds the tree of results, and reports
 every way in which the stream is incomplete or inconsistent, so that a
 crashed or truncated suite is never mistaken for a pass.

@@ -610,6 +610,16 @@ class BuildProgramsTest(unittest.TestCase):
         self.assertEqual(self.compiles(), 1)
 
 
+@contextlib.contextmanager
+def mock_argv(argv):
+    old = sys.argv
+    sys.argv = argv
+    try:
+        yield
+    finally:
+        sys.argv = old
+
+
 def load_script(name):
     """A qemu-ci command (a file without .py) as a module."""
     loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(QEMU_CI / name))
@@ -757,6 +767,184 @@ class KexecTest(unittest.TestCase):
             self.assertNotIn("kexec/", plain)
 
 
+KUNIT_LIVE = """\
+[    1.000000] Booting Linux on physical CPU 0x0000000000 [0x000f0510]
+[    2.100000] KTAP version 1
+[    2.100001] 1..2
+[    2.100002]     KTAP version 1
+[    2.100003]     # Subtest: arm_smmu_v3_rs_hw
+[    2.100004]     1..2
+[    2.100005]     ok 1 ste_bypass
+[    2.100006] arm_smmu_v3_rs 9050000.smmuv3: registered with the IOMMU core
+[    2.100007]     ok 2 cd_s1
+[    2.100008] # arm_smmu_v3_rs_hw: pass:2 fail:0 skip:0 total:2
+[    2.100009] ok 1 arm_smmu_v3_rs_hw
+[    2.100010]     KTAP version 1
+[    2.100011]     # Subtest: arm_smmu_v3_rs_live
+[    2.100012]     1..1
+[    2.100013]     ok 1 cmdq_batches
+[    2.100014] ok 2 arm_smmu_v3_rs_live
+[    2.200000] reboot: Power down
+"""
+
+
+@unittest.skipUnless((harness.KSRC / "tools/testing/kunit/kunit_parser.py").exists(),
+                     "no kernel tree with tools/testing/kunit yet (qemu-ci/setup)")
+class KunitPolicyTest(unittest.TestCase):
+    """The KUnit boot's results, read by the kernel's kunit_parser, and the project's policy."""
+
+    SUITES = {"arm_smmu_v3_rs_hw": (2, "CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST"),
+              "arm_smmu_v3_rs_live": (1, "CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST"),
+              "arm-smmu-v3-kunit-test": (25, "CONFIG_ARM_SMMU_V3_KUNIT_TEST")}
+    CONFIG = {"CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST": "y", "CONFIG_ARM_SMMU_V3_KUNIT_TEST": "y"}
+
+    def results(self, text, config=None, suites=None):
+        test = load_script("test")
+        test.expected_suites = lambda: dict(suites or {k: v for k, v in self.SUITES.items()
+                                                       if k != "arm-smmu-v3-kunit-test"})
+        tally = test.Tally()
+        with contextlib.redirect_stdout(io.StringIO()):
+            test.kunit_results(tally, "kunit", text, "rust", config or self.CONFIG)
+        return tally
+
+    def test_pass(self):
+        tally = self.results(KUNIT_LIVE)
+        self.assertEqual((tally.passed, tally.failed, tally.skipped), (4, 0, 0), tally.failures)
+
+    def test_failing_case(self):
+        tally = self.results(KUNIT_LIVE.replace("    ok 2 cd_s1", "    not ok 2 cd_s1")
+                             .replace("ok 1 arm_smmu_v3_rs_hw", "not ok 1 arm_smmu_v3_rs_hw"))
+        self.assertIn("kunit:arm_smmu_v3_rs_hw.cd_s1: FAILURE", tally.failures)
+
+    def test_crash_mid_suite(self):
+        text = KUNIT_LIVE.split("[    2.100007]")[0] + "[    2.2] Kernel panic - not syncing\n"
+        tally = self.results(text)
+        self.assertTrue(any(f.startswith("kunit:ktap:") for f in tally.failures),
+                        tally.failures)
+        self.assertIn("kunit:arm_smmu_v3_rs_hw: 1 cases reported, at least 2 expected",
+                      tally.failures)
+
+    def test_missing_suite_and_skipped_live_suite(self):
+        text = KUNIT_LIVE.replace("ok 1 cmdq_batches", "ok 1 cmdq_batches # SKIP no SMMU bound")
+        tally = self.results(text, suites=self.SUITES)
+        self.assertIn("kunit:arm-smmu-v3-kunit-test: suite missing from the KUnit output",
+                      tally.failures)
+        self.assertTrue(any(f.startswith("kunit:arm_smmu_v3_rs_live:ran: skipped with the rust")
+                            for f in tally.failures), tally.failures)
+
+    def test_suite_of_a_config_not_built_is_skipped(self):
+        config = {"CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST": "y"}
+        tally = self.results(KUNIT_LIVE, config=config, suites=self.SUITES)
+        self.assertEqual((tally.failed, tally.skipped), (0, 1), tally.failures)
+
+    def test_no_results(self):
+        tally = self.results("[    1.0] Booting Linux\n")
+        self.assertIn("kunit:ktap: no KUnit results at all", tally.failures)
+
+
+class MemoryCheckTest(unittest.TestCase):
+    """The rust-kasan kernel's boots: KASAN on, kmemleak scanned at the end, no report."""
+
+    CLEAN = ("[    0.000000] KernelAddressSanitizer initialized (generic)\n"
+             "IOMMU-RS-KMEMLEAK: scanned, 0 leaks\nIOMMU-RS-EXIT: 0\n")
+    LEAK = ("unreferenced object 0xffff000004a1b000 (size 64):\n"
+            "  comm \"swapper/0\", pid 1, jiffies 4294892296\n")
+
+    def checks(self, text):
+        test = load_script("test")
+        tally = test.Tally()
+        with contextlib.redirect_stdout(io.StringIO()):
+            test.memory_checks(tally, "kunit-rust-kasan", boot_of(text))
+        return tally
+
+    def test_clean(self):
+        self.assertEqual(self.checks(self.CLEAN).failed, 0)
+        self.assertEqual(boot_of(self.CLEAN).failures, [])
+
+    def test_leak_reported_fails_the_boot(self):
+        text = self.CLEAN.replace("IOMMU-RS-KMEMLEAK: scanned, 0",
+                                  self.LEAK + "IOMMU-RS-KMEMLEAK: scanned, 1")
+        self.assertTrue(any(f.startswith("guest kmemleak") for f in boot_of(text).failures))
+        self.assertIn("kmemleak found 1 leaks", self.checks(text).failures[0])
+        notice = "[  600.1] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)\n"
+        self.assertTrue(any(f.startswith("guest kmemleak")
+                            for f in boot_of(notice + self.CLEAN).failures))
+
+    def test_no_scan_or_no_kasan(self):
+        tally = self.checks(self.CLEAN.replace("IOMMU-RS-KMEMLEAK: scanned, 0 leaks\n", ""))
+        self.assertIn("the end-of-boot kmemleak scan did not run", tally.failures[0])
+        tally = self.checks(self.CLEAN.replace("KernelAddressSanitizer initialized", "x"))
+        self.assertIn("KASAN is not on", tally.failures[0])
+
+    def test_kasan_report_fails_the_boot(self):
+        text = "[ 5.0] BUG: KASAN: slab-use-after-free in arm_smmu_v3_rs::x+0x1/0x2\n" + self.CLEAN
+        self.assertTrue(any("KASAN" in f or "BUG" in f for f in boot_of(text).failures))
+
+
+class RstTest(unittest.TestCase):
+    def test_warnings_are_reported(self):
+        from qemuci import rst
+        good = "Title\n=====\n\nText with ``code``.\n"
+        self.assertEqual(rst.problems(Path("x.rst"), good), [])
+        bad = "=====\nA longer title\n=====\n\n- item\n  continued\n    indented\n"
+        why = rst.problems(Path("x.rst"), bad)
+        self.assertTrue(any("Title overline too short" in w for w in why), why)
+
+
+class KunitPyTest(unittest.TestCase):
+    """kunit/'s files for kunit.py must describe qemu-ci's KUnit boot."""
+
+    KERNEL = {"CONFIG_KUNIT": "y", "CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST": "y",
+              "CONFIG_PCI": "y", "CONFIG_SERIAL_AMBA_PL011": "y",
+              "CONFIG_SERIAL_AMBA_PL011_CONSOLE": "y"}
+    SUITES = {"arm_smmu_v3_rs_hw": "CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST"}
+
+    def files(self, kunitconfig, qemu=None):
+        d = Path(tempfile.mkdtemp())
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", str(d)]))
+        (d / "k").write_text(kunitconfig)
+        text = (QEMU_CI.parent / "kunit/qemu_arm64_smmuv3.py").read_text()
+        (d / "q.py").write_text(qemu(text) if qemu else text)
+        return d / "k", d / "q.py"
+
+    def diff(self, kernel, suites, *files):
+        from qemuci import kunitpy
+        k, q = files
+        return kunitpy.differences(kernel, suites, kunitconfig=k, qemu_config=q)
+
+    def test_the_project_files_parse(self):
+        from qemuci import kunitpy
+        self.assertIn("CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST", kunitpy.settings(
+            kunitpy.KUNITCONFIG.read_text()))
+        self.assertEqual(kunitpy.qemu_params()["linux_arch"], "arm64")
+
+    def test_matching(self):
+        files = self.files("CONFIG_KUNIT=y\nCONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST=y\n",
+                           lambda t: t.replace("CONFIG_PCI_HOST_GENERIC=y\nCONFIG_PCI_MSI=y\n"
+                                               "CONFIG_KALLSYMS=y", ""))
+        self.assertEqual(self.diff(self.KERNEL, self.SUITES, *files), [])
+
+    def test_setting_not_in_the_kernel(self):
+        files = self.files("CONFIG_KUNIT=y\nCONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST=y\n"
+                           "CONFIG_KASAN=y\n")
+        why = self.diff(self.KERNEL, self.SUITES, *files)
+        self.assertIn("CONFIG_KASAN=y for kunit.py, but n in the KUnit boot's kernel", why)
+
+    def test_required_suite_not_enabled(self):
+        files = self.files("CONFIG_KUNIT=y\n")
+        why = self.diff(self.KERNEL, self.SUITES, *files)
+        self.assertIn("suite arm_smmu_v3_rs_hw is required, but kunit.py's config lacks "
+                      "CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST=y", why)
+
+    def test_other_machine_or_driver(self):
+        files = self.files("CONFIG_KUNIT=y\nCONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST=y\n",
+                           lambda t: t.replace("virt,iommu=smmuv3,gic-version=3", "virt")
+                           .replace(" initcall_blacklist=arm_smmu_driver_init", ""))
+        why = " / ".join(self.diff(self.KERNEL, self.SUITES, *files))
+        self.assertIn("kunit.py's machine is virt", why)
+        self.assertIn("does not bind the Rust driver", why)
+
+
 class BenchTest(unittest.TestCase):
     def test_parse_only_guest_lines(self):
         bench = load_script("bench")
@@ -784,6 +972,31 @@ class ToolsTest(unittest.TestCase):
                            env=env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 125)
         self.assertIn("missing tool(s): qemu-system-aarch64", r.stderr)
+
+    def run_drivers(self, *args):
+        """The driver qemu-ci/run boots with `args` (QEMU itself never starts)."""
+        run = load_script("run")
+        got = []
+
+        def qemu_command(initrd, mode, driver, *a, **kw):
+            got.append(driver)
+            raise harness.HarnessError("stop here")
+
+        for name, value in (("prepare", lambda **kw: None),):
+            self.addCleanup(setattr, run.stages, name, getattr(run.stages, name))
+            setattr(run.stages, name, value)
+        for name, value in (("build_initramfs", lambda *a, **kw: "initrd"),
+                            ("qemu_command", qemu_command)):
+            self.addCleanup(setattr, run.harness, name, getattr(run.harness, name))
+            setattr(run.harness, name, value)
+        with mock_argv(["run", "--no-setup", "--no-build", *args]), \
+                contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(run.main(), 125)
+        return got
+
+    def test_run_boots_the_rust_driver_by_default(self):
+        self.assertEqual(self.run_drivers(), ["rust"])
+        self.assertEqual(self.run_drivers("--driver", "c"), ["c"])
 
     def test_run_acpi_with_dt_edit_refused(self):
         r = subprocess.run([sys.executable, str(QEMU_CI / "run"), "--no-setup", "--no-build",
