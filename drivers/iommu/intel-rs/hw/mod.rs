@@ -27,6 +27,7 @@ pub(crate) mod context;
 pub(crate) mod dmar;
 pub(crate) mod error;
 pub(crate) mod fault;
+#[path = "../../rust-hw/field.rs"]
 pub(crate) mod field;
 pub(crate) mod ids;
 pub(crate) mod pasid;

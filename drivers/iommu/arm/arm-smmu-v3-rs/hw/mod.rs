@@ -39,6 +39,7 @@ pub(crate) mod compose;
 pub(crate) mod ctrl;
 pub(crate) mod error;
 pub(crate) mod event;
+#[path = "../../../rust-hw/field.rs"]
 pub(crate) mod field;
 pub(crate) mod hitless;
 pub(crate) mod idr;

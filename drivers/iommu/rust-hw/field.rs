@@ -2,16 +2,17 @@
 
 //! Bit fields inside structures made of `u64` words.
 //!
-//! VT-d structures are wider than any integer (a PASID table entry is 512 bits, an invalidation
-//! descriptor 256 bits), so a field is described by the index of its qword and its `HI:LO` bit
-//! range inside that qword. All
+//! IOMMU structures are wider than any integer (an SMMUv3 STE or a VT-d PASID entry is 512 bits,
+//! a command or invalidation descriptor 128 or 256), so a field is described by the index of its
+//! qword and its `HI:LO` bit range inside that qword. All
 //! three are type parameters: a field placed outside its structure, an empty bit range, or a
 //! typed value written into a narrower field fails at build time, in the spirit of the kernel's
 //! `bitfield!` `with_const_field()`. Values whose range is only known at run time go through the
 //! checked setters, which return [`Error`] instead of truncating.
 //!
-//! This is the SMMUv3 driver's `hw/field.rs`, copied so that the two drivers' `hw` layers stay
-//! independent crates; the `mark`/`unmark` helpers of "used bits" masks are left out.
+//! Shared by the pure `hw` layers of the Rust IOMMU drivers (each includes this file as its
+//! `hw::field` module); each layer's `hw::Error` has the `Overflow` and `BadAddress` variants
+//! used here.
 
 use crate::hw::Error;
 
@@ -24,6 +25,39 @@ pub(crate) struct Field<const W: usize, const HI: u32, const LO: u32>;
 
 /// A single-bit field at bit `B` of qword `W`.
 pub(crate) type Bit<const W: usize, const B: u32> = Field<W, B, B>;
+
+/// A field of a 32-bit register, bits `HI:LO`.
+pub(crate) type Reg32<const HI: u32, const LO: u32> = Field<0, HI, LO>;
+
+/// A bit of a 32-bit register.
+pub(crate) type RegBit32<const N: u32> = Bit<0, N>;
+
+impl<const HI: u32, const LO: u32> Field<0, HI, LO> {
+    /// Returns the field of a 32-bit register value, shifted down to bit 0.
+    pub(crate) const fn get32(self, reg: u32) -> u64 {
+        const { assert!(HI < 32, "a 32-bit register field") };
+        // CAST: Widening `u32` to `u64` is lossless; `From` is not usable in a `const fn`.
+        self.extract(reg as u64)
+    }
+
+    /// Returns whether any bit of the field is set in a 32-bit register value.
+    pub(crate) const fn is_set32(self, reg: u32) -> bool {
+        self.get32(reg) != 0
+    }
+
+    /// The field's bits in a 32-bit register value, in place.
+    pub(crate) const fn mask32(self) -> u32 {
+        const { assert!(HI < 32, "a 32-bit register field") };
+        // CAST: The mask lies in bits 31:0, checked at build time just above.
+        Self::MASK as u32
+    }
+}
+
+/// Returns a 32-bit register value from the single word a register's fields were set in.
+pub(crate) const fn reg32(w: [u64; 1]) -> u32 {
+    // CAST: Truncation intended: the fields written through [`Reg32`] lie in bits 31:0.
+    w[0] as u32
+}
 
 impl<const W: usize, const HI: u32, const LO: u32> Field<W, HI, LO> {
     /// The field's bits inside its qword.
@@ -56,8 +90,8 @@ impl<const W: usize, const HI: u32, const LO: u32> Field<W, HI, LO> {
 
     /// Returns the field's bits in place, without shifting.
     ///
-    /// This is how address fields such as `SSPTPTR[63:12]` are read: the field holds the address
-    /// bits at their natural position.
+    /// This is how address fields such as SMMUv3's `S1ContextPtr[51:6]` are read: the field
+    /// holds the address bits at their natural position.
     pub(crate) const fn get_addr<const N: usize>(self, words: &[u64; N]) -> u64 {
         const { assert!(W < N, "field outside of structure") };
         // PANIC: `W < N` is checked at build time just above.
@@ -148,6 +182,20 @@ impl<const W: usize, const HI: u32, const LO: u32> Field<W, HI, LO> {
         // PANIC: `W < N` is checked at build time above.
         words[W] = (words[W] & !Self::MASK) | addr;
         Ok(())
+    }
+
+    /// Sets all bits of the field in a "used bits" mask.
+    pub(crate) const fn mark<const N: usize>(self, used: &mut [u64; N]) {
+        const { assert!(W < N, "field outside of structure") };
+        // PANIC: `W < N` is checked at build time just above.
+        used[W] |= Self::MASK;
+    }
+
+    /// Clears all bits of the field in a mask.
+    pub(crate) const fn unmark<const N: usize>(self, used: &mut [u64; N]) {
+        const { assert!(W < N, "field outside of structure") };
+        // PANIC: `W < N` is checked at build time just above.
+        used[W] &= !Self::MASK;
     }
 
     /// Writes `value` into the field, dropping bits that do not fit.
