@@ -16,7 +16,8 @@ use crate::{
     types::Opaque,
     uaccess::{
         UserPtr,
-        UserSlice, //
+        UserSlice,
+        UserSliceReader, //
     },
 };
 
@@ -86,14 +87,24 @@ impl UserData {
         let mut buf = KVec::from_elem(0u8, size, GFP_KERNEL)?;
         let mut reader = UserSlice::new(UserPtr::from_ptr(self.raw().uptr), len).reader();
         reader.read_slice(&mut buf[..len.min(size)])?;
-        let mut chunk = [0u8; 64];
-        while !reader.is_empty() {
-            let n = reader.len().min(chunk.len());
-            reader.read_slice(&mut chunk[..n])?;
-            if chunk[..n].iter().any(|&b| b != 0) {
-                return Err(E2BIG);
-            }
-        }
+        let rest = reader.len();
+        skip_zeroes(&mut reader, rest)?;
         T::from_bytes_copy(&buf).ok_or(EINVAL)
     }
+}
+
+/// Reads `len` more bytes from `reader`, which must all be zero: what newer user space may append
+/// to a structure this kernel knows a shorter version of (`copy_struct_from_user()`); `E2BIG`
+/// otherwise.
+pub(crate) fn skip_zeroes(reader: &mut UserSliceReader, mut len: usize) -> Result {
+    let mut chunk = [0u8; 64];
+    while len > 0 {
+        let n = len.min(chunk.len());
+        reader.read_slice(&mut chunk[..n])?;
+        if chunk[..n].iter().any(|&b| b != 0) {
+            return Err(E2BIG);
+        }
+        len -= n;
+    }
+    Ok(())
 }

@@ -495,7 +495,7 @@ impl<T: Ops> Adapter<T> {
             let data = T::viommu_init(iommu, p, viommu_type, data)?;
             // SAFETY: As above: the vIOMMU is ours to initialise, of `Viommu::<T::Viommu>::SIZE`
             // zeroed bytes, and the parent outlives it.
-            unsafe { ViommuAdapter::<T::Viommu>::init(viommu, parent, data)? };
+            unsafe { ViommuAdapter::<T::Viommu>::init(viommu, p, data) };
             Ok(0)
         })
     }

@@ -45,8 +45,10 @@ use crate::{
 use super::{
     domain::into_core,
     domain_type,
-    iommufd::UserData,
-    AnyDomain,
+    iommufd::{
+        skip_zeroes,
+        UserData, //
+    },
     ClientDevice,
     Domain,
     DomainOps,
@@ -356,19 +358,10 @@ impl UserDataArray {
         let mut out = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut reader = UserSlice::new(UserPtr::from_ptr(a.uptr), total).reader();
         let mut buf = KVec::from_elem(0u8, size, GFP_KERNEL)?;
-        let mut rest = [0u8; 64];
         for _ in 0..n {
             buf.fill(0);
             reader.read_slice(&mut buf[..entry_len.min(size)])?;
-            let mut extra = entry_len.saturating_sub(size);
-            while extra > 0 {
-                let k = extra.min(rest.len());
-                reader.read_slice(&mut rest[..k])?;
-                if rest[..k].iter().any(|&b| b != 0) {
-                    return Err(E2BIG);
-                }
-                extra -= k;
-            }
+            skip_zeroes(&mut reader, entry_len.saturating_sub(size))?;
             out.push(T::from_bytes_copy(&buf).ok_or(EINVAL)?, GFP_KERNEL)?;
         }
         Ok(out)
@@ -407,12 +400,9 @@ impl<T: ViommuOps> ViommuAdapter<T> {
     /// be a domain the core keeps alive until after `destroy`.
     pub(crate) unsafe fn init(
         raw: *mut bindings::iommufd_viommu,
-        parent: &AnyDomain,
+        parent: &Domain<<T::Iommu as Ops>::PagingDomain>,
         data: T,
-    ) -> Result {
-        let parent = parent
-            .downcast::<<T::Iommu as Ops>::PagingDomain>()
-            .ok_or(EINVAL)?;
+    ) {
         let this = raw.cast::<Viommu<T>>();
         // SAFETY: `this` is valid for writes (by the safety requirements) and its `data` and
         // `parent` are not initialised yet; `parent` outlives the vIOMMU.
@@ -423,7 +413,6 @@ impl<T: ViommuOps> ViommuAdapter<T> {
             // core calls no op, and frees the memory without `destroy` if this fails.
             (*raw).ops = &Self::VTABLE;
         }
-        Ok(())
     }
 
     extern "C" fn destroy(viommu: *mut bindings::iommufd_viommu) {
