@@ -192,19 +192,16 @@ impl Nested {
         if self.vste.needs_vdevice() && vsid.is_none() {
             return Err(ENOENT);
         }
-        let parent = self.viommu.parent();
-        parent.nested_attaching(m)?;
-        let sink = match vsid.map(u32::try_from) {
-            Some(Ok(vsid)) => Some(VeventSink::for_vsid(&self.viommu, vsid)),
-            Some(Err(_)) => Some(Err(EINVAL)),
+        let sink = match vsid {
+            Some(vsid) => {
+                let vsid = u32::try_from(vsid).map_err(|_| EINVAL)?;
+                Some(VeventSink::for_vsid(&self.viommu, vsid)?)
+            }
             None => None,
         };
-        let r = match sink {
-            Some(Ok(sink)) => m.set_event_sink(Some(&sink)),
-            Some(Err(e)) => Err(e),
-            None => m.set_event_sink(None),
-        };
-        if let Err(e) = r {
+        let parent = self.viommu.parent();
+        parent.nested_attaching(m)?;
+        if let Err(e) = m.set_event_sink(sink.as_ref()) {
             parent.detached(m);
             return Err(e);
         }
