@@ -104,15 +104,6 @@ impl Firmware {
             );
             return Err(ENODEV);
         }
-        // `iort_iommu_xlate()` hands client devices to an SMMUv3 driver only if the C one is
-        // configured: without it, nothing would ever be translated.
-        if !cfg!(CONFIG_ARM_SMMU_V3) {
-            dev_warn!(
-                dev,
-                "the IORT code gives client devices to SMMUv3 drivers only with \
-                 CONFIG_ARM_SMMU_V3: none will be translated\n"
-            );
-        }
         Ok(fw)
     }
 }
