@@ -24,7 +24,12 @@
  * with entry_num saying where) and changes nothing. A second vIOMMU, igb's,
  * in the same iommufd can neither be named from edu's nor name edu's stream.
  *
- * Usage: vsmmu [-d BDF] test
+ * vsmmu failnth runs the nesting ioctl sequence under fail-nth fault
+ * injection (see t_failnth_sweep), then the nested DMA checks; it needs a
+ * vIOMMU, and the kernel's FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC and
+ * FAULT_INJECTION_DEBUG_FS.
+ *
+ * Usage: vsmmu [-d BDF] test|failnth
  */
 #include "vfio-lib.h"
 #include "edu.h"
@@ -198,11 +203,10 @@ static void s1_map(uint64_t va, uint64_t out)
 }
 
 /*
- * Maps guest RAM (but its last page) into the IOAS and builds the CD and
- * stage 1 tables of ASID:
+ * Builds, in guest RAM (allocated once), the CD and stage 1 tables of ASID:
  * VA_SRC -> PG_SRC, VA_DST -> PG_DST; VA_UNMAPPED and VA_OUTSIDE invalid.
  */
-static int gram_setup(struct vsmmu *v)
+static int gram_tables(void)
 {
 	uint64_t *cd;
 
@@ -212,9 +216,6 @@ static int gram_setup(struct vsmmu *v)
 		CHECK(gram != MAP_FAILED, "mmap guest RAM: %s", strerror(errno));
 	}
 	memset(gram, 0, GRAM_PAGES * PAGE);
-	/* All but the last page, the victim of a DMA that stage 2 must stop. */
-	if (ctx_map(&v->c, gram, GRAM_IPA, (GRAM_PAGES - 1) * PAGE))
-		return -1;
 	cd = gpage(PG_CD);
 	cd[0] = CD0_T0SZ(25) | CD0_IR0_WBWA | CD0_OR0_WBWA | CD0_SH0_IS | CD0_EPD1 | CD0_V |
 		CD0_IPS_40 | CD0_AA64 | CD0_R | CD0_A | CD0_ASET | CD0_ASID(ASID);
@@ -225,6 +226,15 @@ static int gram_setup(struct vsmmu *v)
 	s1_map(VA_SRC, ipa(PG_SRC));
 	s1_map(VA_DST, ipa(PG_DST));
 	return 0;
+}
+
+/* Builds guest RAM's tables and maps it, but its last page, into the IOAS. */
+static int gram_setup(struct vsmmu *v)
+{
+	if (gram_tables())
+		return -1;
+	/* The last page is the victim of a DMA that stage 2 must stop. */
+	return ctx_map(&v->c, gram, GRAM_IPA, (GRAM_PAGES - 1) * PAGE);
 }
 
 static int nested_alloc(struct vsmmu *v, uint32_t viommu, uint64_t ste0, uint64_t ste1,
@@ -601,6 +611,233 @@ static int t_viommu_two_and_close(struct vsmmu *v)
 	return 0;
 }
 
+/*
+ * The fail-nth sweep. A VMM's nesting sequence (IOAS, map, NEST_PARENT HWPT,
+ * attach, vIOMMU, vDEVICE, vEVENTQ, nested HWPT, replace, invalidate, replace
+ * back and forth) runs again and again with /proc/thread-self/fail-nth set to
+ * 1, 2, ...: the Nth allocation the kernel makes for this thread (slab or
+ * page: failslab and fail_page_alloc also fail sleeping allocations here)
+ * fails. Each ioctl must then succeed or return an errno. After each run the
+ * sequence is undone with nothing injected, and every object must go
+ * (IOMMU_DESTROY succeeds: nothing kept a reference it should not). The sweep
+ * ends at the first N the sequence does not reach; that run must have
+ * succeeded whole. The host fails the boot on any kernel report (WARN, oops,
+ * lockdep, KASAN, and kmemleak's scan at the end of the boot).
+ */
+#define FN_MAX_RUNS 20000
+#define FN_STEPS 14
+
+static const char *const fn_names[FN_STEPS] = {
+	"IOMMU_IOAS_ALLOC", "IOMMU_IOAS_MAP", "IOMMU_HWPT_ALLOC(NEST_PARENT)",
+	"ATTACH(NEST_PARENT)", "IOMMU_VIOMMU_ALLOC", "IOMMU_VDEVICE_ALLOC",
+	"IOMMU_VEVENTQ_ALLOC", "IOMMU_HWPT_ALLOC(nested)", "ATTACH(nested)",
+	"IOMMU_HWPT_INVALIDATE", "ATTACH(NEST_PARENT) again", "IOMMU_HWPT_ALLOC(bypass vSTE)",
+	"ATTACH(bypass)", "ATTACH(nested) again",
+};
+
+/* What one run made, for undoing it. */
+struct fn_objs {
+	uint32_t ioas, s2, viommu, vdev, veventq, nested, bypass;
+	int veventq_fd, attached;
+};
+
+static int fn_attach(struct vsmmu *v, struct fn_objs *o, uint32_t pt)
+{
+	int r = attach(v, pt);
+
+	o->attached |= !r;
+	return r;
+}
+
+/*
+ * One run of the sequence on the open device (detached); returns the step
+ * that failed, or FN_STEPS. *err: its errno.
+ */
+static int fn_sequence(struct vsmmu *v, struct fn_objs *o, int *err)
+{
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.user_va = (uintptr_t)gram,
+		.length = (GRAM_PAGES - 1) * PAGE,
+		.iova = GRAM_IPA,
+	};
+	struct iommu_hwpt_alloc s2 = {
+		.size = sizeof(s2),
+		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = v->c.devid,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct iommu_veventq_alloc q = { .size = sizeof(q), .type = IOMMU_VEVENTQ_TYPE_ARM_SMMUV3,
+					 .veventq_depth = 64 };
+	uint64_t cmds[2][2] = {
+		{ CMD_CFGI_CD_ALL | ((uint64_t)VSID << 32), 0 },
+		{ CMD_TLBI_NH_VA | ((uint64_t)ASID << 48), VA_DST | 1 },
+	};
+	uint32_t done;
+	int step = 0;
+
+#define FN(call) do { errno = 0; if (call) { *err = errno; return step; } step++; } while (0)
+	FN(ioctl(v->c.iommufd, IOMMU_IOAS_ALLOC, &ioas));
+	o->ioas = ioas.out_ioas_id;
+	map.ioas_id = o->ioas;
+	FN(ioctl(v->c.iommufd, IOMMU_IOAS_MAP, &map));
+	s2.pt_id = o->ioas;
+	FN(ioctl(v->c.iommufd, IOMMU_HWPT_ALLOC, &s2));
+	o->s2 = s2.out_hwpt_id;
+	FN(fn_attach(v, o, o->s2));
+	FN(viommu_alloc(v, o->s2, &o->viommu));
+	FN(vdevice_alloc(v, o->viommu, VSID, &o->vdev));
+	q.viommu_id = o->viommu;
+	FN(ioctl(v->c.iommufd, IOMMU_VEVENTQ_ALLOC, &q));
+	o->veventq = q.out_veventq_id;
+	o->veventq_fd = q.out_veventq_fd;
+	FN(nested_alloc(v, o->viommu, VSTE0, VSTE1, &o->nested));
+	FN(fn_attach(v, o, o->nested));
+	done = 2;
+	FN(invalidate(v, o->viommu, cmds, 2, &done) || done != 2);
+	FN(fn_attach(v, o, o->s2));
+	FN(nested_alloc(v, o->viommu, STE0_V | STE0_CFG_BYPASS, 0, &o->bypass));
+	FN(fn_attach(v, o, o->bypass));
+	FN(fn_attach(v, o, o->nested));
+#undef FN
+	return step;
+}
+
+/* Undoes a run; 0 if every object went. */
+static int fn_undo(struct vsmmu *v, struct fn_objs *o)
+{
+	struct vfio_device_detach_iommufd_pt det = { .argsz = sizeof(det) };
+	const struct { uint32_t id; const char *what; } objs[] = {
+		{ o->nested, "nested HWPT" }, { o->bypass, "bypass HWPT" },
+		{ o->veventq, "vEVENTQ" }, { o->vdev, "vDEVICE" }, { o->viommu, "vIOMMU" },
+		{ o->s2, "NEST_PARENT HWPT" }, { o->ioas, "IOAS" },
+	};
+
+	if (o->attached)
+		CHECK(!ioctl(v->c.dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &det),
+		      "VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", strerror(errno));
+	if (o->veventq_fd > 0)
+		close(o->veventq_fd);
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
+		if (objs[i].id)
+			CHECK(!destroy(v->c.iommufd, objs[i].id), "IOMMU_DESTROY(%s %u): %s",
+			      objs[i].what, objs[i].id, strerror(errno));
+	return 0;
+}
+
+static int fn_write(int fd, unsigned int n)
+{
+	char b[16];
+	int l = snprintf(b, sizeof(b), "%u", n);
+
+	return pwrite(fd, b, l, 0) == l ? 0 : -1;
+}
+
+static int fn_attrs(void)
+{
+	static const char *const set[][2] = {
+		{ "failslab/ignore-gfp-wait", "N" },
+		{ "failslab/verbose", "0" },
+		{ "fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "fail_page_alloc/min-order", "0" },
+		{ "fail_page_alloc/verbose", "0" },
+	};
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/%s", set[i][0]);
+		CHECK(!write_str(path, set[i][1]), "%s: %s (a kernel without FAILSLAB, "
+		      "FAIL_PAGE_ALLOC and FAULT_INJECTION_DEBUG_FS?)", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int t_failnth_sweep(struct vsmmu *v)
+{
+	struct vfio_device_detach_iommufd_pt det = { .argsz = sizeof(det) };
+	unsigned int counts[FN_STEPS + 1][2] = { { 0 } };	/* [step][refused, absorbed] */
+	unsigned int errnos[256] = { 0 };
+	unsigned int n, refused = 0, absorbed = 0;
+	int fd, step, err;
+	char buf[16];
+
+	if (fn_attrs() || gram_tables())
+		return -1;
+	fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	CHECK(fd >= 0, "/proc/thread-self/fail-nth: %s (no CONFIG_FAULT_INJECTION?)",
+	      strerror(errno));
+	/* No page faults of ours in the sweep: they would take injected failures. */
+	CHECK(!mlockall(MCL_CURRENT | MCL_FUTURE), "mlockall: %s", strerror(errno));
+	CHECK(!ioctl(v->c.dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &det),
+	      "VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", strerror(errno));
+	for (n = 1; n <= FN_MAX_RUNS; n++) {
+		struct fn_objs o = { .veventq_fd = -1 };
+		ssize_t r;
+		int left;
+
+		err = 0;
+		if (fn_write(fd, n)) {
+			fn_write(fd, 0);
+			return fail("writing %u to fail-nth: %s", n, strerror(errno));
+		}
+		step = fn_sequence(v, &o, &err);
+		r = pread(fd, buf, sizeof(buf) - 1, 0);
+		fn_write(fd, 0);
+		CHECK(r > 0, "reading fail-nth: %s", strerror(errno));
+		buf[r] = 0;
+		left = atoi(buf);
+		if (step < FN_STEPS && !err) {
+			fn_undo(v, &o);
+			return fail("fail-nth %u: %s failed without an errno", n, fn_names[step]);
+		}
+		if (left) {
+			/* Nothing injected: the whole sequence must have worked. */
+			CHECK(step == FN_STEPS, "with no failure injected (fail-nth %u), %s: %s", n,
+			      fn_names[step], strerror(err));
+			if (fn_undo(v, &o))
+				return -1;
+			break;
+		}
+		if (step < FN_STEPS) {
+			refused++;
+			counts[step][0]++;
+			errnos[err & 0xff]++;
+		} else {
+			absorbed++;
+			counts[step][1]++;
+		}
+		if (fn_undo(v, &o)) {
+			char why[sizeof(failmsg)];
+
+			snprintf(why, sizeof(why), "%s", failmsg);
+			return fail("after fail-nth %u (%s %s): %s", n,
+				    step < FN_STEPS ? fn_names[step] : "sequence",
+				    step < FN_STEPS ? "refused" : "completed", why);
+		}
+	}
+	close(fd);
+	munlockall();
+	CHECK(n <= FN_MAX_RUNS, "the sequence still met injected failures after %u runs", n - 1);
+	printf("# failnth: %u allocations failed in turn: %u refused with an errno, %u absorbed\n",
+	       n - 1, refused, absorbed);
+	for (step = 0; step <= FN_STEPS; step++)
+		if (counts[step][0] || counts[step][1])
+			printf("#   %-32s refused %u, completed %u\n",
+			       step < FN_STEPS ? fn_names[step] : "(whole sequence)",
+			       counts[step][0], counts[step][1]);
+	for (err = 1; err < 256; err++)
+		if (errnos[err])
+			printf("#   errno %d (%s): %u times\n", err, strerror(err), errnos[err]);
+	CHECK(refused, "no injected failure made any step fail: is fault injection working?");
+	/* The device works afterwards, attached as before. */
+	CHECK(!attach(v, v->s2), "attach back to the NEST_PARENT HWPT: %s", strerror(errno));
+	return 0;
+}
+
 struct vcase {
 	const char *name;
 	int (*fn)(struct vsmmu *v);
@@ -616,6 +853,39 @@ static const struct vcase cases[] = {
 	{ "viommu_two_and_close", t_viommu_two_and_close },
 };
 
+/* vsmmu failnth: the sweep, then the nested DMA checks; a vIOMMU is required. */
+static int failnth_main(const char *bdf)
+{
+	struct vsmmu v;
+	int canwbs, r1, r2 = -1;
+
+	printf("KTAP version 1\n1..2\n");
+	canwbs = firmware_canwbs();
+	failmsg[0] = 0;
+	if (vsmmu_open(&v, bdf) || canwbs < 0) {
+		r1 = -1;
+		if (canwbs < 0)
+			fail("malformed IORT");
+	} else if ((v.idr[0] & IDR0_NESTING) != IDR0_NESTING || !(canwbs || (v.idr[3] & IDR3_FWB))) {
+		r1 = fail("no vIOMMU on this machine (IDR0 %#x, IDR3 %#x, root complex %sCANWBS): "
+			  "the sweep needs one", v.idr[0], v.idr[3], canwbs ? "" : "not ");
+	} else {
+		r1 = t_failnth_sweep(&v);
+	}
+	if (r1)
+		printf("# failnth_sweep: %s\n", failmsg);
+	printf("%s 1 failnth_sweep\n", r1 ? "not ok" : "ok");
+	/* The device still works through both stages. */
+	failmsg[0] = 0;
+	if (!r1)
+		r2 = t_nested_s1_dma(&v);
+	if (r2)
+		printf("# nested_s1_dma_after_sweep: %s\n", r1 ? "sweep failed" : failmsg);
+	printf("%s 2 nested_s1_dma_after_sweep\n", r2 ? "not ok" : "ok");
+	ctx_close(&v.c);
+	return r1 || r2;
+}
+
 int main(int argc, char **argv)
 {
 	const size_t n = sizeof(cases) / sizeof(cases[0]);
@@ -626,12 +896,14 @@ int main(int argc, char **argv)
 
 	if (pci_dev_arg("vsmmu", &edu_id, &argc, &argv, bdf))
 		return 2;
-	if (argc != 2 || strcmp(argv[1], "test")) {
-		fprintf(stderr, "usage: vsmmu [-d BDF] test\n");
+	if (argc != 2 || (strcmp(argv[1], "test") && strcmp(argv[1], "failnth"))) {
+		fprintf(stderr, "usage: vsmmu [-d BDF] test|failnth\n");
 		return 2;
 	}
 	if (pci_dev_default("vsmmu", &edu_id, bdf))
 		return 1;
+	if (!strcmp(argv[1], "failnth"))
+		return failnth_main(bdf);
 	printf("KTAP version 1\n1..%zu\n", n + 1);
 	canwbs = firmware_canwbs();
 	if (vsmmu_open(&v, bdf) || canwbs < 0) {
