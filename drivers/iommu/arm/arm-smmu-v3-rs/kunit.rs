@@ -81,6 +81,11 @@ mod tests {
     }
 
     #[test]
+    fn cd_layouts() -> Result {
+        run(selftest::cd_layouts())
+    }
+
+    #[test]
     fn cmd_encodings() -> Result {
         run(selftest::cmd_encodings())
     }

@@ -16,6 +16,11 @@ fn cd_encodings() {
 }
 
 #[test]
+fn cd_layouts() {
+    ok(selftest::cd_layouts());
+}
+
+#[test]
 fn cmd_encodings() {
     ok(selftest::cmd_encodings());
 }

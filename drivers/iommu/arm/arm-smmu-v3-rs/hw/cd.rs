@@ -21,6 +21,8 @@ use crate::hw::{
         EntryWords,
         ENTRY_QWORDS, //
     },
+    ids::Ssid,
+    ste::S1Fmt,
     Error,
 };
 
@@ -244,4 +246,121 @@ pub(crate) fn l1_descriptor(l2ptr: Option<u64>) -> Result<u64, Error> {
         L1_V.set_bool(&mut w, true);
     }
     Ok(w[0])
+}
+
+/// log2 of the CDs in a level-2 table of a two-level CD table: 1024 CDs of 64 bytes, the 64KB
+/// format ([`S1Fmt::TwoLevel64K`]), as the C driver uses.
+pub(crate) const L2_SPLIT: u32 = 10;
+
+/// Where the CD of a SubstreamID sits in a table of some [`CdLayout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CdSlot {
+    /// Index of the CD in a linear table.
+    Linear(usize),
+    /// Index of the level-1 descriptor, and of the CD in the level-2 table it points to.
+    TwoLevel {
+        /// The level-1 descriptor.
+        l1: usize,
+        /// The CD in the level-2 table.
+        l2: usize,
+    },
+}
+
+/// The layout of one device's Context Descriptor table: how many SubstreamIDs it covers, and
+/// whether one linear table or two levels hold them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CdLayout {
+    /// [`S1Fmt::Linear`] or [`S1Fmt::TwoLevel64K`].
+    fmt: S1Fmt,
+    /// At most 20.
+    cd_max: u8,
+}
+
+impl CdLayout {
+    /// The layout for a device that can issue `dev_ssid_bits` bits of SubstreamID (0: none) on
+    /// an SMMU with `smmu_ssid_bits` (`IDR1.SSIDSIZE`) and, if `two_level` (`IDR0.CD2L`),
+    /// two-level CD tables.
+    ///
+    /// The table covers the narrower of the two widths. It is linear while that fits one
+    /// level-2 table (2^[`L2_SPLIT`] CDs) or the SMMU has no two-level tables; otherwise it has
+    /// two levels of the 64KB format, whose level-2 tables are allocated as SubstreamIDs are
+    /// used.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Invalid`] if either width is above the architecture's 20 bits.
+    pub(crate) fn new(
+        smmu_ssid_bits: u32,
+        two_level: bool,
+        dev_ssid_bits: u32,
+    ) -> Result<Self, Error> {
+        if smmu_ssid_bits > 20 || dev_ssid_bits > 20 {
+            return Err(Error::Invalid);
+        }
+        let bits = smmu_ssid_bits.min(dev_ssid_bits);
+        let fmt = if two_level && bits > L2_SPLIT {
+            S1Fmt::TwoLevel64K
+        } else {
+            S1Fmt::Linear
+        };
+        // CAST: `bits` is at most 20.
+        Ok(Self {
+            fmt,
+            cd_max: bits as u8,
+        })
+    }
+
+    /// The table format, for `STE.S1Fmt`.
+    pub(crate) const fn fmt(&self) -> S1Fmt {
+        self.fmt
+    }
+
+    /// log2 of the SubstreamIDs covered, for `STE.S1CDMax`.
+    pub(crate) const fn cd_max(&self) -> u8 {
+        self.cd_max
+    }
+
+    /// The number of SubstreamIDs the table covers.
+    pub(crate) const fn ssids(&self) -> u32 {
+        1 << self.cd_max
+    }
+
+    /// The number of entries of the first allocation: CDs of a linear table, level-1
+    /// descriptors of a two-level one.
+    pub(crate) const fn l1_entries(&self) -> usize {
+        match self.fmt {
+            // CAST: At most 2^20 entries.
+            S1Fmt::TwoLevel64K => (self.ssids() >> L2_SPLIT) as usize,
+            _ => self.ssids() as usize,
+        }
+    }
+
+    /// The number of CDs in each level-2 table; 0 for a linear table.
+    pub(crate) const fn l2_entries(&self) -> usize {
+        match self.fmt {
+            S1Fmt::TwoLevel64K => 1 << L2_SPLIT,
+            _ => 0,
+        }
+    }
+
+    /// Where the CD of `ssid` is.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Overflow`] if `ssid` is beyond the table.
+    pub(crate) fn locate(&self, ssid: Ssid) -> Result<CdSlot, Error> {
+        let raw = ssid.get();
+        if raw >= self.ssids() {
+            return Err(Error::Overflow);
+        }
+        // CAST: `raw` is below 2^20.
+        let index = raw as usize;
+        Ok(match self.fmt {
+            S1Fmt::TwoLevel64K => CdSlot::TwoLevel {
+                l1: index >> L2_SPLIT,
+                l2: index & ((1 << L2_SPLIT) - 1),
+            },
+            _ => CdSlot::Linear(index),
+        })
+    }
 }

@@ -31,7 +31,10 @@ pub(crate) use c_suite::{
     c_suite_cd_cases,
     c_suite_ste_cases, //
 };
-pub(crate) use cd::cd_encodings;
+pub(crate) use cd::{
+    cd_encodings,
+    cd_layouts, //
+};
 pub(crate) use cmd::cmd_encodings;
 pub(crate) use event::event_decoding;
 pub(crate) use hitless::{

@@ -17,8 +17,12 @@ use super::{
 use crate::hw::{
     cd::{
         Cd,
-        CdCfg, //
+        CdCfg,
+        CdLayout,
+        CdSlot, //
     },
+    ids::Ssid,
+    ste::S1Fmt,
     Error, //
 };
 
@@ -102,5 +106,74 @@ pub(crate) fn cd_encodings() -> Check {
     expect(
         "misaligned L1 CD",
         crate::hw::cd::l1_descriptor(Some(0x1234_5800)) == Err(Error::BadAddress),
+    )
+}
+
+/// CD table layouts: the C driver's rule (`arm_smmu_alloc_cd_tables`): linear up to 2^10
+/// SubstreamIDs or without `IDR0.CD2L`, else two levels of 1024-CD (64KB) tables; the width the
+/// narrower of the SMMU's and the device's.
+pub(crate) fn cd_layouts() -> Check {
+    // (SSIDSIZE, CD2L, device bits) -> (format, S1CDMax, level-1 entries, level-2 entries).
+    let cases: [(u32, bool, u32, S1Fmt, u8, usize, usize); 8] = [
+        (0, true, 20, S1Fmt::Linear, 0, 1, 0),
+        (20, true, 0, S1Fmt::Linear, 0, 1, 0),
+        (20, true, 8, S1Fmt::Linear, 8, 256, 0),
+        (10, true, 20, S1Fmt::Linear, 10, 1024, 0),
+        (11, true, 20, S1Fmt::TwoLevel64K, 11, 2, 1024),
+        (20, true, 20, S1Fmt::TwoLevel64K, 20, 1024, 1024),
+        (16, false, 20, S1Fmt::Linear, 16, 65536, 0),
+        (20, true, 16, S1Fmt::TwoLevel64K, 16, 64, 1024),
+    ];
+    for (i, (smmu, cd2l, dev, fmt, cd_max, l1, l2)) in cases.into_iter().enumerate() {
+        let l = CdLayout::new(smmu, cd2l, dev)?;
+        let got = (l.fmt(), l.cd_max(), l.l1_entries(), l.l2_entries());
+        if got != (fmt, cd_max, l1, l2) {
+            return Err(super::Failure {
+                check: "CD table layout (format, S1CDMax, L1, L2 entries)",
+                index: Some(i),
+                got: l.fmt().raw() << 48 | u64::from(l.cd_max()) << 32 | l.l1_entries() as u64,
+                want: fmt.raw() << 48 | u64::from(cd_max) << 32 | l1 as u64,
+            });
+        }
+    }
+    expect(
+        "SSIDSIZE above 20",
+        CdLayout::new(21, true, 20) == Err(Error::Invalid),
+    )?;
+    expect(
+        "device bits above 20",
+        CdLayout::new(20, true, 21) == Err(Error::Invalid),
+    )?;
+    // Slots: linear index, or (SSID >> 10, SSID & 1023); nothing at or beyond 2^S1CDMax.
+    let lin = CdLayout::new(8, true, 20)?;
+    expect(
+        "linear slot",
+        lin.locate(Ssid::new(255)?) == Ok(CdSlot::Linear(255)),
+    )?;
+    expect(
+        "beyond linear",
+        lin.locate(Ssid::new(256)?) == Err(Error::Overflow),
+    )?;
+    let two = CdLayout::new(20, true, 16)?;
+    expect(
+        "two-level slot",
+        two.locate(Ssid::new(0x1_2345 & 0xffff)?) == Ok(CdSlot::TwoLevel { l1: 0x8, l2: 0x345 }),
+    )?;
+    expect(
+        "last two-level slot",
+        two.locate(Ssid::new(0xffff)?) == Ok(CdSlot::TwoLevel { l1: 63, l2: 1023 }),
+    )?;
+    expect(
+        "beyond two-level",
+        two.locate(Ssid::new(0x1_0000)?) == Err(Error::Overflow),
+    )?;
+    let one = CdLayout::new(0, false, 0)?;
+    expect(
+        "CD 0 without SubstreamIDs",
+        one.locate(Ssid::ZERO) == Ok(CdSlot::Linear(0)),
+    )?;
+    expect(
+        "SSID 1 without SubstreamIDs",
+        one.locate(Ssid::new(1)?) == Err(Error::Overflow),
     )
 }
