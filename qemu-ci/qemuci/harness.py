@@ -198,6 +198,55 @@ def build_programs():
     return built
 
 
+# The kernel's own VFIO selftests (tools/testing/selftests/vfio of the pinned tree), built
+# static for the guest by their own Makefile.
+SELFTESTS_VFIO = ("vfio_dma_mapping_test", "vfio_dma_mapping_mmio_test",
+                  "vfio_iommufd_setup_test", "vfio_pci_device_test",
+                  "vfio_pci_device_init_perf_test", "vfio_pci_driver_test",
+                  "vfio_pci_sriov_uapi_test")
+
+
+def build_selftests():
+    """The kernel's tools/testing/selftests/vfio built by its Makefile (incremental) as static
+    arm64 programs, with LLVM 19 like the kernel; their one libuuid call (uuid_parse, for
+    SR-IOV VF tokens) comes from qemu-ci/guest/libuuid, there being no arm64 libuuid here.
+    Returns the programs' paths."""
+    need(CLANG, "ld.lld-19", "make", "llvm-ar-19")
+    inc = KOUT / "usr/include"
+    src = KSRC / "tools/testing/selftests/vfio"
+    if not (inc / "linux/iommufd.h").exists():
+        raise HarnessError(f"no installed uAPI headers in {inc} (run qemu-ci/build)")
+    if not (src / "Makefile").exists():
+        raise HarnessError(f"no {src}/Makefile in the kernel tree (run qemu-ci/setup)")
+    out = GUEST / "selftests-vfio"
+    shim = REPO / "qemu-ci/guest/libuuid"
+    lib = out / "libuuid"
+    lib.mkdir(parents=True, exist_ok=True)
+    gcc = "/usr/lib/gcc-cross/aarch64-linux-gnu/12"
+    if _newer(lib / "libuuid.a", shim / "uuid.c", shim / "uuid/uuid.h"):
+        for cmd in ([CLANG, "--target=aarch64-linux-gnu", "-O2", "-Wall", "-Werror",
+                     "-I", str(shim), "-c", str(shim / "uuid.c"), "-o", str(lib / "uuid.o")],
+                    ["llvm-ar-19", "rcs", str(lib / "libuuid.a"), str(lib / "uuid.o")]):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode:
+                raise HarnessError(f"building the libuuid shim failed:\n{r.stderr}")
+    cmd = ["make", "-C", str(src), "LLVM=-19", "ARCH=arm64",
+           "CROSS_COMPILE=aarch64-linux-gnu-", f"OUTPUT={out}",
+           f"KHDR_INCLUDES=-isystem {inc}",
+           f"EXTRA_CFLAGS=-static -isystem /usr/aarch64-linux-gnu/include -I{shim} -B{gcc}",
+           f"LDFLAGS=-static -fuse-ld=lld -B{gcc} -L{gcc} -L/usr/aarch64-linux-gnu/lib -L{lib}",
+           f"-j{os.cpu_count() or 2}"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise HarnessError(f"building tools/testing/selftests/vfio failed:\n"
+                           f"{(r.stdout + r.stderr)[-3000:]}")
+    built = [out / n for n in SELFTESTS_VFIO]
+    missing = [p.name for p in built if not p.exists()]
+    if missing:
+        raise HarnessError(f"tools/testing/selftests/vfio built no {', '.join(missing)}")
+    return built
+
+
 def build_initramfs(payload: Path | None = None, kexec_into: Path | None = None,
                     name: str | None = None) -> Path:
     """busybox + init + test programs (+ payload) as a gzipped newc cpio. With `kexec_into`,
@@ -206,7 +255,7 @@ def build_initramfs(payload: Path | None = None, kexec_into: Path | None = None,
     need("cpio")
     if not BUSYBOX.exists():
         raise HarnessError(f"{BUSYBOX} missing (run qemu-ci/setup)")
-    programs = build_programs()
+    programs = build_programs() + build_selftests()
     stage = GUEST / "stage"
     shutil.rmtree(stage, ignore_errors=True)
     for d in ("bin", "dev", "proc", "sys", "tmp", "iommu-rs/bin", "iommu-rs/e2e"):
