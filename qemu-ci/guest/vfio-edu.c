@@ -188,6 +188,102 @@ static int t_cache_coherency(struct ctx *c)
 	return 0;
 }
 
+#define SZ_2M (2UL << 20)
+#define SZ_1G (1UL << 30)
+#define IOVA_HUGE_2M 0x200000000UL	/* 8 GiB: 2 MiB and 1 GiB aligned */
+#define IOVA_HUGE_1G 0x400000000UL	/* 16 GiB */
+
+/*
+ * DMA through one hugetlb page of size bytes mapped at a size-aligned IOVA,
+ * which lets the IOMMU driver map it with one block descriptor (level 2 for
+ * 2 MiB, level 1 for 1 GiB with 4 KiB pages): at its first, a middle and its
+ * last 4 KiB, each way; then, once it is unmapped, DMA to the same IOVAs
+ * must not reach the page (a block left in the IOTLB by an invalidation
+ * that missed it would let it through). The page is physically contiguous
+ * (checked through pagemap), so a block is what the driver should use.
+ */
+static int huge_dma(struct ctx *c, size_t size, uint64_t iova)
+{
+	const size_t offs[] = { 0, size / 2 + 3 * PAGE, size - PAGE };
+	int ret = -1, why;
+	uint8_t *h = huge_alloc(size, &why);
+	uint64_t pa;
+
+	if (!h)
+		return why;
+	pa = phys_of(h);
+	if (!pa || phys_of(h + size - PAGE) != pa + size - PAGE) {
+		fail("the %zu MiB hugepage is not physically contiguous (PA %#lx, last page %#lx)",
+		     size >> 20, (unsigned long)pa, (unsigned long)phys_of(h + size - PAGE));
+		goto out;
+	}
+	if (ctx_map(c, h, iova, size))
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		uint8_t *p = h + offs[i], seed = 0x21 + 16 * i;
+
+		/* hugepage -> device -> the small destination page */
+		fill(p, seed);
+		memset(pages + PAGE, 0, PAGE);
+		if (edu_dma(c, iova + offs[i], PAGE, 0) || edu_dma(c, IOVA_B, PAGE, 1))
+			goto unmap;
+		if (!same(pages + PAGE, seed)) {
+			fail("DMA from IOVA %#lx (hugepage + %#zx) read other bytes",
+			     (unsigned long)(iova + offs[i]), offs[i]);
+			goto unmap;
+		}
+		/* the small source page -> device -> hugepage */
+		fill(pages, seed ^ 0xff);
+		memset(p, 0, PAGE);
+		if (edu_dma(c, IOVA_A, PAGE, 0) || edu_dma(c, iova + offs[i], PAGE, 1))
+			goto unmap;
+		if (!same(p, seed ^ 0xff)) {
+			fail("DMA to IOVA %#lx (hugepage + %#zx) did not arrive",
+			     (unsigned long)(iova + offs[i]), offs[i]);
+			goto unmap;
+		}
+	}
+	ret = 0;
+unmap:
+	if (ctx_unmap(c, iova, size)) {
+		ret = -1;
+		goto out;
+	}
+	if (ret)
+		goto out;
+	fill(pages, 0xe7);
+	if (edu_dma(c, IOVA_A, PAGE, 0)) {
+		ret = -1;
+		goto out;
+	}
+	for (int i = 0; i < 3 && !ret; i++) {
+		memset(h + offs[i], 0, PAGE);
+		if (edu_dma(c, iova + offs[i], PAGE, 1))
+			ret = -1;
+		else if (!all_zero(h + offs[i]))
+			ret = fail("DMA to IOVA %#lx after the %zu MiB block was unmapped reached the "
+				   "page (stale block translation)", (unsigned long)(iova + offs[i]),
+				   size >> 20);
+	}
+	if (!ret)
+		printf("    # %zu MiB hugepage at PA %#lx through IOVA %#lx: DMA at +0, +%#zx, +%#zx "
+		       "both ways, blocked after unmap\n", size >> 20, (unsigned long)pa,
+		       (unsigned long)iova, offs[1], offs[2]);
+out:
+	munmap(h, size);
+	return ret;
+}
+
+static int t_huge_2m(struct ctx *c)
+{
+	return huge_dma(c, SZ_2M, IOVA_HUGE_2M);
+}
+
+static int t_huge_1g(struct ctx *c)
+{
+	return huge_dma(c, SZ_1G, IOVA_HUGE_1G);
+}
+
 static const struct vfio_test tests[] = {
 	{ "dma_roundtrip", t_roundtrip },
 	{ "dma_from_unmapped_blocked", t_from_unmapped },
@@ -195,6 +291,8 @@ static const struct vfio_test tests[] = {
 	{ "dma_after_unmap_blocked", t_after_unmap },
 	{ "msi_through_iommu", t_msi },
 	{ "cache_coherency", t_cache_coherency },
+	{ "dma_hugepage_2m_block", t_huge_2m },
+	{ "dma_hugepage_1g_block", t_huge_1g },
 };
 
 /* Open the edu through backend and map the source and destination pages. */

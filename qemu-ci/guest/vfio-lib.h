@@ -60,6 +60,17 @@ static inline __attribute__((format(printf, 1, 2))) int fail(const char *fmt, ..
 
 #define CHECK(cond, ...) do { if (!(cond)) return fail(__VA_ARGS__); } while (0)
 
+/* Record why the current test cannot run here; returns 1 (a vfio_test's "skipped"). */
+static inline __attribute__((format(printf, 1, 2))) int skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(failmsg, sizeof(failmsg), fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
 static inline int write_str(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY);
@@ -466,7 +477,7 @@ static inline uint64_t wait_irq(int fd, int ms)
 	return 0;
 }
 
-/* One test of a back end; returns 0, or -1 with failmsg set. */
+/* One test of a back end; returns 0, -1 with failmsg set, or 1 (skip()) with the reason. */
 struct vfio_test {
 	const char *name;
 	int (*fn)(struct ctx *c);
@@ -501,8 +512,13 @@ static inline int run_suite(const struct vfio_suite *s, const char *backend, con
 		failed = 1;
 	} else {
 		for (size_t i = 0; i < s->ntests; i++) {
+			int r;
+
 			failmsg[0] = 0;
-			if (s->tests[i].fn(&c)) {
+			r = s->tests[i].fn(&c);
+			if (r > 0) {
+				printf("    ok %zu %s # SKIP %s\n", i + 1, s->tests[i].name, failmsg);
+			} else if (r) {
 				failed = 1;
 				printf("    # %s: %s\n    not ok %zu %s\n", s->tests[i].name, failmsg,
 				       i + 1, s->tests[i].name);
@@ -557,6 +573,35 @@ static inline int firmware_canwbs(void)
 		off += node_len;
 	}
 	return canwbs;
+}
+
+/*
+ * A populated hugetlb page of size bytes (2 MiB, 1 GiB) from the pool the
+ * kernel reserved (hugepagesz= hugepages=), or NULL with *why = skip() (none
+ * is reserved) or fail() (one could not be had).
+ */
+static inline void *huge_alloc(size_t size, int *why)
+{
+	char path[96];
+	unsigned long reserved = 0;
+	void *p;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%zukB/nr_hugepages",
+		 size >> 10);
+	if (read_hex(path, &reserved) || !reserved) {
+		*why = skip("no %zu MiB hugepages reserved (%s; kernel parameters hugepagesz=%zu%s "
+		     "hugepages=N)", size >> 20, path, size >> 30 ? size >> 30 : size >> 20,
+		     size >> 30 ? "G" : "M");
+		return NULL;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+		 MAP_POPULATE | ((__builtin_ctzl(size)) << MAP_HUGE_SHIFT), -1, 0);
+	if (p == MAP_FAILED) {
+		*why = fail("mmap of a %zu MiB hugepage: %s (%lu reserved, all in use?)", size >> 20,
+		     strerror(errno), reserved);
+		return NULL;
+	}
+	return p;
 }
 
 /* Physical address of a (locked, populated) user page, or 0. */

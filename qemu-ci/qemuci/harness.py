@@ -52,6 +52,12 @@ DRIVERS = {
              "fault_stage": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 .* s{stage} "},
 }
 
+# Hugepages the guest kernel reserves at boot, as a VMM backs guest RAM with them: the VFIO
+# tests map them (vfio-edu, vfio-igb, the VFIO selftests' hugetlb cases), so that IOMMU block
+# mappings (2 MiB at level 2, 1 GiB at level 1) and their invalidation are exercised. One
+# 1 GiB page, since no test maps two at once.
+HUGEPAGES = ["hugepagesz=1G", "hugepages=1", "hugepagesz=2M", "hugepages=16"]
+
 QEMU_BASE = [
     "-cpu", "max", "-smp", "2", "-m", "3G", "-nographic", "-no-reboot", "-nic", "none",
     # edu with a full DMA mask so that the isolation checks can aim at any
@@ -574,7 +580,7 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
         raise HarnessError(f"the {driver} SMMUv3 driver is not in this kernel "
                            f"({DRIVERS[driver]['config']} is not set)")
     blacklist = [DRIVERS[d]["initcall"] for d in built if d != driver]
-    cmdline = ["console=ttyAMA0", "panic=-1", f"iommu_rs.mode={mode}"]
+    cmdline = ["console=ttyAMA0", "panic=-1", f"iommu_rs.mode={mode}", *HUGEPAGES]
     if e2e is not None:
         cmdline.append("iommu_rs.e2e=" + (",".join(e2e) or "none"))
     if blacklist:
@@ -597,7 +603,10 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
             "-device", "edu,bus=pcib2,addr=1,dma_mask=0xffffffffffffffff",
             "-device", "edu,bus=pcib2,addr=2,dma_mask=0xffffffffffffffff",
             "-kernel", str(IMAGE), "-initrd", str(initrd),
-            "-append", " ".join(cmdline), *qemu_args]
+            "-append", " ".join(cmdline),
+            # The SMMU's walks that end at a block descriptor, in QEMU's log (boot() gives it a
+            # file of its own): that IOVAs were mapped by 2 MiB or 1 GiB blocks (HUGEPAGES).
+            "-trace", "smmu_ptw_block_pte", *qemu_args]
     if acpi:
         # EDK2 starts -kernel through its EFI stub, with -initrd and -append, and installs
         # QEMU's ACPI tables but no device tree: the kernel then uses ACPI, with no acpi=.
@@ -656,6 +665,17 @@ def smmu_firmware_problems(text, driver, acpi):
     return why
 
 
+# A walk of QEMU's SMMU that ended at a block descriptor (trace event smmu_ptw_block_pte).
+BLOCK_WALK = re.compile(r"smmu_ptw_block_pte stage=(\d) level=(\d) .*? iova=0x([0-9a-f]+) "
+                        r"block address = 0x[0-9a-f]+ block size = (\d+) MiB")
+
+
+def block_walks(qemu_log):
+    """[(stage, level, iova, size in bytes)] of the block descriptors QEMU's SMMU walked to."""
+    return [(int(m.group(1)), int(m.group(2)), int(m.group(3), 16), int(m.group(4)) << 20)
+            for m in BLOCK_WALK.finditer(qemu_log)]
+
+
 @dataclass
 class Boot:
     """What one QEMU run produced."""
@@ -668,6 +688,8 @@ class Boot:
     seconds: float
     guest_status: int | None = None
     failures: list = field(default_factory=list)
+    # QEMU's own log (-D): the trace events qemu_command enables.
+    qemu_log: str = ""
 
 
 def boot(name, cmd, timeout, stream=False, interactive=False):
@@ -675,6 +697,10 @@ def boot(name, cmd, timeout, stream=False, interactive=False):
     need(cmd[0])
     LOGS.mkdir(parents=True, exist_ok=True)
     log_path = LOGS / f"{name}.log"
+    qemu_log = LOGS / f"{name}.qemu.log"
+    qemu_log.unlink(missing_ok=True)
+    if "-D" not in cmd:
+        cmd = [*cmd, "-D", str(qemu_log)]
     start = time.monotonic()
     timed_out = False
     with open(log_path, "wb") as logf:
@@ -721,6 +747,8 @@ def boot(name, cmd, timeout, stream=False, interactive=False):
         p.stdout.close()
     text = console.untangle(b"".join(chunks).decode(errors="replace"))
     b = Boot(name, log_path, text, p.returncode, timed_out, time.monotonic() - start)
+    if qemu_log.exists():
+        b.qemu_log = qemu_log.read_text(errors="replace")
     judge(b, timeout)
     return b
 
