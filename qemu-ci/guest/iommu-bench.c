@@ -17,7 +17,8 @@
  * "BENCH <name> <value> <unit>". Timings are of an emulated machine (QEMU
  * TCG): they compare drivers, they say nothing of hardware.
  *
- * Usage: iommu-bench [-d BDF] (the edu at BDF, by default the lowest).
+ * Usage: iommu-bench [-d BDF] [-b BLOCKDEV] (the edu at BDF, by default the
+ * lowest; the disk BLOCKDEV, by default /dev/vda).
  */
 #include "vfio-lib.h"
 
@@ -122,6 +123,7 @@ static int bench_blk(const char *disk)
 
 int main(int argc, char **argv)
 {
+	const char *disk = "/dev/vda";
 	struct ctx c;
 	char bdf[32];
 	uint8_t *buf;
@@ -130,8 +132,12 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ret = pci_dev_arg("iommu-bench", &edu, &argc, &argv, bdf);
+	if (!ret && argc == 3 && !strcmp(argv[1], "-b")) {
+		disk = argv[2];
+		argc -= 2;
+	}
 	if (ret || argc != 1) {
-		fprintf(stderr, "usage: iommu-bench [-d BDF]\n");
+		fprintf(stderr, "usage: iommu-bench [-d BDF] [-b BLOCKDEV]\n");
 		return 2;
 	}
 	if (pci_dev_default("iommu-bench", &edu, bdf))
@@ -143,7 +149,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (ctx_open(&c, "iommufd", bdf) || bench_map(&c, buf, PAGE, N_4K, "4k") ||
-	    bench_map(&c, buf, SZ_2M, N_2M, "2m") || bench_blk("/dev/vda")) {
+	    bench_map(&c, buf, SZ_2M, N_2M, "2m") || bench_blk(disk)) {
 		fprintf(stderr, "iommu-bench: %s\n", failmsg);
 		ret = 1;
 	}

@@ -18,11 +18,16 @@
  * mapped moves no data, and that the device's MSI (a DMA write to the GIC ITS
  * doorbell, translated by the IOMMU through its software MSI window) arrives. The unmapped IOVAs are the *physical* addresses of
  * pages this program owns, so an IOMMU that let the DMA through untranslated
- * (bypass, or a stale TLB entry) would visibly change them. Output is KTAP.
+ * (bypass, or a stale TLB entry) would visibly change them. Hugetlb pages of
+ * 2 MiB and 1 GiB, mapped at IOVAs aligned to their size (so by block
+ * descriptors), are DMAed through and must be out of reach once unmapped
+ * (huge_dma()). Last, the IOMMU driver must have logged a translation fault
+ * for the device's StreamID, as the firmware maps its requester ID (device
+ * tree iommu-map or ACPI IORT; "-s SID" instead). Output is KTAP.
  *
  * The VFIO plumbing is vfio-lib.h's, shared with vfio-igb.c.
  *
- * Usage: vfio-edu [-d BDF] test [BACKEND...] | info | map-at IOVA
+ * Usage: vfio-edu [-d BDF] [-s SID] test [BACKEND...] | info | map-at IOVA
  *                           | busy SECONDS | storm SECONDS MAX_LOG_LINES
  * (the edu at BDF, by default the one with the lowest BDF; map-at maps one
  * page at IOVA through iommufd and says whether that worked; busy keeps
@@ -188,6 +193,102 @@ static int t_cache_coherency(struct ctx *c)
 	return 0;
 }
 
+#define SZ_2M (2UL << 20)
+#define SZ_1G (1UL << 30)
+#define IOVA_HUGE_2M 0x200000000UL	/* 8 GiB: 2 MiB and 1 GiB aligned */
+#define IOVA_HUGE_1G 0x400000000UL	/* 16 GiB */
+
+/*
+ * DMA through one hugetlb page of size bytes mapped at a size-aligned IOVA,
+ * which lets the IOMMU driver map it with one block descriptor (level 2 for
+ * 2 MiB, level 1 for 1 GiB with 4 KiB pages): at its first, a middle and its
+ * last 4 KiB, each way; then, once it is unmapped, DMA to the same IOVAs
+ * must not reach the page (a block left in the IOTLB by an invalidation
+ * that missed it would let it through). The page is physically contiguous
+ * (checked through pagemap), so a block is what the driver should use.
+ */
+static int huge_dma(struct ctx *c, size_t size, uint64_t iova)
+{
+	const size_t offs[] = { 0, size / 2 + 3 * PAGE, size - PAGE };
+	int ret = -1, why;
+	uint8_t *h = huge_alloc(size, &why);
+	uint64_t pa;
+
+	if (!h)
+		return why;
+	pa = phys_of(h);
+	if (!pa || phys_of(h + size - PAGE) != pa + size - PAGE) {
+		fail("the %zu MiB hugepage is not physically contiguous (PA %#lx, last page %#lx)",
+		     size >> 20, (unsigned long)pa, (unsigned long)phys_of(h + size - PAGE));
+		goto out;
+	}
+	if (ctx_map(c, h, iova, size))
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		uint8_t *p = h + offs[i], seed = 0x21 + 16 * i;
+
+		/* hugepage -> device -> the small destination page */
+		fill(p, seed);
+		memset(pages + PAGE, 0, PAGE);
+		if (edu_dma(c, iova + offs[i], PAGE, 0) || edu_dma(c, IOVA_B, PAGE, 1))
+			goto unmap;
+		if (!same(pages + PAGE, seed)) {
+			fail("DMA from IOVA %#lx (hugepage + %#zx) read other bytes",
+			     (unsigned long)(iova + offs[i]), offs[i]);
+			goto unmap;
+		}
+		/* the small source page -> device -> hugepage */
+		fill(pages, seed ^ 0xff);
+		memset(p, 0, PAGE);
+		if (edu_dma(c, IOVA_A, PAGE, 0) || edu_dma(c, iova + offs[i], PAGE, 1))
+			goto unmap;
+		if (!same(p, seed ^ 0xff)) {
+			fail("DMA to IOVA %#lx (hugepage + %#zx) did not arrive",
+			     (unsigned long)(iova + offs[i]), offs[i]);
+			goto unmap;
+		}
+	}
+	ret = 0;
+unmap:
+	if (ctx_unmap(c, iova, size)) {
+		ret = -1;
+		goto out;
+	}
+	if (ret)
+		goto out;
+	fill(pages, 0xe7);
+	if (edu_dma(c, IOVA_A, PAGE, 0)) {
+		ret = -1;
+		goto out;
+	}
+	for (int i = 0; i < 3 && !ret; i++) {
+		memset(h + offs[i], 0, PAGE);
+		if (edu_dma(c, iova + offs[i], PAGE, 1))
+			ret = -1;
+		else if (!all_zero(h + offs[i]))
+			ret = fail("DMA to IOVA %#lx after the %zu MiB block was unmapped reached the "
+				   "page (stale block translation)", (unsigned long)(iova + offs[i]),
+				   size >> 20);
+	}
+	if (!ret)
+		printf("    # %zu MiB hugepage at PA %#lx through IOVA %#lx: DMA at +0, +%#zx, +%#zx "
+		       "both ways, blocked after unmap\n", size >> 20, (unsigned long)pa,
+		       (unsigned long)iova, offs[1], offs[2]);
+out:
+	munmap(h, size);
+	return ret;
+}
+
+static int t_huge_2m(struct ctx *c)
+{
+	return huge_dma(c, SZ_2M, IOVA_HUGE_2M);
+}
+
+static int t_huge_1g(struct ctx *c)
+{
+	return huge_dma(c, SZ_1G, IOVA_HUGE_1G);
+}
+
 static const struct vfio_test tests[] = {
 	{ "dma_roundtrip", t_roundtrip },
 	{ "dma_from_unmapped_blocked", t_from_unmapped },
@@ -195,6 +296,8 @@ static const struct vfio_test tests[] = {
 	{ "dma_after_unmap_blocked", t_after_unmap },
 	{ "msi_through_iommu", t_msi },
 	{ "cache_coherency", t_cache_coherency },
+	{ "dma_hugepage_2m_block", t_huge_2m },
+	{ "dma_hugepage_1g_block", t_huge_1g },
 };
 
 /* Open the edu through backend and map the source and destination pages. */
@@ -242,6 +345,66 @@ static int nest_parent_refused(const char *bdf)
 	}
 	ctx_close(&c);
 	return ret;
+}
+
+/* /dev/kmsg, read from where it ended when the program started; -1 if it cannot be read. */
+static int kmsg = -1;
+
+/*
+ * The isolation checks made the device fault: the IOMMU driver must have
+ * logged a translation fault naming one of the StreamIDs the firmware gives
+ * the device (the C driver: "event: F_TRANSLATION client: ... sid: 0x8 ...",
+ * the Rust one: "event: F_TRANSLATION sid 0x8 ..."). A log that the C
+ * driver's rate limit emptied is reported as a skip, saying so.
+ */
+static int fault_reported(const char *bdf, char *line, size_t len)
+{
+	uint32_t sids[2];
+	const char *fw = "";
+	char rec[8192], pat[2][2][32];
+	int nr = device_stream_ids(bdf, sids, &fw), suppressed = 0;
+
+	if (nr < 0)
+		return -1;
+	CHECK(kmsg >= 0, "cannot read /dev/kmsg");
+	for (int i = 0; i < nr; i++) {
+		snprintf(pat[i][0], sizeof(pat[i][0]), "sid: %#x ", sids[i]);
+		snprintf(pat[i][1], sizeof(pat[i][1]), "sid %#x ", sids[i]);
+	}
+	for (;;) {
+		ssize_t n = read(kmsg, rec, sizeof(rec) - 1);
+		char *msg;
+
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten before it was read */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		msg[strcspn(msg, "\n")] = 0;
+		/* The C driver's rate limit, then the Rust one's. */
+		if (strstr(msg, "smmu") && (strstr(msg, "callbacks suppressed") ||
+					    strstr(msg, "held back (rate limit)")))
+			suppressed = 1;
+		if (!strstr(msg, "F_TRANSLATION"))
+			continue;
+		for (int i = 0; i < nr; i++)
+			if (strstr(msg, pat[i][0]) || strstr(msg, pat[i][1])) {
+				snprintf(line, len, "StreamID %#x (%s): %s", sids[i], fw, msg);
+				return 0;
+			}
+	}
+	if (suppressed)
+		return skip("no F_TRANSLATION line for StreamID %#x%s (%s), and the IOMMU driver's "
+			    "fault log was rate limited", sids[0], nr > 1 ? " or its alias" : "", fw);
+	if (nr > 1)
+		return fail("the IOMMU driver logged no F_TRANSLATION event for %s's StreamIDs %#x "
+			    "and %#x (alias) (%s)", bdf, sids[0], sids[1], fw);
+	return fail("the IOMMU driver logged no F_TRANSLATION event for %s's StreamID %#x (%s)",
+		    bdf, sids[0], fw);
 }
 
 /* Run every test against one back end as KTAP subtest number num. */
@@ -591,8 +754,8 @@ int main(int argc, char **argv)
 {
 	static const char *const all[] = { "iommufd", "iommufd-s2", "type1v2", "compat" };
 	const char *const *backends = all;
-	int nb = 4, failed = 0;
-	char bdf[32];
+	int nb = 4, failed = 0, r;
+	char bdf[32], line[512];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (pci_dev_arg("vfio-edu", &edu, &argc, &argv, bdf))
@@ -601,12 +764,18 @@ int main(int argc, char **argv)
 			 (strcmp(argv[1], "map-at") || argc != 3) &&
 			 (strcmp(argv[1], "busy") || argc != 3) &&
 			 (strcmp(argv[1], "storm") || argc != 4))) {
-		fprintf(stderr, "usage: vfio-edu [-d BDF] test [iommufd|iommufd-s2|type1v2|compat]... "
+		fprintf(stderr, "usage: vfio-edu [-d BDF] [-s SID] test "
+			"[iommufd|iommufd-s2|type1v2|compat]... "
 			"| info | map-at IOVA | busy SECONDS | storm SECONDS MAX_LOG_LINES\n");
 		return 2;
 	}
 	if (pci_dev_default("vfio-edu", &edu, bdf))
 		return 1;
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kmsg >= 0 && lseek(kmsg, 0, SEEK_END) < 0) {
+		close(kmsg);
+		kmsg = -1;
+	}
 	pages = mmap(NULL, 5 * PAGE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED, -1, 0);
 	if (pages == MAP_FAILED) {
@@ -629,13 +798,22 @@ int main(int argc, char **argv)
 			return 1;
 		printf("edu %s: 4096 bytes RAM -> device -> RAM through the IOMMU (IOVA %#lx -> %#lx): "
 		       "bytes match\n", bdf, IOVA_A, IOVA_B);
+		{
+			uint32_t sids[2];
+			const char *fw = "";
+			int nr = device_stream_ids(bdf, sids, &fw);
+
+			if (nr > 0)
+				printf("edu %s: StreamID %#x%s (%s)\n", bdf, sids[0],
+				       nr > 1 ? ", and its alias's" : "", fw);
+		}
 		return 0;
 	}
 	if (argc > 2) {
 		backends = (const char *const *)argv + 2;
 		nb = argc - 2;
 	}
-	printf("KTAP version 1\n1..%d\n", nb + 1);
+	printf("KTAP version 1\n1..%d\n", nb + 2);
 	if (hw_info(bdf, 0)) {
 		printf("# hw_info: %s\nnot ok 1 hw_info\n", failmsg);
 		failed = 1;
@@ -644,5 +822,14 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < nb; i++)
 		failed |= run_backend(backends[i], bdf, i + 2);
-	return failed;
+	failmsg[0] = 0;
+	r = fault_reported(bdf, line, sizeof(line));
+	if (r > 0)
+		printf("ok %d fault_reported_on_stream_id # SKIP %s\n", nb + 2, failmsg);
+	else if (r)
+		printf("# fault_reported_on_stream_id: %s\nnot ok %d fault_reported_on_stream_id\n",
+		       failmsg, nb + 2);
+	else
+		printf("ok %d fault_reported_on_stream_id # %s\n", nb + 2, line);
+	return failed | (r < 0);
 }

@@ -28,6 +28,9 @@
  *   msix_masked_held_back - the negative control: a cause masked in EIMS
  *       raises nothing for 1 s, then arrives once EIMS unmasks it (so the
  *       trigger was real, and the events counted come from it)
+ *   msix_beside_hugepage_blocks - vector 0 still arrives with a 2 MiB and
+ *       (if one is reserved) a 1 GiB hugetlb page mapped as blocks right after
+ *       the MSI window, and after they are unmapped again
  *   msix_disable - VFIO turns MSI-X off; the same trigger then raises nothing
  *
  * Usage: vfio-igb [-d BDF] test [BACKEND...] (back ends: vfio-lib.h;
@@ -359,12 +362,76 @@ static int t_disable(struct ctx *c)
 	return 0;
 }
 
+#define SZ_2M (2UL << 20)
+#define SZ_1G (1UL << 30)
+
+/*
+ * The MSI doorbell's mapping is one 4 KiB page in the domain's page table.
+ * Hugepages mapped as blocks right after the MSI window (a 2 MiB block in
+ * the same level 2 table; a 1 GiB block in the same level 1 table, if a
+ * 1 GiB page is reserved), then unmapped, must leave it alone: vector 0
+ * arrives with the blocks mapped and after they are gone (a driver that
+ * freed or invalidated the wrong table would lose it).
+ */
+static int t_beside_blocks(struct ctx *c)
+{
+	uint64_t iova2 = (m.win_end + SZ_2M) & ~(SZ_2M - 1);
+	uint64_t iova1 = (m.win_end + SZ_1G) & ~(SZ_1G - 1);
+	uint8_t *h2, *h1 = NULL;
+	int ret = -1, res;
+	char what[128];
+
+	h2 = huge_alloc(SZ_2M, &res);
+	if (!h2)
+		return res;
+	h1 = huge_alloc(SZ_1G, &res);
+	if (!h1 && res < 0)
+		goto out;
+	if (h1)
+		snprintf(what, sizeof(what), "a 2 MiB block at IOVA %#llx and a 1 GiB block at %#llx",
+			 (unsigned long long)iova2, (unsigned long long)iova1);
+	else
+		snprintf(what, sizeof(what), "a 2 MiB block at IOVA %#llx (no 1 GiB page reserved)",
+			 (unsigned long long)iova2);
+	if (ctx_map(c, h2, iova2, SZ_2M))
+		goto out;
+	if (h1 && ctx_map(c, h1, iova1, SZ_1G)) {
+		ctx_unmap(c, iova2, SZ_2M);
+		goto out;
+	}
+	quiesce(c);
+	raise_vector(c, 0);
+	if (!wait_irq(m.fd[0], 5000))
+		fail("with %s mapped: no MSI-X interrupt on vector 0 within 5 s %s", what, why(c, 0));
+	else
+		ret = 0;
+	if ((h1 && ctx_unmap(c, iova1, SZ_1G)) | ctx_unmap(c, iova2, SZ_2M) || ret) {
+		ret = -1;
+		goto out;
+	}
+	quiesce(c);
+	raise_vector(c, 0);
+	if (!wait_irq(m.fd[0], 5000))
+		ret = fail("%s unmapped: no MSI-X interrupt on vector 0 within 5 s %s", what,
+			   why(c, 0));
+	else
+		printf("    # %s beside the MSI window %#llx-%#llx: vector 0 delivered while mapped "
+		       "and after unmap\n", what, (unsigned long long)m.win_start,
+		       (unsigned long long)m.win_end);
+out:
+	if (h1)
+		munmap(h1, SZ_1G);
+	munmap(h2, SZ_2M);
+	return ret;
+}
+
 static const struct vfio_test tests[] = {
 	{ "msix_addr_in_sw_msi_window", t_addr },
 	{ "msix_through_iommu", t_msix },
 	{ "msix_vector_routing", t_routing },
 	{ "msix_doorbell_pa_blocked", t_doorbell_pa },
 	{ "msix_masked_held_back", t_masked },
+	{ "msix_beside_hugepage_blocks", t_beside_blocks },
 	{ "msix_disable", t_disable },
 };
 

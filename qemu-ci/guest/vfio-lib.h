@@ -13,8 +13,9 @@
  *   compat     - the group with /dev/iommu as its container (iommufd's
  *                type1 compatibility layer)
  *
- * with DMA map/unmap, region mmap, eventfd interrupts, and a KTAP runner for
- * one back end's tests. Each guest program is one translation unit that
+ * with DMA map/unmap, region mmap, eventfd interrupts, hugetlb pages, the
+ * device's StreamIDs as the firmware maps them, and a KTAP runner for one
+ * back end's tests. Each guest program is one translation unit that
  * includes this header first; everything here is static, and functions are
  * inline, so that a program need not use all of it.
  */
@@ -59,6 +60,17 @@ static inline __attribute__((format(printf, 1, 2))) int fail(const char *fmt, ..
 }
 
 #define CHECK(cond, ...) do { if (!(cond)) return fail(__VA_ARGS__); } while (0)
+
+/* Record why the current test cannot run here; returns 1 (a vfio_test's "skipped"). */
+static inline __attribute__((format(printf, 1, 2))) int skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(failmsg, sizeof(failmsg), fmt, ap);
+	va_end(ap);
+	return 1;
+}
 
 static inline int write_str(const char *path, const char *s)
 {
@@ -130,27 +142,41 @@ static inline int pci_find(const struct pci_id *id, char bdf[32])
 	return found;
 }
 
+/* "-s SID": the StreamID the user gave for the device, instead of the firmware's; -1 if none. */
+static long sid_arg = -1;
+
 /*
- * "-d BDF" at the front of the arguments names the device to test: take it
- * off argv into bdf (else bdf is ""). Returns 0, or 2 (the exit status) if
- * BDF is not an id device.
+ * "-d BDF" and "-s SID" at the front of the arguments name the device to
+ * test and the StreamID its DMA carries (for a board whose firmware mapping
+ * this program cannot read): take them off argv into bdf (else "") and
+ * sid_arg. Returns 0, or 2 (the exit status) if BDF is not an id device or
+ * SID not a number.
  */
 static inline int pci_dev_arg(const char *prog, const struct pci_id *id, int *argc, char ***argv,
 			      char bdf[32])
 {
-	char **av = *argv;
+	char **av = *argv, *end;
 
 	bdf[0] = 0;
-	if (*argc <= 2 || strcmp(av[1], "-d"))
-		return 0;
-	if (strlen(av[2]) >= 32 || !pci_is(av[2], id)) {
-		fprintf(stderr, "%s: %s is not an %s device (%04lx:%04lx)\n", prog, av[2], id->name,
-			id->vendor, id->device);
-		return 2;
+	while (*argc > 2 && (!strcmp(av[1], "-d") || !strcmp(av[1], "-s"))) {
+		if (!strcmp(av[1], "-s")) {
+			sid_arg = strtol(av[2], &end, 0);
+			if (*end || !*av[2] || sid_arg < 0 || sid_arg > 0xffffffffL) {
+				fprintf(stderr, "%s: -s %s is not a StreamID\n", prog, av[2]);
+				return 2;
+			}
+		} else if (strlen(av[2]) >= 32 || !pci_is(av[2], id)) {
+			fprintf(stderr, "%s: %s is not an %s device (%04lx:%04lx)\n", prog, av[2],
+				id->name, id->vendor, id->device);
+			return 2;
+		} else {
+			snprintf(bdf, 32, "%s", av[2]);
+		}
+		av[2] = av[0];
+		av += 2;
+		*argc -= 2;
 	}
-	snprintf(bdf, 32, "%s", av[2]);
-	*argv += 2;
-	*argc -= 2;
+	*argv = av;
 	return 0;
 }
 
@@ -161,6 +187,198 @@ static inline int pci_dev_default(const char *prog, const struct pci_id *id, cha
 		return 0;
 	fprintf(stderr, "%s: no %s device (%04lx:%04lx) found\n", prog, id->name, id->vendor,
 		id->device);
+	return 1;
+}
+
+/* The PCI requester ID (bus << 8 | devfn) of "DDDD:BB:DD.F", or -1. */
+static inline int pci_rid(const char *bdf)
+{
+	unsigned int seg, bus, dev, fn;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &seg, &bus, &dev, &fn) != 4 || bus > 255 || dev > 31 ||
+	    fn > 7)
+		return -1;
+	return bus << 8 | dev << 3 | fn;
+}
+
+/*
+ * The requester ID the DMA of PCI device bdf also carries, as Linux's
+ * pci_for_each_dma_alias() finds it: behind a PCIe-to-PCI bridge, the
+ * bridge's secondary bus with devfn 0 (the bridge takes ownership of the
+ * transaction). -1 if none. Read from the upstream bridge's config space.
+ */
+static inline int pci_bridge_alias(const char *bdf)
+{
+	char path[512], up[512], *slash;
+	uint8_t cfg[256];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+	if (!realpath(path, up) || !(slash = strrchr(up, '/')))
+		return -1;
+	*slash = 0;			/* the parent: a bridge, or the host bridge's pciDDDD:BB */
+	snprintf(path, sizeof(path), "%s/config", up);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		n = read(fd, cfg, sizeof(cfg));
+		close(fd);
+	}
+	if (n < 64 || (cfg[0x0e] & 0x7f) != 1)	/* not a type 1 (bridge) header */
+		return -1;
+	for (unsigned int pos = cfg[0x34] & ~3u, hops = 48; pos && pos + 4 <= (unsigned)n && hops--;
+	     pos = cfg[pos + 1] & ~3u) {
+		if (cfg[pos] == 0x10)	/* PCI Express: type 7 is a PCIe-to-PCI bridge */
+			return ((cfg[pos + 2] >> 4) & 0xf) == 7 ? cfg[0x19] << 8 : -1;
+	}
+	return -1;
+}
+
+/* Big-endian 32-bit cell i of a device tree property. */
+static inline uint32_t dt_cell(const uint8_t *p, int i)
+{
+	return (uint32_t)p[4 * i] << 24 | p[4 * i + 1] << 16 | p[4 * i + 2] << 8 | p[4 * i + 3];
+}
+
+/*
+ * rid through the iommu-map of the device tree node of the PCI host bridge
+ * above bdf (<rid-base iommu sid-base length>..., after iommu-map-mask): the
+ * StreamID, or -1 (-2 if there is no such map).
+ */
+static inline long dt_stream_id(const char *bdf, int rid)
+{
+	char path[512], dir[512], *slash;
+	uint8_t map[1024];
+	uint32_t mask = 0xffffffff;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+	if (!realpath(path, dir))
+		return -2;
+	/* Up the sysfs tree to the host bridge's platform device, which has the of_node. */
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = 0;
+		snprintf(path, sizeof(path), "%s/of_node/iommu-map", dir);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, map, sizeof(map));
+		close(fd);
+		snprintf(path, sizeof(path), "%s/of_node/iommu-map-mask", dir);
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			uint8_t m[4];
+
+			if (read(fd, m, 4) == 4)
+				mask = dt_cell(m, 0);
+			close(fd);
+		}
+		break;
+	}
+	if (n < 16)
+		return -2;
+	rid &= mask;
+	for (int i = 0; (i + 4) * 4 <= n; i += 4) {
+		uint32_t base = dt_cell(map, i), out = dt_cell(map, i + 2), len = dt_cell(map, i + 3);
+
+		if ((uint32_t)rid >= base && (uint32_t)rid - base < len)
+			return out + (rid - base);
+	}
+	return -1;
+}
+
+/*
+ * rid of PCI segment seg through the ACPI IORT: a root complex node's ID
+ * mapping whose output is an SMMUv3 node. The StreamID, or -1 (-2 if there
+ * is no IORT).
+ */
+static inline long iort_stream_id(int seg, int rid)
+{
+	static uint8_t t[65536];
+	uint32_t len, count, off;
+	ssize_t n = -1;
+	int fd = open("/sys/firmware/acpi/tables/IORT", O_RDONLY);
+
+	if (fd < 0)
+		return -2;
+	n = read(fd, t, sizeof(t));
+	close(fd);
+	if (n < 48)
+		return -1;
+	memcpy(&len, t + 4, 4);
+	memcpy(&count, t + 36, 4);
+	memcpy(&off, t + 40, 4);
+	if (len != (uint32_t)n)
+		return -1;
+	for (uint32_t i = 0; i < count && off + 16 <= len; i++) {
+		uint16_t node_len;
+		uint32_t nmaps, maps, rc_seg;
+
+		memcpy(&node_len, t + off + 1, 2);
+		if (node_len < 16 || off + node_len > len)
+			return -1;
+		memcpy(&nmaps, t + off + 8, 4);
+		memcpy(&maps, t + off + 12, 4);
+		/* Root complex: segment after the memory properties and ATS attribute. */
+		memcpy(&rc_seg, t + off + 28, 4);
+		if (t[off] == 2 && (int)rc_seg == seg) {
+			for (uint32_t j = 0; j < nmaps && off + maps + 20 * (j + 1) <= len; j++) {
+				const uint8_t *e = t + off + maps + 20 * j;
+				uint32_t in, num, out, ref;
+
+				memcpy(&in, e, 4);
+				memcpy(&num, e + 4, 4);	/* the number of IDs, minus one */
+				memcpy(&out, e + 8, 4);
+				memcpy(&ref, e + 12, 4);
+				if (ref + 1 <= len && t[ref] == 4 && (uint32_t)rid >= in &&
+				    (uint32_t)rid - in <= num)
+					return out + (rid - in);
+			}
+		}
+		off += node_len;
+	}
+	return -1;
+}
+
+/*
+ * The StreamIDs of PCI device bdf's DMA, as its firmware maps them (device
+ * tree iommu-map, else ACPI IORT): its requester ID's, then the PCIe-to-PCI
+ * bridge alias's if it has one. Returns how many (at most 2), or -1 and
+ * failmsg. *fw says where they came from.
+ */
+static inline int pci_stream_ids(const char *bdf, uint32_t sids[2], const char **fw)
+{
+	int rids[2] = { pci_rid(bdf), pci_bridge_alias(bdf) }, nr = 0;
+	unsigned int seg = 0;
+
+	CHECK(rids[0] >= 0, "'%s' is not a PCI address", bdf);
+	sscanf(bdf, "%x:", &seg);
+	for (int i = 0; i < 2; i++) {
+		long sid;
+
+		if (rids[i] < 0)
+			continue;
+		*fw = "device tree iommu-map";
+		sid = dt_stream_id(bdf, rids[i]);
+		if (sid == -2) {
+			*fw = "ACPI IORT";
+			sid = iort_stream_id(seg, rids[i]);
+		}
+		CHECK(sid >= 0, "the firmware maps no StreamID for %s's requester ID %#x (%s)", bdf,
+		      rids[i], sid == -2 ? "neither a device tree iommu-map nor an IORT" : *fw);
+		sids[nr++] = sid;
+	}
+	return nr;
+}
+
+/* pci_stream_ids(), or the one StreamID of "-s SID". */
+static inline int device_stream_ids(const char *bdf, uint32_t sids[2], const char **fw)
+{
+	if (sid_arg < 0)
+		return pci_stream_ids(bdf, sids, fw);
+	sids[0] = sid_arg;
+	*fw = "-s";
 	return 1;
 }
 
@@ -466,7 +684,7 @@ static inline uint64_t wait_irq(int fd, int ms)
 	return 0;
 }
 
-/* One test of a back end; returns 0, or -1 with failmsg set. */
+/* One test of a back end; returns 0, -1 with failmsg set, or 1 (skip()) with the reason. */
 struct vfio_test {
 	const char *name;
 	int (*fn)(struct ctx *c);
@@ -501,8 +719,13 @@ static inline int run_suite(const struct vfio_suite *s, const char *backend, con
 		failed = 1;
 	} else {
 		for (size_t i = 0; i < s->ntests; i++) {
+			int r;
+
 			failmsg[0] = 0;
-			if (s->tests[i].fn(&c)) {
+			r = s->tests[i].fn(&c);
+			if (r > 0) {
+				printf("    ok %zu %s # SKIP %s\n", i + 1, s->tests[i].name, failmsg);
+			} else if (r) {
 				failed = 1;
 				printf("    # %s: %s\n    not ok %zu %s\n", s->tests[i].name, failmsg,
 				       i + 1, s->tests[i].name);
@@ -557,6 +780,35 @@ static inline int firmware_canwbs(void)
 		off += node_len;
 	}
 	return canwbs;
+}
+
+/*
+ * A populated hugetlb page of size bytes (2 MiB, 1 GiB) from the pool the
+ * kernel reserved (hugepagesz= hugepages=), or NULL with *why = skip() (none
+ * is reserved) or fail() (one could not be had).
+ */
+static inline void *huge_alloc(size_t size, int *why)
+{
+	char path[96];
+	unsigned long reserved = 0;
+	void *p;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%zukB/nr_hugepages",
+		 size >> 10);
+	if (read_hex(path, &reserved) || !reserved) {
+		*why = skip("no %zu MiB hugepages reserved (%s; kernel parameters hugepagesz=%zu%s "
+		     "hugepages=N)", size >> 20, path, size >> 30 ? size >> 30 : size >> 20,
+		     size >> 30 ? "G" : "M");
+		return NULL;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+		 MAP_POPULATE | ((__builtin_ctzl(size)) << MAP_HUGE_SHIFT), -1, 0);
+	if (p == MAP_FAILED) {
+		*why = fail("mmap of a %zu MiB hugepage: %s (%lu reserved, all in use?)", size >> 20,
+		     strerror(errno), reserved);
+		return NULL;
+	}
+	return p;
 }
 
 /* Physical address of a (locked, populated) user page, or 0. */

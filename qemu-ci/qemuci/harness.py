@@ -52,6 +52,16 @@ DRIVERS = {
              "fault_stage": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 .* s{stage} "},
 }
 
+# Hugepages the guest kernel reserves at boot, as a VMM backs guest RAM with them: the VFIO
+# tests map them (vfio-edu, vfio-igb, the VFIO selftests' hugetlb cases), so that IOMMU block
+# mappings (2 MiB at level 2, 1 GiB at level 1) and their invalidation are exercised.
+HUGEPAGES = ["hugepagesz=2M", "hugepages=16"]
+# One 1 GiB page (no test maps two at once), in the boots that ask for it (huge_1g): the kernel
+# takes it from memblock at boot (no CMA or compaction here to allocate it later), and memblock
+# allocations are kmemleak objects, which kmemleak scans in full. The end-of-boot scan then
+# takes about 120 s longer (measured: power-down 155 s after the payload, against 32 s).
+HUGEPAGES_1G = ["hugepagesz=1G", "hugepages=1"]
+
 QEMU_BASE = [
     "-cpu", "max", "-smp", "2", "-m", "3G", "-nographic", "-no-reboot", "-nic", "none",
     # edu with a full DMA mask so that the isolation checks can aim at any
@@ -198,6 +208,55 @@ def build_programs():
     return built
 
 
+# The kernel's own VFIO selftests (tools/testing/selftests/vfio of the pinned tree), built
+# static for the guest by their own Makefile.
+SELFTESTS_VFIO = ("vfio_dma_mapping_test", "vfio_dma_mapping_mmio_test",
+                  "vfio_iommufd_setup_test", "vfio_pci_device_test",
+                  "vfio_pci_device_init_perf_test", "vfio_pci_driver_test",
+                  "vfio_pci_sriov_uapi_test")
+
+
+def build_selftests():
+    """The kernel's tools/testing/selftests/vfio built by its Makefile (incremental) as static
+    arm64 programs, with LLVM 19 like the kernel; their one libuuid call (uuid_parse, for
+    SR-IOV VF tokens) comes from qemu-ci/guest/libuuid, there being no arm64 libuuid here.
+    Returns the programs' paths."""
+    need(CLANG, "ld.lld-19", "make", "llvm-ar-19")
+    inc = KOUT / "usr/include"
+    src = KSRC / "tools/testing/selftests/vfio"
+    if not (inc / "linux/iommufd.h").exists():
+        raise HarnessError(f"no installed uAPI headers in {inc} (run qemu-ci/build)")
+    if not (src / "Makefile").exists():
+        raise HarnessError(f"no {src}/Makefile in the kernel tree (run qemu-ci/setup)")
+    out = GUEST / "selftests-vfio"
+    shim = REPO / "qemu-ci/guest/libuuid"
+    lib = out / "libuuid"
+    lib.mkdir(parents=True, exist_ok=True)
+    gcc = "/usr/lib/gcc-cross/aarch64-linux-gnu/12"
+    if _newer(lib / "libuuid.a", shim / "uuid.c", shim / "uuid/uuid.h"):
+        for cmd in ([CLANG, "--target=aarch64-linux-gnu", "-O2", "-Wall", "-Werror",
+                     "-I", str(shim), "-c", str(shim / "uuid.c"), "-o", str(lib / "uuid.o")],
+                    ["llvm-ar-19", "rcs", str(lib / "libuuid.a"), str(lib / "uuid.o")]):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode:
+                raise HarnessError(f"building the libuuid shim failed:\n{r.stderr}")
+    cmd = ["make", "-C", str(src), "LLVM=-19", "ARCH=arm64",
+           "CROSS_COMPILE=aarch64-linux-gnu-", f"OUTPUT={out}",
+           f"KHDR_INCLUDES=-isystem {inc}",
+           f"EXTRA_CFLAGS=-static -isystem /usr/aarch64-linux-gnu/include -I{shim} -B{gcc}",
+           f"LDFLAGS=-static -fuse-ld=lld -B{gcc} -L{gcc} -L/usr/aarch64-linux-gnu/lib -L{lib}",
+           f"-j{os.cpu_count() or 2}"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise HarnessError(f"building tools/testing/selftests/vfio failed:\n"
+                           f"{(r.stdout + r.stderr)[-3000:]}")
+    built = [out / n for n in SELFTESTS_VFIO]
+    missing = [p.name for p in built if not p.exists()]
+    if missing:
+        raise HarnessError(f"tools/testing/selftests/vfio built no {', '.join(missing)}")
+    return built
+
+
 def build_initramfs(payload: Path | None = None, kexec_into: Path | None = None,
                     name: str | None = None) -> Path:
     """busybox + init + test programs (+ payload) as a gzipped newc cpio. With `kexec_into`,
@@ -206,7 +265,7 @@ def build_initramfs(payload: Path | None = None, kexec_into: Path | None = None,
     need("cpio")
     if not BUSYBOX.exists():
         raise HarnessError(f"{BUSYBOX} missing (run qemu-ci/setup)")
-    programs = build_programs()
+    programs = build_programs() + build_selftests()
     stage = GUEST / "stage"
     shutil.rmtree(stage, ignore_errors=True)
     for d in ("bin", "dev", "proc", "sys", "tmp", "iommu-rs/bin", "iommu-rs/e2e"):
@@ -498,11 +557,12 @@ def iort_override_problems(text):
 # --- QEMU ----------------------------------------------------------------
 
 def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested",
-                 dt_edits=(), acpi=False, iort=None):
+                 dt_edits=(), acpi=False, iort=None, huge_1g=False):
     """The QEMU command line booting the kernel with `driver` on an SMMUv3 with `stages`
     (a key of SMMU_STAGES), its device tree changed by `dt_edits` (keys of DT_EDITS), or
     through EDK2 with QEMU's ACPI tables instead of a device tree if `acpi`; with `iort` (a key
-    of IORT_EDITS), QEMU's IORT changed so and handed to the kernel in the initramfs."""
+    of IORT_EDITS), QEMU's IORT changed so and handed to the kernel in the initramfs; with
+    `huge_1g`, a 1 GiB hugepage reserved besides the 2 MiB ones (HUGEPAGES_1G)."""
     if iort is not None and (not acpi or iort not in IORT_EDITS):
         raise HarnessError(f"an IORT edit ({iort}) needs an ACPI boot and one of "
                            f"{', '.join(IORT_EDITS)}")
@@ -525,7 +585,8 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
         raise HarnessError(f"the {driver} SMMUv3 driver is not in this kernel "
                            f"({DRIVERS[driver]['config']} is not set)")
     blacklist = [DRIVERS[d]["initcall"] for d in built if d != driver]
-    cmdline = ["console=ttyAMA0", "panic=-1", f"iommu_rs.mode={mode}"]
+    cmdline = ["console=ttyAMA0", "panic=-1", f"iommu_rs.mode={mode}",
+               *(HUGEPAGES_1G if huge_1g else []), *HUGEPAGES]
     if e2e is not None:
         cmdline.append("iommu_rs.e2e=" + (",".join(e2e) or "none"))
     if blacklist:
@@ -548,7 +609,10 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
             "-device", "edu,bus=pcib2,addr=1,dma_mask=0xffffffffffffffff",
             "-device", "edu,bus=pcib2,addr=2,dma_mask=0xffffffffffffffff",
             "-kernel", str(IMAGE), "-initrd", str(initrd),
-            "-append", " ".join(cmdline), *qemu_args]
+            "-append", " ".join(cmdline),
+            # The SMMU's walks that end at a block descriptor, in QEMU's log (boot() gives it a
+            # file of its own): that IOVAs were mapped by 2 MiB or 1 GiB blocks (HUGEPAGES).
+            "-trace", "smmu_ptw_block_pte", *qemu_args]
     if acpi:
         # EDK2 starts -kernel through its EFI stub, with -initrd and -append, and installs
         # QEMU's ACPI tables but no device tree: the kernel then uses ACPI, with no acpi=.
@@ -607,6 +671,17 @@ def smmu_firmware_problems(text, driver, acpi):
     return why
 
 
+# A walk of QEMU's SMMU that ended at a block descriptor (trace event smmu_ptw_block_pte).
+BLOCK_WALK = re.compile(r"smmu_ptw_block_pte stage=(\d) level=(\d) .*? iova=0x([0-9a-f]+) "
+                        r"block address = 0x[0-9a-f]+ block size = (\d+) MiB")
+
+
+def block_walks(qemu_log):
+    """[(stage, level, iova, size in bytes)] of the block descriptors QEMU's SMMU walked to."""
+    return [(int(m.group(1)), int(m.group(2)), int(m.group(3), 16), int(m.group(4)) << 20)
+            for m in BLOCK_WALK.finditer(qemu_log)]
+
+
 @dataclass
 class Boot:
     """What one QEMU run produced."""
@@ -619,6 +694,8 @@ class Boot:
     seconds: float
     guest_status: int | None = None
     failures: list = field(default_factory=list)
+    # QEMU's own log (-D): the trace events qemu_command enables.
+    qemu_log: str = ""
 
 
 def boot(name, cmd, timeout, stream=False, interactive=False):
@@ -626,6 +703,10 @@ def boot(name, cmd, timeout, stream=False, interactive=False):
     need(cmd[0])
     LOGS.mkdir(parents=True, exist_ok=True)
     log_path = LOGS / f"{name}.log"
+    qemu_log = LOGS / f"{name}.qemu.log"
+    qemu_log.unlink(missing_ok=True)
+    if "-D" not in cmd:
+        cmd = [*cmd, "-D", str(qemu_log)]
     start = time.monotonic()
     timed_out = False
     with open(log_path, "wb") as logf:
@@ -672,6 +753,8 @@ def boot(name, cmd, timeout, stream=False, interactive=False):
         p.stdout.close()
     text = console.untangle(b"".join(chunks).decode(errors="replace"))
     b = Boot(name, log_path, text, p.returncode, timed_out, time.monotonic() - start)
+    if qemu_log.exists():
+        b.qemu_log = qemu_log.read_text(errors="replace")
     judge(b, timeout)
     return b
 

@@ -750,7 +750,8 @@ class KexecTest(unittest.TestCase):
             tmp = Path(tmp)
             for name, value in (("GUEST", tmp / "guest"), ("IMAGE", tmp / "Image"),
                                 ("BUSYBOX", tmp / "busybox"),
-                                ("build_programs", lambda: [])):
+                                ("build_programs", lambda: []),
+                                ("build_selftests", lambda: [])):
                 self.addCleanup(setattr, harness, name, getattr(harness, name))
                 setattr(harness, name, value)
             harness.IMAGE.write_bytes(b"kernel")
