@@ -143,6 +143,7 @@ fn at<T>(index: usize, r: Result<T, Failure>) -> Result<T, Failure> {
 pub(crate) fn all() -> Check {
     ste_encodings()?;
     cd_encodings()?;
+    cd_layouts()?;
     cmd_encodings()?;
     event_decoding()?;
     queue_arithmetic()?;
