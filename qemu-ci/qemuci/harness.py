@@ -89,8 +89,10 @@ PATCHED_QEMU = PATCHED_QEMU_DIR / "bin/qemu-system-aarch64"
 SMMU_FEATURES = {
     # 8 SubstreamID bits: the PASID width MemTxAttrs.pid carries.
     "ssid": ["-global", "arm-smmuv3.ssidsize=8"],
+    # Hardware updates of the Access flag and of dirty state (IDR0.HTTU = 2).
+    "httu": ["-global", "arm-smmuv3.httu=2"],
 }
-MODEL_FEATURES_PLANNED = ("httu", "ats", "pri")
+MODEL_FEATURES_PLANNED = ("ats", "pri")
 # The series' PCIe endpoint that DMAs with PASIDs, at 00:08.0: StreamID 0x40.
 TESTDEV = ["-device", "iommu-pcie-testdev,addr=0x8"]
 TESTDEV_BDF = "0000:00:08.0"

@@ -51,6 +51,12 @@ class PatchedQemuTest(unittest.TestCase):
         self.assertNotIn(harness.NETDEV_USER, c)
         self.assertEqual(c[c.index(harness.NETDEV_NO_SLIRP) - 1], "-netdev")
 
+    def test_httu_turns_on_access_and_dirty_updates(self):
+        self.built()
+        c = harness.qemu_command("initrd", "payload", "c", features=["httu"])
+        self.assertEqual(c[c.index("arm-smmuv3.httu=2") - 1], "-global")
+        self.assertNotIn("arm-smmuv3.ssidsize=8", c)
+
     def test_no_patched_qemu_is_an_error_with_the_reason(self):
         (self.tmp / "qemu").mkdir()
         (self.tmp / "qemu/status").write_text("skip the series does not apply to qemu 1:10.0.9\n")
@@ -72,8 +78,9 @@ class PatchedQemuTest(unittest.TestCase):
     def test_feature_list(self):
         self.assertEqual(harness.smmu_features(""), [])
         self.assertEqual(harness.smmu_features("ssid,ssid"), ["ssid"])
+        self.assertEqual(harness.smmu_features("httu,ssid"), ["httu", "ssid"])
         with self.assertRaisesRegex(HarnessError, "not in the QEMU series yet"):
-            harness.smmu_features("ssid,httu")
+            harness.smmu_features("ssid,ats")
         with self.assertRaisesRegex(HarnessError, "unknown SMMUv3 model feature"):
             harness.smmu_features("stall")
 
