@@ -61,6 +61,10 @@ HUGEPAGES = ["hugepagesz=2M", "hugepages=16"]
 # allocations are kmemleak objects, which kmemleak scans in full. The end-of-boot scan then
 # takes about 120 s longer (measured: power-down 155 s after the payload, against 32 s).
 HUGEPAGES_1G = ["hugepagesz=1G", "hugepages=1"]
+# igb's network: user-mode, isolated. The project's QEMU is built without slirp
+# (--without-default-features): there igb hangs off a hub port with nothing else on the hub.
+NETDEV_USER = "user,id=net0,restrict=on"
+NETDEV_NO_SLIRP = "hubport,id=net0,hubid=0"
 
 QEMU_BASE = [
     "-cpu", "max", "-smp", "2", "-m", "3G", "-nographic", "-no-reboot", "-nic", "none",
@@ -68,7 +72,7 @@ QEMU_BASE = [
     # physical address; the default 28-bit mask would clamp them.
     "-device", "edu,dma_mask=0xffffffffffffffff",
     # igb gets an isolated user-mode network (restrict=on: no host access).
-    "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
+    "-netdev", NETDEV_USER, "-device", "igb,netdev=net0",
 ]
 
 # The SMMUv3s QEMU 10.0 emulates, by translation stages: the machine and its extra QEMU
@@ -80,6 +84,27 @@ SMMU_STAGES = {
     "1": ("virt-9.1,iommu=smmuv3,gic-version=3", []),
     "2": ("virt-9.1,iommu=smmuv3,gic-version=3", ["-global", "arm-smmuv3.stage=2"]),
 }
+
+
+# The project's QEMU (qemu-ci/build-qemu): Debian's 10.0.x source with the SMMUv3 model series
+# of qemu-ci/qemu/patches. Only boots that ask for a model feature use it; every other boot runs
+# Debian's QEMU.
+PATCHED_QEMU_DIR = CACHE / "qemu"
+PATCHED_QEMU = PATCHED_QEMU_DIR / "bin/qemu-system-aarch64"
+
+# The SMMUv3 model features of the series (qemu-ci/run --smmu-features), each the arm-smmuv3
+# properties that turn it on; all default to off. Features the issue plans but the series does
+# not have yet are refused by name (MODEL_FEATURES_PLANNED).
+SMMU_FEATURES = {
+    # 8 SubstreamID bits: the PASID width MemTxAttrs.pid carries.
+    "ssid": ["-global", "arm-smmuv3.ssidsize=8"],
+    # Hardware updates of the Access flag and of dirty state (IDR0.HTTU = 2).
+    "httu": ["-global", "arm-smmuv3.httu=2"],
+}
+MODEL_FEATURES_PLANNED = ("ats", "pri")
+# The series' PCIe endpoint that DMAs with PASIDs, at 00:08.0: StreamID 0x40.
+TESTDEV = ["-device", "iommu-pcie-testdev,addr=0x8"]
+TESTDEV_BDF = "0000:00:08.0"
 
 
 class HarnessError(Exception):
@@ -161,6 +186,44 @@ def use_variant(name):
     VARIANT = name
     KOUT = CACHE / (f"build-{name}" if name else "build")
     IMAGE = KOUT / "arch/arm64/boot/Image"
+
+
+def smmu_features(spec):
+    """The list of model features in the comma-separated `spec`; HarnessError naming any that
+    the series does not have."""
+    feats = [f for f in spec.split(",") if f] if spec else []
+    planned = [f for f in feats if f in MODEL_FEATURES_PLANNED]
+    if planned:
+        raise HarnessError(f"SMMUv3 model feature(s) {', '.join(planned)} are not in the QEMU "
+                           f"series yet (have: {', '.join(SMMU_FEATURES)})")
+    bad = [f for f in feats if f not in SMMU_FEATURES]
+    if bad:
+        raise HarnessError(f"unknown SMMUv3 model feature(s) {', '.join(bad)} (choose from "
+                           f"{', '.join(SMMU_FEATURES)})")
+    return sorted(set(feats), key=feats.index)
+
+
+def patched_qemu_status():
+    """('ok', path), ('skip', why) or ('fail', why): what qemu-ci/build-qemu last said."""
+    try:
+        line = (PATCHED_QEMU_DIR / "status").read_text().strip()
+    except FileNotFoundError:
+        return "skip", "the project's QEMU was never built (run qemu-ci/build-qemu)"
+    state, _, why = line.partition(" ")
+    if state == "ok":
+        if not os.access(PATCHED_QEMU, os.X_OK):
+            return "fail", f"qemu-ci/build-qemu said ok, but {PATCHED_QEMU} is missing"
+        return "ok", str(PATCHED_QEMU)
+    if state not in ("skip", "fail"):
+        return "fail", f"unreadable {PATCHED_QEMU_DIR / 'status'}: {line!r}"
+    return state, why
+
+
+def build_patched_qemu(build=True):
+    """Build the project's QEMU if the series changed (qemu-ci/build-qemu); its status."""
+    if build:
+        subprocess.run(["bash", str(REPO / "qemu-ci/build-qemu")])
+    return patched_qemu_status()
 
 
 def run_script(name, *args):
@@ -557,12 +620,24 @@ def iort_override_problems(text):
 # --- QEMU ----------------------------------------------------------------
 
 def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested",
-                 dt_edits=(), acpi=False, iort=None, huge_1g=False):
+                 dt_edits=(), acpi=False, iort=None, features=(), huge_1g=False):
     """The QEMU command line booting the kernel with `driver` on an SMMUv3 with `stages`
     (a key of SMMU_STAGES), its device tree changed by `dt_edits` (keys of DT_EDITS), or
     through EDK2 with QEMU's ACPI tables instead of a device tree if `acpi`; with `iort` (a key
     of IORT_EDITS), QEMU's IORT changed so and handed to the kernel in the initramfs; with
-    `huge_1g`, a 1 GiB hugepage reserved besides the 2 MiB ones (HUGEPAGES_1G)."""
+    `huge_1g`, a 1 GiB hugepage reserved besides the 2 MiB ones (HUGEPAGES_1G). With model
+    `features` (keys of SMMU_FEATURES), the project's QEMU with those on and the test
+    endpoint attached; without, Debian's QEMU."""
+    qemu = QEMU
+    if features:
+        bad = [f for f in features if f not in SMMU_FEATURES]
+        if bad:
+            raise HarnessError(f"unknown SMMUv3 model feature(s) {', '.join(bad)}")
+        state, why = patched_qemu_status()
+        if state != "ok":
+            raise HarnessError(f"no QEMU with the SMMUv3 model features: {why}")
+        qemu = why
+        qemu_args = [*(a for f in features for a in SMMU_FEATURES[f]), *TESTDEV, *qemu_args]
     if iort is not None and (not acpi or iort not in IORT_EDITS):
         raise HarnessError(f"an IORT edit ({iort}) needs an ACPI boot and one of "
                            f"{', '.join(IORT_EDITS)}")
@@ -595,7 +670,8 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
         cmdline.append("kunit.enable=0")
     cmdline += list(append)
     machine, smmu_args = SMMU_STAGES[stages]
-    cmd = [QEMU, "-M", machine, *smmu_args, *QEMU_BASE,
+    base = [NETDEV_NO_SLIRP if features and a == NETDEV_USER else a for a in QEMU_BASE]
+    cmd = [qemu, "-M", machine, *smmu_args, *base,
             "-drive", f"if=none,id=disk0,format=raw,file={disk_image()}",
             # The disk sits behind a PCIe root port, on bus 1: StreamID 0x100 is in another
             # level-2 span of the stream table than the devices on bus 0.

@@ -30,11 +30,11 @@ class SetupTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.etc)
         (self.etc / "apt/sources.list.d").mkdir(parents=True)
 
-    def setup(self, path=None):
+    def setup(self, path=None, arg="--mirror-uri"):
         env = dict(os.environ, IOMMU_RS_SETUP_ETC=str(self.etc))
         if path:
             env["PATH"] = f"{path}:{env['PATH']}"
-        return subprocess.run(["bash", str(SETUP), "--mirror-uri"], env=env,
+        return subprocess.run(["bash", str(SETUP), arg], env=env,
                               capture_output=True, text=True, timeout=60)
 
     def test_mixed_sources_take_the_deb822_file(self):
@@ -55,6 +55,18 @@ class SetupTest(unittest.TestCase):
         (self.etc / "apt/sources.list.d/debian.sources").write_text(DEB822)
         r = self.setup()
         self.assertEqual((r.returncode, r.stdout), (0, "http://deb822.invalid/debian\n"))
+
+    def test_qemu_source_entry_is_bookworm_backports_on_the_mirror(self):
+        # The QEMU source (qemu-ci/build-qemu) comes from bookworm-backports, through the
+        # machine's own mirror, as source only: never plain trixie or sid.
+        (self.etc / "apt/sources.list.d/debian.sources").write_text(DEB822)
+        r = self.setup(arg="--qemu-src-entry")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fields = dict(line.split(": ", 1) for line in r.stdout.splitlines())
+        self.assertEqual(fields, {
+            "Types": "deb-src", "URIs": "http://deb822.invalid/debian",
+            "Suites": "bookworm-backports", "Components": "main",
+            "Signed-By": "/usr/share/keyrings/debian-archive-keyring.gpg"})
 
     def test_no_bookworm_source_says_so(self):
         (self.etc / "apt/sources.list").write_text("deb http://x.invalid/debian trixie main\n")

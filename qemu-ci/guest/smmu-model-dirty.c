@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * smmu-model-dirty: iommufd dirty tracking on the project QEMU's SMMUv3 with
+ * HTTU (qemu-ci/run --smmu-features httu; Documentation/iommu-rs/qemu-model.rst),
+ * iommu-pcie-testdev writing through it.
+ *
+ * The endpoint is bound to vfio-pci and opened through its cdev, its RID
+ * attached to an IOMMU_HWPT_ALLOC_DIRTY_TRACKING HWPT with 8 pages mapped.
+ * With tracking on (IOMMU_HWPT_SET_DIRTY_TRACKING), IOMMU_HWPT_GET_DIRTY_BITMAP
+ * must report exactly the pages the device wrote since the last read: none
+ * before any DMA, not a page it only read, again a page written after its
+ * dirty state was read and cleared (the driver must invalidate the TLB when it
+ * cleans: the SMMU caches a dirty entry as writable), and with NO_CLEAR the
+ * same pages twice. Output is KTAP.
+ *
+ * Usage: smmu-model-dirty [-d BDF] test
+ */
+#include <stdbool.h>
+
+#include "vfio-lib.h"
+
+/* iommu-pcie-testdev (QEMU's include/hw/misc/iommu-pcie-testdev.h) */
+#define IPTD_VENDOR		0x1b36
+#define IPTD_DEVICE		0x0015
+#define IPTD_DMA_ADDR		0x08
+#define IPTD_DMA_LEN		0x10
+#define IPTD_DMA_PASID		0x14
+#define IPTD_DMA_CMD		0x18
+#define IPTD_DMA_STATUS		0x1c
+#define IPTD_BUF		0x1000
+#define IPTD_DMA_CMD_READ	1
+#define IPTD_DMA_CMD_WRITE	2
+#define IPTD_STATUS_OK		0
+
+static const struct pci_id iptd_id = { "iommu-pcie-testdev", IPTD_VENDOR, IPTD_DEVICE };
+
+#define IOVA		0x200000UL
+#define NPAGES		8
+
+#define TRY(x) do { if (x) return -1; } while (0)
+
+static struct ctx c;
+static uint32_t hwpt;
+static uint8_t *pages;
+
+static void wr(unsigned int off, uint32_t val)
+{
+	*(volatile uint32_t *)(c.bar + off) = val;
+}
+
+static uint32_t rd(unsigned int off)
+{
+	return *(volatile uint32_t *)(c.bar + off);
+}
+
+/* The endpoint reads or writes 4 bytes at offset 0x80 of page @page. */
+static int dma(uint32_t cmd, int page)
+{
+	uint64_t iova = IOVA + page * PAGE + 0x80;
+
+	wr(IPTD_BUF, 0xd1270000 | page);
+	wr(IPTD_DMA_ADDR, (uint32_t)iova);
+	wr(IPTD_DMA_ADDR + 4, iova >> 32);
+	wr(IPTD_DMA_LEN, 4);
+	wr(IPTD_DMA_PASID, 0);
+	wr(IPTD_DMA_CMD, cmd);
+	CHECK(rd(IPTD_DMA_STATUS) == IPTD_STATUS_OK, "DMA %s page %d: status %u",
+	      cmd == IPTD_DMA_CMD_WRITE ? "write" : "read", page, rd(IPTD_DMA_STATUS));
+	if (cmd == IPTD_DMA_CMD_WRITE)
+		CHECK(*(volatile uint32_t *)(pages + page * PAGE + 0x80) == (0xd1270000u | page),
+		      "DMA write to page %d did not land", page);
+	return 0;
+}
+
+/* Read (and unless no_clear, clear) the dirty bitmap; compare it with @want. */
+static int dirty_is(uint32_t want, bool no_clear, const char *when)
+{
+	uint64_t bitmap = 0;
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get),
+		.hwpt_id = hwpt,
+		.flags = no_clear ? IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0,
+		.iova = IOVA,
+		.length = NPAGES * PAGE,
+		.page_size = PAGE,
+		.data = (uintptr_t)&bitmap,
+	};
+
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get),
+	      "IOMMU_HWPT_GET_DIRTY_BITMAP: %s", strerror(errno));
+	CHECK(bitmap == want, "%s: dirty pages %#llx, want exactly %#x", when,
+	      (unsigned long long)bitmap, want);
+	return 0;
+}
+
+static int test_tracking_on(void)
+{
+	struct iommu_hwpt_set_dirty_tracking set = {
+		.size = sizeof(set),
+		.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+		.hwpt_id = hwpt,
+	};
+
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_SET_DIRTY_TRACKING, &set),
+	      "IOMMU_HWPT_SET_DIRTY_TRACKING: %s", strerror(errno));
+	return dirty_is(0, false, "before any DMA");
+}
+
+static int test_written_pages_dirty(void)
+{
+	TRY(dma(IPTD_DMA_CMD_WRITE, 1));
+	TRY(dma(IPTD_DMA_CMD_WRITE, 5));
+	TRY(dma(IPTD_DMA_CMD_READ, 3));
+	return dirty_is(1u << 1 | 1u << 5, false, "after writes to pages 1 and 5, a read of 3");
+}
+
+static int test_read_leaves_clean(void)
+{
+	TRY(dma(IPTD_DMA_CMD_READ, 1));
+	TRY(dma(IPTD_DMA_CMD_READ, 6));
+	return dirty_is(0, false, "after reads of pages 1 and 6");
+}
+
+static int test_write_after_clear(void)
+{
+	/* page 5 was dirty, cleaned by the read: a new write must show again */
+	TRY(dma(IPTD_DMA_CMD_WRITE, 5));
+	TRY(dma(IPTD_DMA_CMD_WRITE, 7));
+	return dirty_is(1u << 5 | 1u << 7, false, "after writes to cleaned page 5 and to 7");
+}
+
+static int test_no_clear(void)
+{
+	TRY(dma(IPTD_DMA_CMD_WRITE, 2));
+	TRY(dirty_is(1u << 2, true, "NO_CLEAR read after a write to page 2"));
+	TRY(dirty_is(1u << 2, false, "second read after NO_CLEAR"));
+	return dirty_is(0, false, "after the clearing read");
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} cases[] = {
+	{ "tracking_on_nothing_dirty", test_tracking_on },
+	{ "written_pages_dirty_exactly", test_written_pages_dirty },
+	{ "read_leaves_pages_clean", test_read_leaves_clean },
+	{ "write_after_clear_is_seen", test_write_after_clear },
+	{ "no_clear_keeps_dirty_state", test_no_clear },
+};
+
+static int setup(const char *bdf)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+
+	TRY(ctx_open(&c, "iommufd", bdf));
+	alloc.dev_id = c.devid;
+	alloc.pt_id = c.ioas;
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &alloc),
+	      "IOMMU_HWPT_ALLOC(DIRTY_TRACKING): %s", strerror(errno));
+	hwpt = alloc.out_hwpt_id;
+	at.pt_id = hwpt;
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(dirty tracking HWPT): %s", strerror(errno));
+	pages = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		     -1, 0);
+	CHECK(pages != MAP_FAILED, "mmap: %s", strerror(errno));
+	memset(pages, 0, NPAGES * PAGE);
+	return ctx_map(&c, pages, IOVA, NPAGES * PAGE);
+}
+
+int main(int argc, char **argv)
+{
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+	int failed = 0;
+	char bdf[32];
+
+	if (pci_dev_arg("smmu-model-dirty", &iptd_id, &argc, &argv, bdf))
+		return 2;
+	if (argc != 2 || strcmp(argv[1], "test")) {
+		fprintf(stderr, "usage: smmu-model-dirty [-d BDF] test\n");
+		return 2;
+	}
+	if (pci_dev_default("smmu-model-dirty", &iptd_id, bdf))
+		return 1;
+	printf("KTAP version 1\n1..%zu\n", n);
+	failmsg[0] = 0;
+	if (setup(bdf)) {
+		printf("# setup: %s\n", failmsg);
+		for (size_t i = 0; i < n; i++)
+			printf("not ok %zu %s # setup failed\n", i + 1, cases[i].name);
+		ctx_close(&c);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		failmsg[0] = 0;
+		/* Each case ends with a clearing read: the next starts from clean pages. */
+		if (cases[i].fn()) {
+			printf("# %s: %s\nnot ok %zu %s\n", cases[i].name, failmsg, i + 1, cases[i].name);
+			failed = 1;
+		} else {
+			printf("ok %zu %s\n", i + 1, cases[i].name);
+		}
+	}
+	ctx_close(&c);
+	return failed;
+}

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * smmu-model-pasid: PASID attach through iommufd, with PASID-tagged DMA from
+ * the project QEMU's iommu-pcie-testdev on an SMMU with SubstreamIDs
+ * (qemu-ci/run --smmu-features ssid; Documentation/iommu-rs/qemu-model.rst).
+ *
+ * The endpoint is bound to vfio-pci and opened through its cdev. Its RID is
+ * attached to a PASID-capable HWPT (IOMMU_HWPT_ALLOC_PASID) on one IOAS,
+ * PASIDs 5 and 9 to HWPTs on two other IOASes; the same IOVA is mapped in
+ * all three to a different page each. A DMA write at that IOVA must land in
+ * exactly the page of its PASID's domain (the RID's without a PASID), a DMA
+ * read must fetch from it, a PASID with nothing attached must fault and move
+ * nothing, and a detached PASID must fault from then on. Output is KTAP.
+ *
+ * Usage: smmu-model-pasid [-d BDF] test
+ */
+#include "vfio-lib.h"
+
+/* iommu-pcie-testdev (QEMU's include/hw/misc/iommu-pcie-testdev.h) */
+#define IPTD_VENDOR		0x1b36
+#define IPTD_DEVICE		0x0015
+#define IPTD_PASID_CAP		0x100
+#define IPTD_FEATURES		0x04
+#define IPTD_DMA_ADDR		0x08
+#define IPTD_DMA_LEN		0x10
+#define IPTD_DMA_PASID		0x14
+#define IPTD_DMA_CMD		0x18
+#define IPTD_DMA_STATUS		0x1c
+#define IPTD_BUF		0x1000
+#define IPTD_FEATURE_PASID	(1u << 0)
+#define IPTD_PASID_VALID	(1u << 31)
+#define IPTD_DMA_CMD_READ	1
+#define IPTD_DMA_CMD_WRITE	2
+#define IPTD_STATUS_OK		0
+#define IPTD_STATUS_DMA_ERROR	1
+
+static const struct pci_id iptd_id = { "iommu-pcie-testdev", IPTD_VENDOR, IPTD_DEVICE };
+
+#define IOVA		0x100000UL
+#define NO_PASID	0
+#define PASID_A		5
+#define PASID_B		9
+#define PASID_NONE	6	/* never attached */
+
+/* One address space: an IOAS, a PASID-capable HWPT on it, the page at IOVA. */
+struct space {
+	uint32_t ioas, hwpt;
+	uint32_t *page;
+};
+
+/* Return -1 (failmsg already set) when x fails. */
+#define TRY(x) do { if (x) return -1; } while (0)
+
+static struct ctx c;
+static char bdf[32];
+static struct space rid, sa, sb;
+
+static uint32_t rd(unsigned int off)
+{
+	return *(volatile uint32_t *)(c.bar + off);
+}
+
+static void wr(unsigned int off, uint32_t val)
+{
+	*(volatile uint32_t *)(c.bar + off) = val;
+}
+
+/* Run one DMA of 16 bytes at IOVA; returns the endpoint's status. */
+static uint32_t dma(uint32_t cmd, uint32_t pasid)
+{
+	wr(IPTD_DMA_ADDR, (uint32_t)IOVA);
+	wr(IPTD_DMA_ADDR + 4, 0);
+	wr(IPTD_DMA_LEN, 16);
+	wr(IPTD_DMA_PASID, pasid ? IPTD_PASID_VALID | pasid : 0);
+	wr(IPTD_DMA_CMD, cmd);
+	return rd(IPTD_DMA_STATUS);
+}
+
+static void fill_buf(uint32_t tag)
+{
+	for (int i = 0; i < 4; i++)
+		wr(IPTD_BUF + 4 * i, tag + i);
+}
+
+static int page_has(struct space *s, uint32_t tag, const char *what)
+{
+	for (int i = 0; i < 4; i++)
+		CHECK(s->page[i] == tag + i, "%s: word %d is %#x, want %#x", what, i,
+		      s->page[i], tag + i);
+	return 0;
+}
+
+static int space_init(struct space *s, uint32_t ioas, uint32_t fill)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_hwpt_alloc hwpt = {
+		.size = sizeof(hwpt),
+		.flags = IOMMU_HWPT_ALLOC_PASID,
+		.dev_id = c.devid,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.length = PAGE,
+		.iova = IOVA,
+	};
+
+	if (!ioas) {
+		CHECK(!ioctl(c.iommufd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC: %s",
+		      strerror(errno));
+		ioas = alloc.out_ioas_id;
+	}
+	s->ioas = ioas;
+	s->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(s->page != MAP_FAILED, "mmap: %s", strerror(errno));
+	for (size_t i = 0; i < PAGE / 4; i++)
+		s->page[i] = fill;
+	m.ioas_id = ioas;
+	m.user_va = (uintptr_t)s->page;
+	CHECK(!ioctl(c.iommufd, IOMMU_IOAS_MAP, &m), "IOMMU_IOAS_MAP: %s", strerror(errno));
+	hwpt.pt_id = ioas;
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &hwpt), "IOMMU_HWPT_ALLOC(PASID): %s",
+	      strerror(errno));
+	s->hwpt = hwpt.out_hwpt_id;
+	return 0;
+}
+
+static int attach(struct space *s, uint32_t pasid)
+{
+	struct vfio_device_attach_iommufd_pt at = {
+		.argsz = sizeof(at),
+		.flags = pasid ? VFIO_DEVICE_ATTACH_PASID : 0,
+		.pt_id = s->hwpt,
+		.pasid = pasid,
+	};
+
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(pasid %u): %s", pasid, strerror(errno));
+	return 0;
+}
+
+/* The pages' fill words, to see that a DMA wrote nowhere else. */
+#define FILL_RID 0x11111111u
+#define FILL_A 0xaaaaaaaau
+#define FILL_B 0xbbbbbbbbu
+
+static int untouched(struct space *s, uint32_t fill, const char *what)
+{
+	for (size_t i = 0; i < PAGE / 4; i++)
+		CHECK(s->page[i] == fill, "%s page word %zu is %#x: written by another PASID's DMA",
+		      what, i, s->page[i]);
+	return 0;
+}
+
+static int test_pasid_enabled(void)
+{
+	char path[96];
+	uint8_t cfg[0x108];
+	uint16_t ctrl;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	f = fopen(path, "rb");
+	CHECK(f, "open %s: %s", path, strerror(errno));
+	CHECK(fread(cfg, 1, sizeof(cfg), f) == sizeof(cfg), "read %s", path);
+	fclose(f);
+	CHECK((cfg[IPTD_PASID_CAP] | cfg[IPTD_PASID_CAP + 1] << 8) == 0x1b,
+	      "no PASID capability at %#x", IPTD_PASID_CAP);
+	ctrl = cfg[IPTD_PASID_CAP + 6] | cfg[IPTD_PASID_CAP + 7] << 8;
+	CHECK(ctrl & 1, "the kernel did not enable PASID (control %#x)", ctrl);
+	CHECK(rd(IPTD_FEATURES) & IPTD_FEATURE_PASID, "endpoint without PASID DMA");
+	return 0;
+}
+
+static int test_rid_dma(void)
+{
+	TRY(attach(&rid, NO_PASID));
+	fill_buf(0x1000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, NO_PASID) == IPTD_STATUS_OK, "DMA write without PASID: status %u",
+	      rd(IPTD_DMA_STATUS));
+	return page_has(&rid, 0x1000, "RID page");
+}
+
+static int test_pasid_attach(void)
+{
+	TRY(attach(&sa, PASID_A));
+	return attach(&sb, PASID_B);
+}
+
+static int test_pasid_dma_lands_in_its_domain(void)
+{
+	fill_buf(0xa000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_A) == IPTD_STATUS_OK, "DMA write, PASID %d: status %u",
+	      PASID_A, rd(IPTD_DMA_STATUS));
+	TRY(page_has(&sa, 0xa000, "PASID 5 page"));
+	TRY(untouched(&sb, FILL_B, "PASID 9"));
+	TRY(page_has(&rid, 0x1000, "RID page"));
+
+	fill_buf(0xb000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_B) == IPTD_STATUS_OK, "DMA write, PASID %d: status %u",
+	      PASID_B, rd(IPTD_DMA_STATUS));
+	TRY(page_has(&sb, 0xb000, "PASID 9 page"));
+	TRY(page_has(&sa, 0xa000, "PASID 5 page"));
+
+	fill_buf(0x2000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, NO_PASID) == IPTD_STATUS_OK, "DMA write without PASID: status %u",
+	      rd(IPTD_DMA_STATUS));
+	TRY(page_has(&rid, 0x2000, "RID page"));
+	TRY(page_has(&sa, 0xa000, "PASID 5 page"));
+	return page_has(&sb, 0xb000, "PASID 9 page");
+}
+
+static int test_pasid_dma_read(void)
+{
+	fill_buf(0);
+	CHECK(dma(IPTD_DMA_CMD_READ, PASID_B) == IPTD_STATUS_OK, "DMA read, PASID %d: status %u",
+	      PASID_B, rd(IPTD_DMA_STATUS));
+	for (int i = 0; i < 4; i++)
+		CHECK(rd(IPTD_BUF + 4 * i) == 0xb000u + i, "read word %d: %#x, want %#x", i,
+		      rd(IPTD_BUF + 4 * i), 0xb000 + i);
+	return 0;
+}
+
+static int test_unattached_pasid_faults(void)
+{
+	fill_buf(0xdead0000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_NONE) == IPTD_STATUS_DMA_ERROR,
+	      "DMA write with PASID %d, attached to nothing: status %u, want a DMA error", PASID_NONE,
+	      rd(IPTD_DMA_STATUS));
+	TRY(page_has(&rid, 0x2000, "RID page"));
+	TRY(page_has(&sa, 0xa000, "PASID 5 page"));
+	return page_has(&sb, 0xb000, "PASID 9 page");
+}
+
+static int test_pasid_detach(void)
+{
+	struct vfio_device_detach_iommufd_pt dt = {
+		.argsz = sizeof(dt), .flags = VFIO_DEVICE_DETACH_PASID, .pasid = PASID_A,
+	};
+
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt),
+	      "VFIO_DEVICE_DETACH_IOMMUFD_PT(pasid %d): %s", PASID_A, strerror(errno));
+	fill_buf(0xdead0000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_A) == IPTD_STATUS_DMA_ERROR,
+	      "DMA write with detached PASID %d: status %u, want a DMA error", PASID_A,
+	      rd(IPTD_DMA_STATUS));
+	TRY(page_has(&sa, 0xa000, "PASID 5 page"));
+	/* the other PASID is still attached */
+	fill_buf(0xb100);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_B) == IPTD_STATUS_OK, "DMA write, PASID %d: status %u",
+	      PASID_B, rd(IPTD_DMA_STATUS));
+	return page_has(&sb, 0xb100, "PASID 9 page");
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} cases[] = {
+	{ "pasid_enabled_by_the_kernel", test_pasid_enabled },
+	{ "rid_dma_in_a_pasid_capable_domain", test_rid_dma },
+	{ "pasid_attach", test_pasid_attach },
+	{ "pasid_dma_lands_in_its_domain", test_pasid_dma_lands_in_its_domain },
+	{ "pasid_dma_read", test_pasid_dma_read },
+	{ "unattached_pasid_faults", test_unattached_pasid_faults },
+	{ "detached_pasid_faults", test_pasid_detach },
+};
+
+int main(int argc, char **argv)
+{
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+	int failed = 0, broken = 0;
+
+	if (pci_dev_arg("smmu-model-pasid", &iptd_id, &argc, &argv, bdf))
+		return 2;
+	if (argc != 2 || strcmp(argv[1], "test")) {
+		fprintf(stderr, "usage: smmu-model-pasid [-d BDF] test\n");
+		return 2;
+	}
+	if (pci_dev_default("smmu-model-pasid", &iptd_id, bdf))
+		return 1;
+	printf("KTAP version 1\n1..%zu\n", n);
+	failmsg[0] = 0;
+	if (ctx_open(&c, "iommufd", bdf) || space_init(&rid, c.ioas, FILL_RID) ||
+	    space_init(&sa, 0, FILL_A) || space_init(&sb, 0, FILL_B)) {
+		printf("# setup: %s\n", failmsg);
+		for (size_t i = 0; i < n; i++)
+			printf("not ok %zu %s # setup failed\n", i + 1, cases[i].name);
+		ctx_close(&c);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		failmsg[0] = 0;
+		/* Each case builds on the one before: after a failure, the rest cannot run. */
+		if (broken) {
+			printf("not ok %zu %s # an earlier case failed\n", i + 1, cases[i].name);
+			continue;
+		}
+		if (cases[i].fn()) {
+			printf("# %s: %s\nnot ok %zu %s\n", cases[i].name, failmsg, i + 1, cases[i].name);
+			failed = broken = 1;
+		} else {
+			printf("ok %zu %s\n", i + 1, cases[i].name);
+		}
+	}
+	ctx_close(&c);
+	return failed;
+}
