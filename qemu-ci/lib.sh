@@ -9,8 +9,17 @@ KSRC=$CACHE/linux-src
 # A kernel variant: qemu-ci/config/variants/$IOMMU_RS_VARIANT.config over the
 # base fragments, built in its own directory (qemu-ci/build --variant NAME).
 VARIANT=${IOMMU_RS_VARIANT:-}
-KOUT=$CACHE/build${VARIANT:+-$VARIANT}
-GUEST=$CACHE/guest
+# The guest architecture (qemu-ci/build --arch): arm64, QEMU virt with an
+# SMMUv3, or x86_64, QEMU q35 with an Intel VT-d. Each has its own config
+# fragments (x86_64: qemu-ci/config/x86_64/), build directory and guest files.
+GUEST_ARCH=${IOMMU_RS_ARCH:-arm64}
+case "$GUEST_ARCH" in
+arm64) KARCH=arm64 KTARGET=Image KIMAGE=arch/arm64/boot/Image ARCH_SUFFIX= ;;
+x86_64) KARCH=x86_64 KTARGET=bzImage KIMAGE=arch/x86/boot/bzImage ARCH_SUFFIX=-x86_64 ;;
+*) printf '[qemu-ci] error: unknown architecture %s (arm64 or x86_64)\n' "$GUEST_ARCH" >&2; exit 1 ;;
+esac
+KOUT=$CACHE/build$ARCH_SUFFIX${VARIANT:+-$VARIANT}
+GUEST=$CACHE/guest$ARCH_SUFFIX
 LOGS=$CACHE/logs
 CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
 BINDGEN=$CARGO_BIN/bindgen
@@ -20,11 +29,13 @@ BINDGEN_VERSION=0.72.1
 _libdir=${BASH_SOURCE[0]%/*}
 [ "$_libdir" != "${BASH_SOURCE[0]}" ] || _libdir=.
 REPO=$(cd "$_libdir/.." && pwd)
+# The kernel config fragments of GUEST_ARCH (variants in $CONFIGS/variants/).
+CONFIGS=$REPO/qemu-ci/config${ARCH_SUFFIX:+/$GUEST_ARCH}
 
 # make(1) arguments for the kernel: Debian's rustc-web (matches rust-web-src),
 # LLVM 19, bindgen from crates.io. CLIPPY=1 with Debian's clippy of the same
 # version lints every Rust object as it is built, at no extra cost.
-KMAKE=(make -C "$KSRC" O="$KOUT" ARCH=arm64 LLVM=-19
+KMAKE=(make -C "$KSRC" O="$KOUT" ARCH=$KARCH LLVM=-19
 	RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc HOSTRUSTC=/usr/bin/rustc
 	CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver RUSTFMT=/usr/bin/rustfmt
 	BINDGEN="$BINDGEN" RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library

@@ -52,6 +52,8 @@ static const struct pci_id edu = { "edu", EDU_VENDOR, EDU_DEVICE };
 
 /* SMMU_IDR0 as IOMMU_GET_HW_INFO reports it (0 until hw_info() ran). */
 static uint32_t smmu_idr0;
+/* Whether the IOMMU can nest: SMMU IDR0.S1P and S2P, VT-d ECAP.NEST (hw_info()). */
+static int iommu_nests;
 
 /* ctx_open() of an edu: BAR0 must show edu's identification register. */
 static int edu_open(struct ctx *c, const char *backend, const char *bdf)
@@ -412,14 +414,14 @@ static int run_backend(const char *backend, const char *bdf, int num)
 {
 	int failed;
 
-	if (!strcmp(backend, "iommufd-s2") && (smmu_idr0 & IDR0_NESTING) != IDR0_NESTING) {
+	if (!strcmp(backend, "iommufd-s2") && !iommu_nests) {
 		/* Without both stages there is no nesting: the driver must say so. */
 		failed = nest_parent_refused(bdf);
 		printf("    # Subtest: %s\n    1..1\n", backend);
 		if (failed)
 			printf("    # nest_parent_refused: %s\n", failmsg);
-		printf("    %s 1 nest_parent_refused # IDR0 0x%08x has no nesting\n",
-		       failed ? "not ok" : "ok", smmu_idr0);
+		printf("    %s 1 nest_parent_refused # %s has no nesting\n",
+		       failed ? "not ok" : "ok", smmu_idr0 ? "SMMU IDR0" : "VT-d ECAP");
 		printf("%s %d %s\n", failed ? "not ok" : "ok", num, backend);
 		return failed;
 	}
@@ -430,7 +432,11 @@ static int run_backend(const char *backend, const char *bdf, int num)
 static int hw_info(const char *bdf, int print)
 {
 	struct ctx c;
-	struct iommu_hw_info_arm_smmuv3 smmu = { 0 };
+	union {
+		struct iommu_hw_info_arm_smmuv3 smmu;
+		struct iommu_hw_info_vtd vtd;
+	} data = { 0 };
+	struct iommu_hw_info_arm_smmuv3 smmu;
 	struct iommu_hw_info info = { .size = sizeof(info) };
 	int ret = -1;
 
@@ -438,12 +444,33 @@ static int hw_info(const char *bdf, int print)
 	if (edu_open(&c, "iommufd", bdf))
 		goto out;
 	info.dev_id = c.devid;
-	info.data_len = sizeof(smmu);
-	info.data_uptr = (uintptr_t)&smmu;
+	info.data_len = sizeof(data);
+	info.data_uptr = (uintptr_t)&data;
 	if (ioctl(c.iommufd, IOMMU_GET_HW_INFO, &info)) {
 		fail("IOMMU_GET_HW_INFO: %s", strerror(errno));
 		goto out;
 	}
+#ifdef __x86_64__
+	/* VT-d: CAP and ECAP; nesting where ECAP.NEST (bit 26) is set. */
+	if (info.out_data_type != IOMMU_HW_INFO_TYPE_INTEL_VTD) {
+		fail("hw_info type %u, expected INTEL_VTD (%u)", info.out_data_type,
+		     IOMMU_HW_INFO_TYPE_INTEL_VTD);
+		goto out;
+	}
+	if (!data.vtd.cap_reg || !data.vtd.ecap_reg) {
+		fail("hw_info CAP/ECAP are zero");
+		goto out;
+	}
+	iommu_nests = (data.vtd.ecap_reg >> 26) & 1;
+	if (print)
+		printf("VT-d (IOMMU_GET_HW_INFO): CAP=%#018llx ECAP=%#018llx flags=%#x "
+		       "capabilities=%#llx\n", (unsigned long long)data.vtd.cap_reg,
+		       (unsigned long long)data.vtd.ecap_reg, data.vtd.flags,
+		       (unsigned long long)info.out_capabilities);
+	ret = 0;
+	goto out;
+#endif
+	smmu = data.smmu;
 	if (info.out_data_type != IOMMU_HW_INFO_TYPE_ARM_SMMUV3) {
 		fail("hw_info type %u, expected ARM_SMMUV3 (%u)", info.out_data_type,
 		     IOMMU_HW_INFO_TYPE_ARM_SMMUV3);
@@ -454,6 +481,7 @@ static int hw_info(const char *bdf, int print)
 		goto out;
 	}
 	smmu_idr0 = smmu.idr[0];
+	iommu_nests = (smmu_idr0 & IDR0_NESTING) == IDR0_NESTING;
 	if (print) {
 		uint32_t i0 = smmu.idr[0], i1 = smmu.idr[1], i3 = smmu.idr[3], i5 = smmu.idr[5];
 		static const int oas[] = { 32, 36, 40, 42, 44, 48, 52, 56 };

@@ -6,7 +6,10 @@ import re
 # (label, pattern). Any match fails the run, whatever the tests said.
 PROBLEMS = [
     ("kernel panic", re.compile(r"Kernel panic - not syncing")),
-    ("oops", re.compile(r"Internal error: Oops|Unable to handle kernel (NULL pointer|paging)")),
+    # arm64's "Internal error: Oops: ..." and x86's "Oops: general protection fault ...: 0000
+    # [#1]" / "Oops: 0002 [#1]".
+    ("oops", re.compile(r"Internal error: Oops|Unable to handle kernel (NULL pointer|paging)|"
+                        r"Oops: .*\[#\d+\]")),
     ("BUG", re.compile(r"\bBUG: |kernel BUG at")),
     ("WARN", re.compile(r"WARNING: CPU: \d+ PID: \d+|------------\[ cut here \]------------")),
     ("lockdep", re.compile(r"possible circular locking dependency|possible recursive locking|"

@@ -18,23 +18,45 @@ from . import console, ktap
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("IOMMU_RS_CACHE", "/var/cache/iommu-rs"))
 KSRC = CACHE / "linux-src"
-# The kernel variant in use (qemu-ci/config/variants/NAME.config; "" for the default kernel) and
-# its build directory: see use_variant().
+# The guest architectures: arm64, QEMU virt with an SMMUv3 (the default), and x86_64, QEMU q35
+# with an Intel VT-d (qemuci/vtd.py). Each has its own build directory, guest files and busybox
+# in the cache (suffix "" or "-x86_64"), as qemu-ci/lib.sh has them.
+ARCHES = {
+    "arm64": {"suffix": "", "image": "arch/arm64/boot/Image", "qemu": "qemu-system-aarch64",
+              "clang": ["--target=aarch64-linux-gnu", "-isystem", "/usr/aarch64-linux-gnu/include",
+                        "-B/usr/lib/gcc-cross/aarch64-linux-gnu/12",
+                        "-L/usr/lib/gcc-cross/aarch64-linux-gnu/12",
+                        "-L/usr/aarch64-linux-gnu/lib"]},
+    "x86_64": {"suffix": "-x86_64", "image": "arch/x86/boot/bzImage",
+               "qemu": "qemu-system-x86_64", "clang": ["--target=x86_64-linux-gnu"]},
+}
+# The architecture in use: arm64 unless a script calls use_arch() (qemu-ci/run --arch), which
+# hands it on to the bash stages as IOMMU_RS_ARCH.
+ARCH = "arm64"
+# The kernel variant in use (qemu-ci/config/variants/NAME.config; "" for the default kernel).
 VARIANT = os.environ.get("IOMMU_RS_VARIANT", "")
-KOUT = CACHE / (f"build-{VARIANT}" if VARIANT else "build")
-GUEST = CACHE / "guest"
 LOGS = CACHE / "logs"
-IMAGE = KOUT / "arch/arm64/boot/Image"
-BUSYBOX = CACHE / "busybox/bin/busybox"
-QEMU = "qemu-system-aarch64"
 CLANG = "clang-19"
+
+
+def _arch_paths():
+    """Set KOUT, IMAGE, GUEST, BUSYBOX and QEMU for ARCH and VARIANT."""
+    global KOUT, IMAGE, GUEST, BUSYBOX, QEMU
+    if ARCH not in ARCHES:
+        raise HarnessError(f"unknown architecture '{ARCH}' (choose from {', '.join(ARCHES)})")
+    a = ARCHES[ARCH]
+    KOUT = CACHE / ("build" + a["suffix"] + (f"-{VARIANT}" if VARIANT else ""))
+    IMAGE = KOUT / a["image"]
+    GUEST = CACHE / ("guest" + a["suffix"])
+    BUSYBOX = CACHE / ("busybox" + a["suffix"]) / "bin/busybox"
+    QEMU = a["qemu"]
 # EDK2 for QEMU's arm64 virt machine (Debian qemu-efi-aarch64). Booting through it, the guest is
 # described by QEMU's ACPI tables (the SMMU by the IORT) and gets no device tree.
 EDK2 = Path("/usr/share/qemu-efi-aarch64/QEMU_EFI.fd")
 
 # The IOMMU drivers one kernel can carry; which one binds is chosen at boot by
 # blacklisting the other's initcall (initcall_blacklist=, needs KALLSYMS).
-DRIVERS = {
+SMMU_DRIVERS = {
     "c": {"config": "CONFIG_ARM_SMMU_V3", "initcall": "arm_smmu_driver_init",
           "name": "arm-smmu-v3", "probed": r"arm-smmu-v3 (\S+): .*\(features 0x[0-9a-f]+\)",
           # What the driver prints once it has read the SMMU's IORT node.
@@ -51,6 +73,8 @@ DRIVERS = {
              "fault_event": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid {sid:#x} iova 0x",
              "fault_stage": r"arm_smmu_v3_rs \S+: event: F_TRANSLATION sid 0x8 .* s{stage} "},
 }
+# The IOMMU drivers of the current ARCH (use_arch()).
+DRIVERS = SMMU_DRIVERS
 
 # Hugepages the guest kernel reserves at boot, as a VMM backs guest RAM with them: the VFIO
 # tests map them (vfio-edu, vfio-igb, the VFIO selftests' hugetlb cases), so that IOMMU block
@@ -109,6 +133,9 @@ TESTDEV_BDF = "0000:00:08.0"
 
 class HarnessError(Exception):
     """A problem with the harness or host environment (not a test failure)."""
+
+
+_arch_paths()
 
 
 def log(msg):
@@ -182,10 +209,22 @@ def e2e_not_on_acpi():
 
 def use_variant(name):
     """Build and boot the kernel variant `name` from now on ("" for the default kernel)."""
-    global VARIANT, KOUT, IMAGE
+    global VARIANT
     VARIANT = name
-    KOUT = CACHE / (f"build-{name}" if name else "build")
-    IMAGE = KOUT / "arch/arm64/boot/Image"
+    _arch_paths()
+
+
+def use_arch(name):
+    """Build and boot for the guest architecture `name` (a key of ARCHES) from now on: its
+    paths, and its IOMMU drivers in DRIVERS."""
+    global ARCH, DRIVERS
+    ARCH = name
+    _arch_paths()
+    if name == "x86_64":
+        from . import vtd
+        DRIVERS = vtd.DRIVERS
+    else:
+        DRIVERS = SMMU_DRIVERS
 
 
 def smmu_features(spec):
@@ -227,8 +266,9 @@ def build_patched_qemu(build=True):
 
 
 def run_script(name, *args):
-    """Run a bash stage of qemu-ci (setup, build) for the current variant; raise on failure."""
-    env = dict(os.environ, IOMMU_RS_VARIANT=VARIANT)
+    """Run a bash stage of qemu-ci (setup, build) for the current variant and architecture;
+    raise on failure."""
+    env = dict(os.environ, IOMMU_RS_VARIANT=VARIANT, IOMMU_RS_ARCH=ARCH)
     r = subprocess.run(["bash", str(REPO / "qemu-ci" / name), *args], env=env)
     if r.returncode:
         raise HarnessError(f"qemu-ci/{name} failed (exit {r.returncode})")
@@ -244,7 +284,7 @@ def _newer(target: Path, *sources: Path):
 
 
 def build_programs():
-    """Cross-compile qemu-ci/guest/*.c into static arm64 binaries (cached; rebuilt when the
+    """Compile qemu-ci/guest/*.c into static binaries for ARCH (cached; rebuilt when the
     .c, a qemu-ci/guest/*.h or the uAPI headers are newer)."""
     need(CLANG, "ld.lld-19")
     inc = KOUT / "usr/include"
@@ -252,18 +292,16 @@ def build_programs():
         raise HarnessError(f"no installed uAPI headers in {inc} (run qemu-ci/build)")
     out = GUEST / "bin"
     out.mkdir(parents=True, exist_ok=True)
-    gcc = Path("/usr/lib/gcc-cross/aarch64-linux-gnu/12")
     built = []
     # Every program includes the shared headers (vfio-lib.h): a change to one rebuilds all.
     headers = sorted((REPO / "qemu-ci/guest").glob("*.h"))
     for src in sorted((REPO / "qemu-ci/guest").glob("*.c")):
         dst = out / src.stem
         if _newer(dst, src, *headers, inc / "linux/iommufd.h", inc / "linux/vfio.h"):
-            cmd = [CLANG, "--target=aarch64-linux-gnu", "-fuse-ld=lld", "-static", "-O2",
+            target, *libc = ARCHES[ARCH]["clang"]
+            cmd = [CLANG, target, "-fuse-ld=lld", "-static", "-O2",
                    "-Wall", "-Wextra", "-Werror", "-Wno-sign-compare",
-                   "-isystem", str(inc), "-isystem", "/usr/aarch64-linux-gnu/include",
-                   f"-B{gcc}", f"-L{gcc}", "-L/usr/aarch64-linux-gnu/lib",
-                   "-o", str(dst), str(src)]
+                   "-isystem", str(inc), *libc, "-o", str(dst), str(src)]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode:
                 raise HarnessError(f"compiling {src.name} failed:\n{r.stderr}")
@@ -628,6 +666,12 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
     `huge_1g`, a 1 GiB hugepage reserved besides the 2 MiB ones (HUGEPAGES_1G). With model
     `features` (keys of SMMU_FEATURES), the project's QEMU with those on and the test
     endpoint attached; without, Debian's QEMU."""
+    if ARCH == "x86_64":
+        from . import vtd
+        if stages != "nested" or dt_edits or acpi or iort is not None or features:
+            raise HarnessError("SMMU stages, model features, device tree edits and ACPI boots "
+                               "are arm64's: q35 always boots with ACPI and one VT-d")
+        return vtd.qemu_command(initrd, mode, driver, append, qemu_args, e2e)
     qemu = QEMU
     if features:
         bad = [f for f in features if f not in SMMU_FEATURES]

@@ -23,7 +23,7 @@ def prepare(setup=True, build=True):
     """Install what is missing, then build the kernel (both incremental)."""
     if setup:
         globals()["setup"]()
-    harness.need("qemu-system-aarch64", "clang-19", "cpio")
+    harness.need(harness.QEMU, "clang-19", "cpio")
     if build:
         harness.run_script("build")
     if not harness.IMAGE.exists():

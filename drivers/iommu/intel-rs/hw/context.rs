@@ -149,12 +149,12 @@ impl ContextEntry {
     /// # Errors
     ///
     /// Returns [`Error::BadAddress`] if the table address is misaligned,
-    /// [`Error::Invalid`] if a translating entry has no table, and [`Error::UnusedField`] if a
+    /// [`Error::Invalid`] if a translating entry has no table, and [`Error::UnusedBitsSet`] if a
     /// pass-through entry has one.
     pub(crate) const fn encode(&self) -> Result<[u64; CONTEXT_QWORDS], Error> {
         let mut w = [0; CONTEXT_QWORDS];
         match (self.tt, self.table) {
-            (TranslationType::PassThrough, Some(_)) => return Err(Error::UnusedField),
+            (TranslationType::PassThrough, Some(_)) => return Err(Error::UnusedBitsSet),
             (TranslationType::PassThrough, None) => {}
             (_, None) => return Err(Error::Invalid),
             (_, Some(t)) => {

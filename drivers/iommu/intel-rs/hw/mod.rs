@@ -21,10 +21,14 @@
 //! - [`pasid`]: scalable-mode PASID directory and PASID table entries.
 //! - [`qi`]: invalidation queue descriptors and page-selective range arithmetic.
 //! - [`fault`]: fault recording registers and fault reasons.
-//! - [`ids`]: domain IDs, PASIDs and source-ids, and [`Error`], the error type.
+//! - [`ids`]: domain IDs, PASIDs and source-ids.
+//! - [`error`]: [`Error`], the error type of the encoders, shared with the SMMUv3 driver's `hw`
+//!   layer like [`field`] (both live in `drivers/iommu/rust-hw/`). Malformed firmware tables have
+//!   their own, more detailed error: [`dmar::DmarError`].
 
 pub(crate) mod context;
 pub(crate) mod dmar;
+#[path = "../../rust-hw/error.rs"]
 pub(crate) mod error;
 pub(crate) mod fault;
 #[path = "../../rust-hw/field.rs"]

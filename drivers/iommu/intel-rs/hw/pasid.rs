@@ -165,7 +165,7 @@ pub(crate) struct PasidEntry {
 /// Writes the first-stage fields.
 const fn set_first(w: &mut [u64; PASID_QWORDS], fs: &FirstStage) -> Result<(), Error> {
     if fs.wpe && !fs.sre {
-        return Err(Error::UnusedField);
+        return Err(Error::UnusedBitsSet);
     }
     if let Err(e) = FSPTPTR.set_addr(w, fs.table) {
         return Err(e);
@@ -225,7 +225,7 @@ impl PasidEntry {
     /// # Errors
     ///
     /// Returns [`Error::BadAddress`] if a table root is not 4KB aligned and
-    /// [`Error::UnusedField`] if `wpe` is set without `sre`.
+    /// [`Error::UnusedBitsSet`] if `wpe` is set without `sre`.
     pub(crate) const fn encode(&self) -> Result<[u64; PASID_QWORDS], Error> {
         let mut w = [0; PASID_QWORDS];
         let pgtt = match &self.translation {

@@ -37,6 +37,7 @@ pub(crate) mod cd;
 pub(crate) mod cmd;
 pub(crate) mod compose;
 pub(crate) mod ctrl;
+#[path = "../../../rust-hw/error.rs"]
 pub(crate) mod error;
 pub(crate) mod event;
 #[path = "../../../rust-hw/field.rs"]

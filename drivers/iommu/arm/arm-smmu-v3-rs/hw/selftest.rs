@@ -7,12 +7,22 @@
 //! words are written out from the field tables of the SMMUv3 specification; the comments name
 //! the fields and their bit positions inside the qword.
 //!
-//! This file holds the small framework ([`Failure`], the `expect` helpers) and [`all`]; the
+//! This file includes the frame shared with the VT-d driver's `hw` layer
+//! (`drivers/iommu/rust-hw/check.rs`: [`Failure`], the `expect` helpers) and holds [`all`]; the
 //! checks sit in one file per `hw` module under `selftest/`, named after it. The STE and CD
 //! transition cases of `c_suite` reproduce the C driver's KUnit suite
 //! (`drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-test.c`) with entries of the same shape.
 
-use core::fmt;
+#[path = "../../../rust-hw/check.rs"]
+mod check;
+pub(crate) use check::{
+    at,
+    expect,
+    expect_eq,
+    expect_words,
+    Check,
+    Failure, //
+};
 
 pub(crate) mod c_suite;
 pub(crate) mod cd;
@@ -46,98 +56,6 @@ pub(crate) use queue::queue_arithmetic;
 pub(crate) use regs::register_values;
 pub(crate) use ste::ste_encodings;
 pub(crate) use tlbi::tlbi_ranges;
-
-use crate::hw::Error;
-
-/// A failed check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Failure {
-    /// What was checked.
-    pub(crate) check: &'static str,
-    /// The qword or case index the mismatch is in, when there is one.
-    pub(crate) index: Option<usize>,
-    /// The value found.
-    pub(crate) got: u64,
-    /// The value expected.
-    pub(crate) want: u64,
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.check)?;
-        if let Some(i) = self.index {
-            write!(f, " [{}]", i)?;
-        }
-        write!(f, ": got {:#x}, want {:#x}", self.got, self.want)
-    }
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Self {
-            check: "unexpected hw::Error",
-            index: None,
-            // CAST: The discriminant is only reported, to tell the variants apart.
-            got: e as u64,
-            want: 0,
-        }
-    }
-}
-
-/// The result of a check.
-pub(crate) type Check = Result<(), Failure>;
-
-/// Fails `check` unless `got == want`.
-pub(crate) fn expect_eq(check: &'static str, got: u64, want: u64) -> Check {
-    if got == want {
-        Ok(())
-    } else {
-        Err(Failure {
-            check,
-            index: None,
-            got,
-            want,
-        })
-    }
-}
-
-/// Fails `check` unless `cond` holds.
-pub(crate) fn expect(check: &'static str, cond: bool) -> Check {
-    expect_eq(check, u64::from(cond), 1)
-}
-
-/// Fails `check` at the first index where the word slices differ.
-pub(crate) fn expect_words(check: &'static str, got: &[u64], want: &[u64]) -> Check {
-    if got.len() != want.len() {
-        return Err(Failure {
-            check,
-            index: None,
-            // CAST: Slice lengths fit in `u64` on every supported architecture.
-            got: got.len() as u64,
-            // CAST: As above.
-            want: want.len() as u64,
-        });
-    }
-    for (index, (&g, &w)) in got.iter().zip(want.iter()).enumerate() {
-        if g != w {
-            return Err(Failure {
-                check,
-                index: Some(index),
-                got: g,
-                want: w,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Attaches a case index to a failure.
-fn at<T>(index: usize, r: Result<T, Failure>) -> Result<T, Failure> {
-    r.map_err(|f| Failure {
-        index: Some(index),
-        ..f
-    })
-}
 
 /// Runs every check, returning the first failure.
 pub(crate) fn all() -> Check {

@@ -143,7 +143,7 @@ pub(crate) fn context_entries() -> Check {
             ..pt
         }
         .encode()
-            == Err(Error::UnusedField),
+            == Err(Error::UnusedBitsSet),
     )?;
     expect(
         "context SS without table",

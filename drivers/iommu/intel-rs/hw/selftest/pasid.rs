@@ -210,7 +210,7 @@ pub(crate) fn pasid_entries() -> Check {
             ..fs
         }
         .encode()
-            == Err(Error::UnusedField),
+            == Err(Error::UnusedBitsSet),
     )?;
     expect(
         "PASID misaligned FS",

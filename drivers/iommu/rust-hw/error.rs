@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The error type of the hardware-format layer.
+//! The error type of a hardware-format layer.
+//!
+//! Shared by the pure `hw` layers of the Rust IOMMU drivers: each includes this file as its
+//! `hw::error` module and re-exports [`Error`] as `hw::Error`.
 
 use core::fmt;
 
-/// Why a hardware structure could not be encoded or a request could not be planned.
+/// Why a hardware structure could not be encoded or decoded, or a request could not be planned.
 ///
 /// The kernel side maps every variant to an errno, typically `EINVAL` or `EOVERFLOW`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,7 +19,7 @@ pub(crate) enum Error {
     BadAddress,
     /// A parameter is outside the set of encodings the architecture defines.
     Invalid,
-    /// A target entry sets bits that its own configuration does not use.
+    /// An entry sets bits (a field) that its own configuration does not use.
     UnusedBitsSet,
 }
 

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The x86_64 machine: QEMU q35 with an emulated Intel VT-d (qemu-ci/run --arch x86_64)."""
+
+import os
+
+from . import harness
+from .harness import HarnessError
+
+# The VT-d drivers one x86_64 kernel can carry; "off" are the kernel parameters that keep a
+# driver out of a boot in which the other one binds (Documentation/iommu-rs/intel-rs.rst, "How
+# the driver comes up"). The C driver starts from the x86 IOMMU hook that pci_iommu_init(), a
+# rootfs_initcall, calls (detect_intel_iommu() set it to intel_iommu_init()): blacklisting that
+# initcall keeps C's DMA remapping out (intel_iommu=off would still claim every unit's
+# registers), and interrupt remapping, which shares the units and their invalidation queue with
+# DMA remapping, goes off with it. Without interrupt remapping MSIs are not isolated, which VFIO
+# and iommufd accept only when told so.
+DRIVERS = {
+    "c": {"config": "CONFIG_INTEL_IOMMU",
+          "off": ["initcall_blacklist=pci_iommu_init", "intremap=off",
+                  "iommufd.allow_unsafe_interrupts=1",
+                  "vfio_iommu_type1.allow_unsafe_interrupts=1"],
+          "name": "intel-iommu",
+          # What intel_iommu_init() prints once every unit translates.
+          "probed": r"DMAR: Intel\(R\) Virtualization Technology for Directed I/O",
+          # DMA to an unmapped IOVA: a fault record decoded by dmar_fault_do_one(); format with
+          # bdf="00:01.0" for edu.
+          "fault_event": r"DMAR: \[DMA (?:Read|Write) NO_PASID\] Request device \[0000:{bdf}\] "
+                         r"fault addr 0x[0-9a-f]+ \[fault reason 0x[0-9a-f]+\]"},
+    # Not there yet: CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST builds only the hw layer's KUnit
+    # suite. The driver will start from a rootfs_initcall of its own, after pci_iommu_init().
+    "rust": {"config": "CONFIG_INTEL_IOMMU_RUST",
+             "off": ["initcall_blacklist=__intel_iommu_rs_init"],
+             "name": "intel_iommu_rs",
+             "probed": r"intel_iommu_rs: \S+: registered with the IOMMU core",
+             "fault_event": r"intel_iommu_rs: \S+: fault: .* source {bdf} "},
+}
+
+# What the emulated VT-d is: scalable mode with first-stage translation (x-flts) as well as
+# second-stage, 48-bit input addresses, and interrupt remapping. The property names are QEMU
+# 10.0's (`-device intel-iommu,help`); QEMU 11 drops the "x-" of x-scalable-mode and x-flts.
+# The IOMMU must come before the PCI devices it translates.
+VTD = "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48"
+
+
+def accel():
+    """TCG, as for arm64: the same on every host. With IOMMU_RS_KVM=1 and a usable /dev/kvm, the
+    CPUs run under KVM instead (the IOMMU, edu, igb and virtio-blk are QEMU's emulation either
+    way). Interrupt remapping then needs the split irqchip (the IOAPIC in QEMU, where the IOMMU
+    can remap its messages), and -cpu host without IA32_ARCH_CAPABILITIES: a nested KVM host
+    here refused that MSR and QEMU aborted (kvm_buf_set_msrs)."""
+    if os.environ.get("IOMMU_RS_KVM") == "1":
+        if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+            raise HarnessError("IOMMU_RS_KVM=1 but /dev/kvm is not usable")
+        return ["-M", "q35,kernel-irqchip=split", "-accel", "kvm",
+                "-cpu", "host,-arch-capabilities"]
+    return ["-M", "q35", "-accel", "tcg", "-cpu", "max"]
+
+
+def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
+    """The QEMU command line booting the x86_64 kernel on q35 with one VT-d, `driver` (a key of
+    DRIVERS) doing DMA remapping, and the same devices behind it as on arm64: edu at 00:01.0,
+    igb, virtio-blk behind a root port and two edus behind a PCIe-to-PCI bridge."""
+    if driver not in DRIVERS:
+        raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
+    built = harness.drivers_built()
+    if driver not in built:
+        raise HarnessError(f"the {driver} VT-d driver is not in this kernel "
+                           f"({DRIVERS[driver]['config']} is not set)")
+    cmdline = ["console=ttyS0", "panic=-1", f"iommu_rs.mode={mode}"]
+    if e2e is not None:
+        cmdline.append("iommu_rs.e2e=" + (",".join(e2e) or "none"))
+    for d in built:
+        if d != driver:
+            cmdline += DRIVERS[d]["off"]
+    if mode != "kunit":
+        cmdline.append("kunit.enable=0")
+    cmdline += list(append)
+    # -vga none: no VGA at 00:01.0, where edu then sits as on arm64's virt.
+    return [harness.QEMU, *accel(), "-smp", "2", "-m", "3G", "-nographic", "-no-reboot",
+            "-vga", "none", "-nic", "none",
+            "-device", VTD,
+            "-device", "edu,addr=1,dma_mask=0xffffffffffffffff",
+            "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
+            "-drive", f"if=none,id=disk0,format=raw,file={harness.disk_image()}",
+            "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
+            "-device", "virtio-blk-pci,bus=rp1,drive=disk0,iommu_platform=on,disable-legacy=on",
+            "-device", "pcie-pci-bridge,id=pcib2,addr=4",
+            "-device", "edu,bus=pcib2,addr=1,dma_mask=0xffffffffffffffff",
+            "-device", "edu,bus=pcib2,addr=2,dma_mask=0xffffffffffffffff",
+            "-kernel", str(harness.IMAGE), "-initrd", str(initrd),
+            "-append", " ".join(cmdline), *qemu_args]

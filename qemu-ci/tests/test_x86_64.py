@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Tests of the x86_64 pipeline's pieces: config fragments, paths, the q35 + VT-d command line."""
+
+import re
+import shutil
+import subprocess
+import unittest
+import unittest.mock
+from pathlib import Path
+
+from qemuci import harness, vtd
+
+CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+def section(path, title):
+    """The CONFIG_ symbols set or unset in the "# --- title" section of a config fragment."""
+    syms, inside = set(), False
+    for line in path.read_text().splitlines():
+        if line.startswith("# --- "):
+            inside = line.startswith(f"# --- {title}")
+            continue
+        m = re.match(r"^(?:# )?(CONFIG_\w+)(?:=| is not set)", line)
+        if inside and m:
+            syms.add(line.strip())
+    return syms
+
+
+class ArchTest(unittest.TestCase):
+    def tearDown(self):
+        harness.use_arch("arm64")
+
+    def test_debug_options_as_arm64(self):
+        """The x86_64 kernel has every debugging option of the arm64 one, set the same way."""
+        arm = section(CONFIG / "base.config", "debugging")
+        x86 = section(CONFIG / "x86_64/base.config", "debugging")
+        self.assertIn("CONFIG_PROVE_LOCKING=y", arm)
+        self.assertEqual(arm, x86)
+
+    def test_paths_follow_arch(self):
+        harness.use_arch("x86_64")
+        self.assertEqual(harness.IMAGE, harness.CACHE / "build-x86_64/arch/x86/boot/bzImage")
+        self.assertEqual(harness.GUEST, harness.CACHE / "guest-x86_64")
+        self.assertEqual(harness.BUSYBOX, harness.CACHE / "busybox-x86_64/bin/busybox")
+        self.assertEqual(harness.QEMU, "qemu-system-x86_64")
+        self.assertIs(harness.DRIVERS, vtd.DRIVERS)
+        harness.use_variant("kasan")
+        self.assertEqual(harness.KOUT, harness.CACHE / "build-x86_64-kasan")
+        harness.use_variant("")
+        harness.use_arch("arm64")
+        self.assertEqual(harness.IMAGE, harness.CACHE / "build/arch/arm64/boot/Image")
+        self.assertEqual(harness.QEMU, "qemu-system-aarch64")
+        self.assertIs(harness.DRIVERS, harness.SMMU_DRIVERS)
+
+    def test_unknown_arch(self):
+        with self.assertRaises(harness.HarnessError):
+            harness.use_arch("riscv64")
+
+    def test_lib_sh_agrees(self):
+        """qemu-ci/lib.sh puts the x86_64 kernel where the Python harness looks for it."""
+        out = subprocess.run(
+            ["bash", "-c", '. qemu-ci/lib.sh && echo "$KOUT/$KIMAGE $GUEST $CONFIGS $KARCH"'],
+            cwd=harness.REPO, env={"IOMMU_RS_ARCH": "x86_64", "PATH": "/usr/bin:/bin"},
+            capture_output=True, text=True, check=True).stdout.split()
+        harness.use_arch("x86_64")
+        self.assertEqual(out, [str(harness.IMAGE), str(harness.GUEST),
+                               str(CONFIG / "x86_64"), "x86_64"])
+
+
+class Q35CommandTest(unittest.TestCase):
+    def setUp(self):
+        harness.use_arch("x86_64")
+        self.addCleanup(harness.use_arch, "arm64")
+
+    def command(self, driver, built):
+        with unittest.mock.patch.object(harness, "drivers_built", return_value=built), \
+                unittest.mock.patch.object(harness, "disk_image", return_value=Path("/d.img")):
+            return harness.qemu_command(Path("/i.cpio.gz"), "e2e", driver, ["x=1"])
+
+    def test_vtd_first_and_devices_behind_it(self):
+        cmd = self.command("c", ["c"])
+        devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
+        self.assertEqual(devices[0],
+                         "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48")
+        self.assertIn("edu,addr=1,dma_mask=0xffffffffffffffff", devices)
+        self.assertTrue(any(d.startswith("virtio-blk-pci,") and "iommu_platform=on" in d
+                            for d in devices))
+        self.assertTrue(any(d.startswith("igb,") for d in devices))
+        self.assertIn("q35", " ".join(cmd[cmd.index("-M") + 1:cmd.index("-M") + 2]))
+        append = cmd[cmd.index("-append") + 1].split()
+        self.assertIn("console=ttyS0", append)
+        self.assertIn("x=1", append)
+        self.assertNotIn("intremap=off", append)
+
+    def test_rust_keeps_c_and_interrupt_remapping_out(self):
+        append = self.command("rust", ["c", "rust"])[-1].split()
+        for p in ("initcall_blacklist=pci_iommu_init", "intremap=off",
+                  "iommufd.allow_unsafe_interrupts=1"):
+            self.assertIn(p, append)
+        append = self.command("c", ["c", "rust"])[-1].split()
+        self.assertIn("initcall_blacklist=__intel_iommu_rs_init", append)
+        self.assertNotIn("intremap=off", append)
+
+    def test_driver_not_built(self):
+        with self.assertRaisesRegex(harness.HarnessError, "CONFIG_INTEL_IOMMU_RUST"):
+            self.command("rust", ["c"])
+
+    def test_arm64_options_refused(self):
+        with self.assertRaises(harness.HarnessError):
+            harness.qemu_command(Path("/i"), "run", "c", acpi=True)
+
+    @unittest.skipUnless(shutil.which("qemu-system-x86_64"), "qemu-system-x86_64 not installed")
+    def test_qemu_knows_the_properties(self):
+        """QEMU 11 renames x-scalable-mode and x-flts: the installed QEMU must take ours."""
+        out = subprocess.run(["qemu-system-x86_64", "-M", "q35", "-device", "intel-iommu,help"],
+                             capture_output=True, text=True, timeout=60).stdout
+        for prop in vtd.VTD.split(",")[1:]:
+            name = re.escape(prop.split("=")[0])
+            self.assertRegex(out, re.compile(rf"^\s*{name}=", re.M), prop)
+
+
+if __name__ == "__main__":
+    unittest.main()
