@@ -289,28 +289,46 @@ static inline long dt_stream_id(const char *bdf, int rid)
 }
 
 /*
+ * The ACPI IORT, read into a static buffer: its length, node count and first
+ * node's offset. NULL if there is none (*why = -2) or it is malformed
+ * (*why = -1).
+ */
+static inline const uint8_t *iort_table(uint32_t *len, uint32_t *count, uint32_t *off,
+					int *why)
+{
+	static uint8_t t[65536];
+	int fd = open("/sys/firmware/acpi/tables/IORT", O_RDONLY);
+	ssize_t n;
+
+	*why = -2;
+	if (fd < 0)
+		return NULL;
+	n = read(fd, t, sizeof(t));
+	close(fd);
+	*why = -1;
+	if (n < 48)
+		return NULL;
+	memcpy(len, t + 4, 4);
+	memcpy(count, t + 36, 4);
+	memcpy(off, t + 40, 4);
+	if (*len != (uint32_t)n)
+		return NULL;
+	return t;
+}
+
+/*
  * rid of PCI segment seg through the ACPI IORT: a root complex node's ID
  * mapping whose output is an SMMUv3 node. The StreamID, or -1 (-2 if there
  * is no IORT).
  */
 static inline long iort_stream_id(int seg, int rid)
 {
-	static uint8_t t[65536];
 	uint32_t len, count, off;
-	ssize_t n = -1;
-	int fd = open("/sys/firmware/acpi/tables/IORT", O_RDONLY);
+	int why;
+	const uint8_t *t = iort_table(&len, &count, &off, &why);
 
-	if (fd < 0)
-		return -2;
-	n = read(fd, t, sizeof(t));
-	close(fd);
-	if (n < 48)
-		return -1;
-	memcpy(&len, t + 4, 4);
-	memcpy(&count, t + 36, 4);
-	memcpy(&off, t + 40, 4);
-	if (len != (uint32_t)n)
-		return -1;
+	if (!t)
+		return why;
 	for (uint32_t i = 0; i < count && off + 16 <= len; i++) {
 		uint16_t node_len;
 		uint32_t nmaps, maps, rc_seg;
@@ -749,23 +767,12 @@ static inline int run_suite(const struct vfio_suite *s, const char *backend, con
  */
 static inline int firmware_canwbs(void)
 {
-	static uint8_t t[65536];
 	uint32_t len, count, off, i;
-	int fd = open("/sys/firmware/acpi/tables/IORT", O_RDONLY);
-	ssize_t n;
-	int canwbs = 0;
+	int why, canwbs = 0;
+	const uint8_t *t = iort_table(&len, &count, &off, &why);
 
-	if (fd < 0)
-		return 0;
-	n = read(fd, t, sizeof(t));
-	close(fd);
-	if (n < 48)
-		return -1;
-	memcpy(&len, t + 4, 4);
-	memcpy(&count, t + 36, 4);
-	memcpy(&off, t + 40, 4);
-	if (len != (uint32_t)n)
-		return -1;
+	if (!t)
+		return why == -2 ? 0 : -1;
 	for (i = 0; i < count; i++) {
 		uint16_t node_len;
 
