@@ -137,10 +137,8 @@ static int test_no_clear(void)
 	return dirty_is(0, false, "after the clearing read");
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} cases[] = {
+/* Each case ends with a clearing read: the next starts from clean pages. */
+static const struct ktap_case cases[] = {
 	{ "tracking_on_nothing_dirty", test_tracking_on },
 	{ "written_pages_dirty_exactly", test_written_pages_dirty },
 	{ "read_leaves_pages_clean", test_read_leaves_clean },
@@ -173,39 +171,15 @@ static int setup(const char *bdf)
 	return ctx_map(&c, pages, IOVA, NPAGES * PAGE);
 }
 
+static void teardown(void)
+{
+	ctx_close(&c);
+}
+
 int main(int argc, char **argv)
 {
-	const size_t n = sizeof(cases) / sizeof(cases[0]);
-	int failed = 0;
 	char bdf[32];
 
-	if (pci_dev_arg("smmu-model-dirty", &iptd_id, &argc, &argv, bdf))
-		return 2;
-	if (argc != 2 || strcmp(argv[1], "test")) {
-		fprintf(stderr, "usage: smmu-model-dirty [-d BDF] test\n");
-		return 2;
-	}
-	if (pci_dev_default("smmu-model-dirty", &iptd_id, bdf))
-		return 1;
-	printf("KTAP version 1\n1..%zu\n", n);
-	failmsg[0] = 0;
-	if (setup(bdf)) {
-		printf("# setup: %s\n", failmsg);
-		for (size_t i = 0; i < n; i++)
-			printf("not ok %zu %s # setup failed\n", i + 1, cases[i].name);
-		ctx_close(&c);
-		return 1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		failmsg[0] = 0;
-		/* Each case ends with a clearing read: the next starts from clean pages. */
-		if (cases[i].fn()) {
-			printf("# %s: %s\nnot ok %zu %s\n", cases[i].name, failmsg, i + 1, cases[i].name);
-			failed = 1;
-		} else {
-			printf("ok %zu %s\n", i + 1, cases[i].name);
-		}
-	}
-	ctx_close(&c);
-	return failed;
+	return ktap_program("smmu-model-dirty", &iptd_id, argc, argv, bdf, setup, teardown, cases,
+			    sizeof(cases) / sizeof(cases[0]), 0);
 }

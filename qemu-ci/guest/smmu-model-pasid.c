@@ -254,10 +254,8 @@ static int test_pasid_detach(void)
 	return page_has(&sb, 0xb100, "PASID 9 page");
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} cases[] = {
+/* Each case builds on the one before: after a failure, the rest cannot run. */
+static const struct ktap_case cases[] = {
 	{ "pasid_enabled_by_the_kernel", test_pasid_enabled },
 	{ "rid_dma_in_a_pasid_capable_domain", test_rid_dma },
 	{ "pasid_attach", test_pasid_attach },
@@ -267,43 +265,19 @@ static const struct {
 	{ "detached_pasid_faults", test_pasid_detach },
 };
 
+static int setup(const char *dev)
+{
+	return ctx_open(&c, "iommufd", dev) || space_init(&rid, c.ioas, FILL_RID) ||
+	       space_init(&sa, 0, FILL_A) || space_init(&sb, 0, FILL_B) ? -1 : 0;
+}
+
+static void teardown(void)
+{
+	ctx_close(&c);
+}
+
 int main(int argc, char **argv)
 {
-	const size_t n = sizeof(cases) / sizeof(cases[0]);
-	int failed = 0, broken = 0;
-
-	if (pci_dev_arg("smmu-model-pasid", &iptd_id, &argc, &argv, bdf))
-		return 2;
-	if (argc != 2 || strcmp(argv[1], "test")) {
-		fprintf(stderr, "usage: smmu-model-pasid [-d BDF] test\n");
-		return 2;
-	}
-	if (pci_dev_default("smmu-model-pasid", &iptd_id, bdf))
-		return 1;
-	printf("KTAP version 1\n1..%zu\n", n);
-	failmsg[0] = 0;
-	if (ctx_open(&c, "iommufd", bdf) || space_init(&rid, c.ioas, FILL_RID) ||
-	    space_init(&sa, 0, FILL_A) || space_init(&sb, 0, FILL_B)) {
-		printf("# setup: %s\n", failmsg);
-		for (size_t i = 0; i < n; i++)
-			printf("not ok %zu %s # setup failed\n", i + 1, cases[i].name);
-		ctx_close(&c);
-		return 1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		failmsg[0] = 0;
-		/* Each case builds on the one before: after a failure, the rest cannot run. */
-		if (broken) {
-			printf("not ok %zu %s # an earlier case failed\n", i + 1, cases[i].name);
-			continue;
-		}
-		if (cases[i].fn()) {
-			printf("# %s: %s\nnot ok %zu %s\n", cases[i].name, failmsg, i + 1, cases[i].name);
-			failed = broken = 1;
-		} else {
-			printf("ok %zu %s\n", i + 1, cases[i].name);
-		}
-	}
-	ctx_close(&c);
-	return failed;
+	return ktap_program("smmu-model-pasid", &iptd_id, argc, argv, bdf, setup, teardown, cases,
+			    sizeof(cases) / sizeof(cases[0]), 1);
 }

@@ -759,6 +759,59 @@ static inline int run_suite(const struct vfio_suite *s, const char *backend, con
 	return failed;
 }
 
+/* One case of a program's own KTAP plan (see ktap_program()). */
+struct ktap_case {
+	const char *name;
+	int (*fn)(void);
+};
+
+/*
+ * The frame of a guest program with one KTAP plan over one PCI function:
+ * "prog [-d BDF] [-s SID] test", the device found by id by default, setup()
+ * on it (a failure fails every case), then each case; with chained, the
+ * cases after a failed one fail without running. teardown() ends it either
+ * way. Returns the exit status.
+ */
+static inline int ktap_program(const char *prog, const struct pci_id *id, int argc, char **argv,
+			       char bdf[32], int (*setup)(const char *bdf), void (*teardown)(void),
+			       const struct ktap_case *cases, size_t n, int chained)
+{
+	int failed = 0;
+
+	if (pci_dev_arg(prog, id, &argc, &argv, bdf))
+		return 2;
+	if (argc != 2 || strcmp(argv[1], "test")) {
+		fprintf(stderr, "usage: %s [-d BDF] [-s SID] test\n", prog);
+		return 2;
+	}
+	if (pci_dev_default(prog, id, bdf))
+		return 1;
+	printf("KTAP version 1\n1..%zu\n", n);
+	failmsg[0] = 0;
+	if (setup(bdf)) {
+		printf("# setup: %s\n", failmsg);
+		for (size_t i = 0; i < n; i++)
+			printf("not ok %zu %s # setup failed\n", i + 1, cases[i].name);
+		teardown();
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		failmsg[0] = 0;
+		if (chained && failed) {
+			printf("not ok %zu %s # an earlier case failed\n", i + 1, cases[i].name);
+			continue;
+		}
+		if (cases[i].fn()) {
+			printf("# %s: %s\nnot ok %zu %s\n", cases[i].name, failmsg, i + 1, cases[i].name);
+			failed = 1;
+		} else {
+			printf("ok %zu %s\n", i + 1, cases[i].name);
+		}
+	}
+	teardown();
+	return failed;
+}
+
 /*
  * Whether the firmware says the PCI root complex makes device DMA write-back
  * cacheable and shareable whatever the device asks for: the CANWBS bit of the

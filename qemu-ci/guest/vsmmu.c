@@ -719,7 +719,7 @@ static int fn_undo(struct vsmmu *v, struct fn_objs *o)
 	if (o->attached)
 		CHECK(!ioctl(v->c.dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &det),
 		      "VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", strerror(errno));
-	if (o->veventq_fd > 0)
+	if (o->veventq_fd >= 0)
 		close(o->veventq_fd);
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
 		if (objs[i].id)
@@ -759,8 +759,7 @@ static int fn_attrs(void)
 static int t_failnth_sweep(struct vsmmu *v)
 {
 	struct vfio_device_detach_iommufd_pt det = { .argsz = sizeof(det) };
-	unsigned int counts[FN_STEPS + 1][2] = { { 0 } };	/* [step][refused, absorbed] */
-	unsigned int errnos[256] = { 0 };
+	unsigned int refused_at[FN_STEPS] = { 0 }, errnos[256] = { 0 };
 	unsigned int n, refused = 0, absorbed = 0;
 	int fd, step, err;
 	char buf[16];
@@ -804,11 +803,10 @@ static int t_failnth_sweep(struct vsmmu *v)
 		}
 		if (step < FN_STEPS) {
 			refused++;
-			counts[step][0]++;
+			refused_at[step]++;
 			errnos[err & 0xff]++;
 		} else {
 			absorbed++;
-			counts[step][1]++;
 		}
 		if (fn_undo(v, &o)) {
 			char why[sizeof(failmsg)];
@@ -824,11 +822,9 @@ static int t_failnth_sweep(struct vsmmu *v)
 	CHECK(n <= FN_MAX_RUNS, "the sequence still met injected failures after %u runs", n - 1);
 	printf("# failnth: %u allocations failed in turn: %u refused with an errno, %u absorbed\n",
 	       n - 1, refused, absorbed);
-	for (step = 0; step <= FN_STEPS; step++)
-		if (counts[step][0] || counts[step][1])
-			printf("#   %-32s refused %u, completed %u\n",
-			       step < FN_STEPS ? fn_names[step] : "(whole sequence)",
-			       counts[step][0], counts[step][1]);
+	for (step = 0; step < FN_STEPS; step++)
+		if (refused_at[step])
+			printf("#   %-32s refused %u times\n", fn_names[step], refused_at[step]);
 	for (err = 1; err < 256; err++)
 		if (errnos[err])
 			printf("#   errno %d (%s): %u times\n", err, strerror(err), errnos[err]);
