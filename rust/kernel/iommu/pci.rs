@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI capabilities that an IOMMU driver manages for its client devices: PASID.
+//!
+//! C header: [`include/linux/pci-ats.h`](srctree/include/linux/pci-ats.h)
+
+use crate::{
+    bindings,
+    container_of,
+    device,
+    error::to_result,
+    pci,
+    prelude::*,
+    sync::aref::ARef, //
+};
+
+/// Returns the `struct pci_dev` of `pdev`.
+fn raw(pdev: &pci::Device) -> *mut bindings::pci_dev {
+    let dev: &device::Device = pdev.as_ref();
+    // SAFETY: A `pci::Device` wraps a valid `struct pci_dev`, whose `dev` member is the device
+    // `as_ref` returns.
+    unsafe { container_of!(dev.as_raw(), bindings::pci_dev, dev) }
+}
+
+/// The PASID capability of a PCI function, enabled (`pci_enable_pasid`) for as long as this
+/// value lives and disabled when it is dropped.
+///
+/// IOMMU drivers enable it when they take a device (before ATS, which the PCIe specification
+/// requires to be enabled after PASID and disabled before it) and drop it when they release the
+/// device.
+///
+/// # Invariants
+///
+/// PASID is enabled on `pdev`, by this value.
+pub struct Pasid {
+    pdev: ARef<pci::Device>,
+    max_pasids: u32,
+}
+
+impl Pasid {
+    /// Enables the PASID capability of `pdev` with every feature it offers (execute and
+    /// privileged mode requests); `None` if the function has no PASID capability (for a
+    /// virtual function: if its physical function has none).
+    ///
+    /// # Errors
+    ///
+    /// - `EINVAL` if the path to the root complex cannot carry PASID TLP prefixes or lacks the
+    ///   ACS that PASIDs need, or (for a virtual function) if its physical function does not
+    ///   have PASID enabled;
+    /// - `EBUSY` if PASID is already enabled on the function.
+    pub fn enable(pdev: &pci::Device) -> Result<Option<Self>> {
+        let raw = raw(pdev);
+        // SAFETY: `raw` is a valid `struct pci_dev`.
+        let features = unsafe { bindings::pci_pasid_features(raw) };
+        if features < 0 {
+            // The only error: no PASID capability.
+            return Ok(None);
+        }
+        // SAFETY: `raw` is a valid `struct pci_dev`; the PASID fields are only changed by
+        // `pci_enable_pasid()` and `pci_disable_pasid()`, which IOMMU drivers call while they
+        // own the device.
+        if unsafe { (*raw).is_virtfn() } == 0 && unsafe { (*raw).pasid_enabled() } != 0 {
+            return Err(EBUSY);
+        }
+        // SAFETY: `raw` is a valid `struct pci_dev`.
+        let max = unsafe { bindings::pci_max_pasids(raw) };
+        to_result(max)?;
+        let max_pasids = u32::try_from(max).map_err(|_| EINVAL)?;
+        // SAFETY: `raw` is a valid `struct pci_dev` without PASID enabled (checked above); the
+        // features are the ones the function reports.
+        to_result(unsafe { bindings::pci_enable_pasid(raw, features) })?;
+        // INVARIANT: PASID was just enabled.
+        Ok(Some(Self {
+            pdev: pdev.into(),
+            max_pasids,
+        }))
+    }
+
+    /// The number of PASIDs the function can issue (`2^width` of its PASID capability).
+    pub fn max_pasids(&self) -> u32 {
+        self.max_pasids
+    }
+}
+
+impl Drop for Pasid {
+    fn drop(&mut self) {
+        // SAFETY: `pdev` is a valid `struct pci_dev` on which this value enabled PASID (type
+        // invariants).
+        unsafe { bindings::pci_disable_pasid(raw(&self.pdev)) };
+    }
+}
