@@ -160,6 +160,11 @@ mod tests {
         run(selftest::illegal::composed_entries())
     }
 
+    #[test]
+    fn cd_table_stes() -> Result {
+        run(selftest::illegal::cd_table_stes())
+    }
+
     /// The raw translation control fields of a table the page-table code allocated.
     #[test]
     fn nesting_validators() -> Result {

@@ -99,3 +99,8 @@ fn checker_rules() {
 fn composed_entries() {
     ok(selftest::illegal::composed_entries());
 }
+
+#[test]
+fn cd_table_stes() {
+    ok(selftest::illegal::cd_table_stes());
+}

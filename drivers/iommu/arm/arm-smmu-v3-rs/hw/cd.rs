@@ -277,6 +277,12 @@ pub(crate) struct CdLayout {
 }
 
 impl CdLayout {
+    /// The layout of a device without SubstreamIDs: one linear CD.
+    pub(crate) const SINGLE: Self = Self {
+        fmt: S1Fmt::Linear,
+        cd_max: 0,
+    };
+
     /// The layout for a device that can issue `dev_ssid_bits` bits of SubstreamID (0: none) on
     /// an SMMU with `smmu_ssid_bits` (`IDR1.SSIDSIZE`) and, if `two_level` (`IDR0.CD2L`),
     /// two-level CD tables.

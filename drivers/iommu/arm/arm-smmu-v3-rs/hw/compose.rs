@@ -19,6 +19,7 @@ use crate::hw::{
     cd::{
         Cd,
         CdCfg,
+        CdLayout,
         Ttb0, //
     },
     idr::{
@@ -29,7 +30,6 @@ use crate::hw::{
         CdTable,
         Eats,
         S1Dss,
-        S1Fmt,
         S2Table,
         Shcfg,
         Ste,
@@ -117,7 +117,19 @@ pub(crate) const fn bypass_ste(idr: &Idr) -> Ste {
 }
 
 /// The STE that translates a stream's DMA without a SubstreamID through CD 0 of the linear,
-/// one-entry CD table at `cd_table`.
+/// one-entry CD table at `cd_table`: [`cd_table_ste_for`] a device without SubstreamIDs.
+///
+/// # Errors
+///
+/// Returns an error if `cd_table` is not a 64-byte aligned address below 2^52.
+pub(crate) fn cd_table_ste(idr: &Idr, cd_table: u64) -> Result<Ste, Error> {
+    cd_table_ste_for(idr, cd_table, &CdLayout::SINGLE, S1Dss::Ssid0)
+}
+
+/// The STE that points a stream at the CD table at `cd_table`, of layout `layout`, with `dss`
+/// deciding what happens to its DMA without a SubstreamID: CD 0 translates it
+/// ([`S1Dss::Ssid0`], the device's RID in a stage 1 domain), or it bypasses stage 1 or is
+/// terminated (the RID in the identity or the blocking domain while SubstreamIDs are in use).
 ///
 /// Stage 1 stalls are disabled (`S1STALLD`) where the SMMU lets software choose; where it
 /// forces them, the architecture requires `S1STALLD == 0`.
@@ -125,13 +137,17 @@ pub(crate) const fn bypass_ste(idr: &Idr) -> Ste {
 /// # Errors
 ///
 /// Returns an error if `cd_table` is not a 64-byte aligned address below 2^52.
-pub(crate) fn cd_table_ste(idr: &Idr, cd_table: u64) -> Result<Ste, Error> {
+pub(crate) fn cd_table_ste_for(
+    idr: &Idr,
+    cd_table: u64,
+    layout: &CdLayout,
+    dss: S1Dss,
+) -> Result<Ste, Error> {
     let s1 = CdTable {
         ptr: cd_table,
-        fmt: S1Fmt::Linear,
-        cd_max: 0,
-        // As the C driver does for a device without PASIDs.
-        dss: S1Dss::Ssid0,
+        fmt: layout.fmt(),
+        cd_max: layout.cd_max(),
+        dss,
         inner_cache: Cacheability::WriteBackWriteAllocate,
         outer_cache: Cacheability::WriteBackWriteAllocate,
         shareability: Shareability::Inner,

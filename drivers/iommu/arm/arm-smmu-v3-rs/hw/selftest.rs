@@ -77,6 +77,7 @@ pub(crate) fn all() -> Check {
     probe::quirks_table()?;
     illegal::checker_rules()?;
     illegal::composed_entries()?;
+    illegal::cd_table_stes()?;
     user::user_validators()?;
     user::nested_entries()
 }

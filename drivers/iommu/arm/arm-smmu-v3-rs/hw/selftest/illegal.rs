@@ -5,7 +5,9 @@
 //! the ID registers can describe in the ways that change them, and checks of the checker.
 
 use super::{
+    at,
     expect,
+    expect_eq,
     probe::IdrSpec,
     simulate,
     Check,
@@ -14,7 +16,8 @@ use super::{
 use crate::hw::{
     cd::{
         self,
-        Cd, //
+        Cd,
+        CdLayout, //
     },
     compose::{
         self,
@@ -32,6 +35,8 @@ use crate::hw::{
     probe::pgsize_bitmap,
     ste::{
         self,
+        S1Dss,
+        S1Fmt,
         Ste, //
     },
     Error,
@@ -497,4 +502,90 @@ pub(crate) fn check_real_tables(
     check_cd(&smmu, &cd_ste, &cd).map_err(|v| fail(0, v))?;
     let ste = compose::s2_ste(&idr, 1, s2).map_err(Failure::from)?;
     check_ste(&smmu, &ste).map_err(|v| fail(0, v))
+}
+
+/// The STEs that point a device at its CD table ([`compose::cd_table_ste_for`]).
+///
+/// The table's format and size and the handling of DMA without a SubstreamID land in `S1Fmt`,
+/// `S1CDMax` and `S1DSS` as `arm_smmu_make_cdtable_ste()` of the C driver puts them; each STE
+/// is legal on the SMMU its layout was sized for and illegal on one with a SubstreamID less;
+/// and the updates the driver makes as PASIDs get and lose domains while the RID is in the
+/// identity or blocking domain (plain STE to CD table STE and back) are hitless.
+pub(crate) fn cd_table_stes() -> Check {
+    const TABLE: u64 = 0x8_0000;
+    // (IDR1.SSIDSIZE, device PASID bits) -> format; IDR0.CD2L is set.
+    let cases = [
+        (8, 8, S1Fmt::Linear),
+        (10, 20, S1Fmt::Linear),
+        (16, 20, S1Fmt::TwoLevel64K),
+        (20, 5, S1Fmt::Linear),
+        (20, 20, S1Fmt::TwoLevel64K),
+    ];
+    for (i, (ssid_bits, dev_bits, fmt)) in cases.into_iter().enumerate() {
+        let spec = IdrSpec {
+            ssid_bits,
+            cd2l: true,
+            ..IdrSpec::PLAIN
+        };
+        let idr = spec.idr();
+        let smmu = Smmu { idr, e2h: false };
+        let cd_max = ssid_bits.min(dev_bits);
+        let narrower = Smmu {
+            idr: IdrSpec {
+                ssid_bits: cd_max - 1,
+                ..spec
+            }
+            .idr(),
+            e2h: false,
+        };
+        let layout = CdLayout::new(idr.ssid_bits(), idr.cd_2lvl(), dev_bits)?;
+        let mut by_dss = [None, None, None];
+        for (slot, dss) in by_dss
+            .iter_mut()
+            .zip([S1Dss::Ssid0, S1Dss::Bypass, S1Dss::Terminate])
+        {
+            let s = compose::cd_table_ste_for(&idr, TABLE, &layout, dss)?;
+            let w = s.words();
+            at(i, expect_eq("STE.S1Fmt", ste::S1FMT.get(w), fmt.raw()))?;
+            at(
+                i,
+                expect_eq("STE.S1CDMax", ste::S1CDMAX.get(w), u64::from(cd_max)),
+            )?;
+            at(i, expect_eq("STE.S1DSS", ste::S1DSS.get(w), dss.raw()))?;
+            at(
+                i,
+                expect_eq("STE.S1ContextPtr", ste::S1CTXPTR.get(w) << 6, TABLE),
+            )?;
+            check_ste(&smmu, &s).map_err(|v| fail(i, v))?;
+            at(
+                i,
+                expect(
+                    "a CD table wider than IDR1.SSIDSIZE is illegal",
+                    check_ste(&narrower, &s).is_err(),
+                ),
+            )?;
+            *slot = Some(s);
+        }
+        let [Some(ssid0), Some(bypass), Some(terminate)] = by_dss else {
+            return Err(Failure::from(Error::Invalid));
+        };
+        let plain_bypass = compose::bypass_ste(&idr);
+        let plain_abort = compose::abort_ste();
+        for (from, to) in [
+            (&plain_abort, &terminate),
+            (&terminate, &plain_abort),
+            (&plain_bypass, &bypass),
+            (&bypass, &plain_bypass),
+            (&ssid0, &bypass),
+            (&ssid0, &terminate),
+            (&terminate, &ssid0),
+        ] {
+            let out = simulate::<Ste>(from.words(), to.words())?;
+            at(
+                i,
+                expect("a PASID's STE update is hitless", !out.invalid_seen),
+            )?;
+        }
+    }
+    Ok(())
 }

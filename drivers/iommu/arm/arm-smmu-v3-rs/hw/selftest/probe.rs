@@ -56,6 +56,8 @@ pub(crate) struct IdrSpec {
     pub(crate) sid_bits: u32,
     /// `IDR1.SSIDSIZE`.
     pub(crate) ssid_bits: u32,
+    /// `IDR0.CD2L`.
+    pub(crate) cd2l: bool,
     /// `IDR1.ATTR_TYPES_OVR`.
     pub(crate) attr_types_ovr: bool,
     /// `IDR1.TABLES_PRESET`, `QUEUES_PRESET`, `REL` (bits 30:28).
@@ -82,6 +84,7 @@ impl IdrSpec {
         hyp: false,
         sid_bits: 16,
         ssid_bits: 0,
+        cd2l: false,
         attr_types_ovr: false,
         embedded: 0,
         stt: false,
@@ -106,6 +109,7 @@ impl IdrSpec {
             | b(self.ats, 10)
             | b(self.asid16, 12)
             | b(self.vmid16, 18)
+            | b(self.cd2l, 19)
             | (self.tt_endian & 3) << 21
             | (self.stall_model & 3) << 24
             | 1 << 27;
