@@ -26,6 +26,10 @@ use core::sync::atomic::{
 };
 
 use kernel::{
+    device::{
+        Bound,
+        Device, //
+    },
     io::PhysAddr,
     iommu::{
         pgtable::{
@@ -66,9 +70,10 @@ use crate::{
 pub(crate) struct Identity;
 
 impl Identity {
-    /// Attaches `m`: its streams bypass translation, and its CD (if any) is dropped.
+    /// Attaches the RID of `m`: its DMA without a PASID bypasses translation, and CD 0 (if
+    /// any) is dropped.
     pub(crate) fn attach(m: &Master) {
-        m.install_without_cd(&compose::bypass_ste(&m.smmu().features.idr));
+        m.attach_static(true);
     }
 }
 
@@ -76,9 +81,14 @@ impl Identity {
 pub(crate) struct Blocked;
 
 impl Blocked {
-    /// Attaches `m`: its streams abort, and its CD (if any) is dropped.
+    /// Attaches the RID of `m`: its DMA without a PASID aborts, and CD 0 (if any) is dropped.
     pub(crate) fn attach(m: &Master) {
-        m.install_without_cd(&Ste::abort());
+        m.attach_static(false);
+    }
+
+    /// Takes the domain of `pasid` of `m` away: the PASID's DMA aborts.
+    pub(crate) fn remove_pasid(m: &Master, pasid: u32) {
+        m.remove_pasid(pasid);
     }
 }
 
@@ -275,11 +285,11 @@ impl S2Domain {
 }
 
 impl S2Domain {
-    /// Attaches `m`: installs the stage 2 STE for its streams, then drops any CD it had.
+    /// Attaches `m`: installs the stage 2 STE for its streams, then drops CD 0 if it had one;
+    /// `EBUSY` while PASIDs of `m` have domains.
     fn attach(&self, m: &Master) -> Result {
         self.tag.check_master(m)?;
-        m.install_without_cd(&self.ste);
-        Ok(())
+        m.attach_ste(&self.ste)
     }
 }
 
@@ -318,10 +328,10 @@ impl S1Domain {
         Ok((paging, Self { tag, pt, cd }))
     }
 
-    /// Attaches `m`: writes its CD for this domain, then points its streams at its CD table.
+    /// Attaches `m`: writes its CD 0 for this domain, then points its streams at its CD table.
     fn attach(&self, m: &Master) -> Result {
         self.tag.check_master(m)?;
-        m.install_cd(&self.cd)
+        m.attach_cd0(&self.cd)
     }
 }
 
@@ -373,7 +383,27 @@ impl Paging {
         r
     }
 
-    /// Records that `m`, which was attached to this domain, is now attached to another one.
+    /// Attaches `pasid` of `m`, replacing its domain if it had one; `dev` is the SMMU.
+    ///
+    /// Only stage 1 domains can be attached to PASIDs (`EINVAL` for stage 2, as in the C
+    /// driver); fails, changing nothing, under the conditions of [`Paging::attach`] and
+    /// [`Master::set_pasid`]. The caller must report the PASID leaving its previous domain with
+    /// [`Paging::detached`] once this succeeds.
+    pub(crate) fn set_pasid(&self, m: &Master, dev: &Device<Bound>, pasid: u32) -> Result {
+        let Stage::S1(d) = &self.stage else {
+            return Err(EINVAL);
+        };
+        d.tag.check_master(m)?;
+        self.coherency.enter(m.canwbs())?;
+        let r = m.set_pasid(dev, pasid, &d.cd);
+        if r.is_err() {
+            self.coherency.leave(m.canwbs());
+        }
+        r
+    }
+
+    /// Records that `m` (its RID or a PASID), which was attached to this domain, is now
+    /// attached to another one.
     pub(crate) fn detached(&self, m: &Master) {
         self.coherency.leave(m.canwbs());
     }

@@ -143,9 +143,14 @@ impl platform::Driver for SmmuDriver {
             } else {
                 None
             };
+            let config = iommu::Config {
+                name: dev.name(),
+                fwnode: None,
+                max_pasids: smmu.max_pasids(),
+            };
             Ok(try_pin_init!(SmmuData {
                 _debugfs: debugfs,
-                _iommu <- iommu::Registration::new(dev, dev.name(), None, smmu.clone()),
+                _iommu <- iommu::Registration::new_with_config(dev, config, smmu.clone()),
                 enabled,
                 _irqs: irqs,
                 _: {

@@ -166,9 +166,10 @@ impl iommu::Ops for SmmuIommu {
         flags: PagingFlags,
         user_data: Option<&UserData>,
     ) -> Result<Pin<KBox<Domain<Paging>>>> {
-        // No driver-specific data is defined for paging domains; no HTTU (dirty tracking) or
-        // substreams (PASID) yet. Stage 2 domains can be nesting parents.
-        if user_data.is_some() || !flags.is_subset_of(PagingFlags::NEST_PARENT) {
+        // No driver-specific data is defined for paging domains; no HTTU (dirty tracking) yet.
+        // Stage 2 domains can be nesting parents; PASIDs take stage 1 domains.
+        let allowed = PagingFlags::NEST_PARENT | PagingFlags::PASID;
+        if user_data.is_some() || !flags.is_subset_of(allowed) || flags == allowed {
             return Err(EOPNOTSUPP);
         }
         let smmu = iommu.data();
@@ -176,6 +177,10 @@ impl iommu::Ops for SmmuIommu {
         // A nesting parent is a stage 2 that a guest's stage 1 will sit on: without both
         // stages there is nothing to nest, whatever stage 2 alone could translate.
         if flags.contains(PagingFlags::NEST_PARENT) && !smmu.features.nesting() {
+            return Err(EOPNOTSUPP);
+        }
+        // A PASID's domain is a CD: stage 1 only.
+        if flags.contains(PagingFlags::PASID) && !idr.s1() {
             return Err(EOPNOTSUPP);
         }
         // As the C driver: stage 1 when the SMMU has it, stage 2 for nesting parents and on
@@ -264,6 +269,19 @@ impl DomainOps for Blocked {
             old,
         )
     }
+
+    fn set_dev_pasid(
+        _domain: &Domain<Self>,
+        dev: &ClientDevice<SmmuIommu>,
+        pasid: u32,
+        old: Option<&AnyDomain>,
+    ) -> Result {
+        // How the core takes a PASID's domain away: it must not fail.
+        let m = master(dev)?;
+        Blocked::remove_pasid(m, pasid);
+        left(old, m);
+        Ok(())
+    }
 }
 
 #[vtable]
@@ -276,6 +294,19 @@ impl DomainOps for Paging {
         old: Option<&AnyDomain>,
     ) -> Result {
         host_attach(master(dev)?, |m| (**domain).attach(m), old)
+    }
+
+    fn set_dev_pasid(
+        domain: &Domain<Self>,
+        dev: &ClientDevice<SmmuIommu>,
+        pasid: u32,
+        old: Option<&AnyDomain>,
+    ) -> Result {
+        let m = master(dev)?;
+        let iommu = dev.iommu().ok_or(ENODEV)?;
+        (**domain).set_pasid(m, iommu.bound_device(), pasid)?;
+        left(old, m);
+        Ok(())
     }
 
     fn enforce_cache_coherency(domain: &Domain<Self>) -> bool {

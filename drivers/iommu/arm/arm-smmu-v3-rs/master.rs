@@ -2,28 +2,46 @@
 
 //! Per-device state of a device the SMMU translates (a "master").
 //!
-//! On an SMMU with stage 1, every master owns a Context Descriptor table ([`CdTable`]) of a
-//! single CD (SubstreamID 0, no PASIDs). A stage 1 domain is attached by writing that CD and
-//! pointing the device's STEs at the table; each step of a CD update is followed by `CFGI_CD`
+//! On an SMMU with stage 1, every master owns a Context Descriptor table ([`CdTable`]): CD 0
+//! translates the device's DMA without a PASID (its RID) in a stage 1 domain, and on an SMMU
+//! with SubstreamIDs a PCI function with the PASID capability gets one CD per PASID it can
+//! issue, linear or two-level ([`CdLayout`]). Each step of a CD update is followed by `CFGI_CD`
 //! for every stream of the device and `CMD_SYNC`.
+//!
+//! The device's STEs point at the CD table while the RID is in a stage 1 domain or a PASID has
+//! a domain; then `STE.S1DSS` gives the RID's translation: CD 0, bypass (identity domain) or
+//! abort (blocking domain). When the last PASID goes and the RID is in the identity or
+//! blocking domain, the STEs go back to a plain bypass or abort STE. A RID domain whose STE has
+//! no CD table (stage 2, nested) cannot be attached while PASIDs have domains (`EBUSY`), and
+//! PASIDs cannot be given domains while the RID is in one (`EINVAL`), as in the C driver.
 
 use kernel::{
     device::{
         Bound,
         Device, //
     },
+    new_mutex,
     prelude::*,
-    sync::Arc, //
+    sync::{
+        Arc,
+        Mutex, //
+    },
 };
 
 use crate::{
     cdtab::CdTable,
     hw::{
-        cd::Cd,
+        cd::{
+            Cd,
+            CdLayout, //
+        },
         cmd::Cmd,
         compose,
         ids::Ssid,
-        ste::Ste, //
+        ste::{
+            S1Dss,
+            Ste, //
+        },
     },
     smmu::{
         EventSink,
@@ -31,23 +49,65 @@ use crate::{
     },
 };
 
+#[cfg(CONFIG_PCI_PASID)]
+use kernel::{
+    iommu::pci::Pasid,
+    pci, //
+};
+
+/// Without PCI PASID support, no device has PASID enabled.
+#[cfg(not(CONFIG_PCI_PASID))]
+enum Pasid {}
+
+#[cfg(not(CONFIG_PCI_PASID))]
+impl Pasid {
+    fn max_pasids(&self) -> u32 {
+        match *self {}
+    }
+}
+
+/// What the device's RID (its DMA without a PASID) is attached to, as far as its STEs go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rid {
+    /// The blocking domain: the DMA is aborted.
+    Blocked,
+    /// The identity domain: the DMA bypasses translation.
+    Identity,
+    /// A stage 1 domain, through CD 0.
+    Cd0,
+    /// A domain whose STE does not use the CD table: stage 2, or nested.
+    Other,
+}
+
+/// The device's CD table, how many PASIDs use it, and what the RID is attached to.
+struct Contexts {
+    /// Present when the SMMU has stage 1.
+    table: Option<CdTable>,
+    /// How many SubstreamIDs other than 0 have a valid CD.
+    pasids: usize,
+    rid: Rid,
+}
+
 /// The streams of one client device.
 pub(crate) struct Master {
     smmu: Arc<Smmu>,
     sids: KVec<u32>,
-    /// The Context Descriptor table (one CD), present when the SMMU has stage 1.
-    cd_table: Option<CdTable>,
     /// Whether the root complex makes the device's DMA write-back cacheable and shareable.
     canwbs: bool,
+    /// Serialises the changes of the device's CDs and STEs.
+    ctx: Pin<KBox<Mutex<Contexts>>>,
+    /// PASID enabled on the PCI function, while the device is probed.
+    _pasid: Option<Pasid>,
 }
 
 impl Master {
-    /// Claims the StreamIDs of `client` for it; their streams must have been prepared.
+    /// Claims the StreamIDs of `client` for it; their streams must have been prepared and abort.
     ///
-    /// Allocates the device's Context Descriptor table, all invalid, if the SMMU has stage 1,
-    /// with `dev`, the SMMU's device. Fails with `ENODEV` if another device owns one of the
-    /// StreamIDs (see [`crate::streams`]). `canwbs` is what the firmware says of the device's
-    /// root complex (see [`Master::canwbs`]).
+    /// If the SMMU has stage 1, allocates the device's Context Descriptor table, all invalid,
+    /// with `dev`, the SMMU's device; on an SMMU with SubstreamIDs it first enables PASID on a
+    /// PCI `client` that has the capability, and sizes the table for the PASIDs both can use.
+    /// Fails with `ENODEV` if another device owns one of the StreamIDs (see [`crate::streams`]).
+    /// `canwbs` is what the firmware says of the device's root complex (see [`Master::canwbs`]).
     pub(crate) fn new(
         smmu: Arc<Smmu>,
         dev: &Device<Bound>,
@@ -62,17 +122,40 @@ impl Master {
                 v.push(*sid, GFP_KERNEL)?;
             }
         }
-        let cd_table = if smmu.features.idr.s1() {
-            Some(CdTable::new(dev, 1)?)
+        let idr = &smmu.features.idr;
+        let mut pasid = None;
+        let table = if idr.s1() {
+            if smmu.ssid_bits() > 0 {
+                pasid = enable_pasid(client);
+            }
+            let dev_bits = pasid.as_ref().map_or(0, |p| p.max_pasids().ilog2());
+            let layout = CdLayout::new(smmu.ssid_bits(), idr.cd_2lvl(), dev_bits.min(20))?;
+            let mut table = CdTable::new(dev, layout)?;
+            // CD 0 serves the RID: its level-2 table is there from the start. No STE points
+            // at the table yet, so the SMMU cannot have cached its descriptor.
+            table.prepare(dev, Ssid::ZERO, || Ok(()))?;
+            Some(table)
         } else {
             None
         };
+        let ctx = KBox::pin_init(
+            new_mutex!(
+                Contexts {
+                    table,
+                    pasids: 0,
+                    rid: Rid::Blocked,
+                },
+                "arm_smmu_v3_rs::master"
+            ),
+            GFP_KERNEL,
+        )?;
         smmu.claim_streams(client, &v)?;
         Ok(Self {
             smmu,
             sids: v,
-            cd_table,
             canwbs,
+            ctx,
+            _pasid: pasid,
         })
     }
 
@@ -110,64 +193,211 @@ impl Master {
         self.smmu.install_stes(&self.sids, ste);
     }
 
-    /// Installs `ste`, which does not use the Context Descriptor table, then invalidates the CD.
-    ///
-    /// This is the order of the C driver when leaving a stage 1 domain: once no STE points at
-    /// the table any more, the CD (and with it the stage 1 page table) is no longer in use.
-    /// Cannot fail: it is how the device leaves any domain, which the core may then free.
-    pub(crate) fn install_without_cd(&self, ste: &Ste) {
-        self.install(ste);
-        self.write_cd(&Cd::INVALID);
-    }
-
-    /// Attaches the device to the stage 1 context `cd`: writes the CD, then points every stream
-    /// of the device at the CD table.
-    ///
-    /// Fails, changing nothing, if the device has no CD table; once the first entry is written
-    /// every step is carried out (see [`Smmu::install_stes`]).
-    pub(crate) fn install_cd(&self, cd: &Cd) -> Result {
-        let ste = self.cd_table_ste()?;
-        self.write_cd(cd);
-        self.install(&ste);
-        Ok(())
-    }
-
-    /// The STE that translates the device's untagged DMA through CD 0 of its CD table.
-    fn cd_table_ste(&self) -> Result<Ste> {
-        let table = self.cd_table.as_ref().ok_or(EOPNOTSUPP)?;
-        Ok(compose::cd_table_ste(
-            &self.smmu.features.idr,
-            table.dma_address(),
-        )?)
-    }
-
-    /// Updates CD 0 to `target`, hitlessly where the architecture allows; every step is carried
-    /// out, a sync the SMMU does not confirm is logged.
-    ///
-    /// Does nothing on an SMMU without stage 1, whose devices never have a valid CD.
-    fn write_cd(&self, target: &Cd) {
-        let Some(table) = self.cd_table.as_ref() else {
-            return;
+    /// The STE of the RID in the identity (`Rid::Identity`) or blocking domain: a plain bypass
+    /// or abort STE, or while PASIDs have domains, one pointing at the CD table whose `S1DSS`
+    /// bypasses or aborts.
+    fn static_ste(&self, ctx: &Contexts, rid: Rid) -> Ste {
+        let idr = &self.smmu.features.idr;
+        let (plain, dss) = match rid {
+            Rid::Identity => (compose::bypass_ste(idr), S1Dss::Bypass),
+            _ => (Ste::abort(), S1Dss::Terminate),
         };
-        if let Err(e) = table.write(Ssid::ZERO, target, || self.sync_cd(Ssid::ZERO)) {
-            dev_err!(self.smmu.dev(), "CD not written: {:?}\n", e);
+        if ctx.pasids == 0 {
+            return plain;
+        }
+        match self.table_ste(ctx, dss) {
+            Ok(ste) => ste,
+            Err(e) => {
+                // Cannot happen: the table's address was checked when CD 0 was first used.
+                dev_err!(self.smmu.dev(), "no CD table STE: {:?}\n", e);
+                Ste::abort()
+            }
         }
     }
 
-    /// Makes the SMMU observe a change of the CD of `ssid`: `CFGI_CD` for every stream of the
-    /// device, in batches that fit the command queue with their `CMD_SYNC`; a batch the SMMU
-    /// does not confirm is logged, and the others are still issued.
-    fn sync_cd(&self, ssid: Ssid) -> Result {
+    /// Attaches the RID to the identity (`bypass`) or the blocking domain, then invalidates
+    /// CD 0: once no STE translates the RID through CD 0, its stage 1 table is no longer used
+    /// (the order of the C driver). PASIDs keep their domains.
+    ///
+    /// Cannot fail: it is how the device leaves any domain, which the core may then free.
+    pub(crate) fn attach_static(&self, bypass: bool) {
+        let rid = if bypass { Rid::Identity } else { Rid::Blocked };
+        let mut ctx = self.ctx.lock();
+        self.install(&self.static_ste(&ctx, rid));
+        ctx.rid = rid;
+        self.write_cd(&ctx, Ssid::ZERO, &Cd::INVALID);
+    }
+
+    /// Attaches the RID to a domain whose STE, `ste`, does not use the CD table (stage 2,
+    /// nested), then invalidates CD 0.
+    ///
+    /// Fails with `EBUSY`, changing nothing, while PASIDs have domains (see
+    /// [`Master::pasids_in_use`]); once the first STE is written, every step is carried out.
+    pub(crate) fn attach_ste(&self, ste: &Ste) -> Result {
+        let mut ctx = self.ctx.lock();
+        if ctx.pasids > 0 {
+            return Err(EBUSY);
+        }
+        self.install(ste);
+        ctx.rid = Rid::Other;
+        self.write_cd(&ctx, Ssid::ZERO, &Cd::INVALID);
+        Ok(())
+    }
+
+    /// Whether PASIDs of the device have domains: the RID can then only be in a domain that
+    /// uses the CD table, or in the identity or blocking domain.
+    pub(crate) fn pasids_in_use(&self) -> bool {
+        self.ctx.lock().pasids > 0
+    }
+
+    /// Attaches the RID to the stage 1 context `cd`: writes CD 0, then points every stream of
+    /// the device at the CD table, with transactions without a SubstreamID using CD 0.
+    ///
+    /// Fails, changing nothing, if the device has no CD table; once CD 0 is written every step
+    /// is carried out (see [`Smmu::install_stes`]).
+    pub(crate) fn attach_cd0(&self, cd: &Cd) -> Result {
+        let mut ctx = self.ctx.lock();
+        let ste = self.table_ste(&ctx, S1Dss::Ssid0)?;
+        self.write_cd(&ctx, Ssid::ZERO, cd);
+        self.install(&ste);
+        ctx.rid = Rid::Cd0;
+        Ok(())
+    }
+
+    /// Gives `pasid` the stage 1 context `cd`, replacing the one it had; `dev` is the SMMU,
+    /// for a level-2 CD table it may need.
+    ///
+    /// The CD is written first; a first PASID while the RID is in the identity or blocking
+    /// domain then points the STEs at the CD table. Fails with `EINVAL` for PASID 0 or one
+    /// beyond the device's CD table, or while the RID is in a domain whose STE does not use
+    /// the CD table; with `ENOMEM` if a level-2 table cannot be had.
+    pub(crate) fn set_pasid(&self, dev: &Device<Bound>, pasid: u32, cd: &Cd) -> Result {
+        let ssid = Ssid::new(pasid).map_err(|_| EINVAL)?;
+        if ssid == Ssid::ZERO {
+            return Err(EINVAL);
+        }
+        let mut ctx = self.ctx.lock();
+        let rid = ctx.rid;
+        if rid == Rid::Other {
+            return Err(EINVAL);
+        }
+        let table = ctx.table.as_mut().ok_or(EINVAL)?;
+        if pasid >= table.layout().ssids() {
+            return Err(EINVAL);
+        }
+        table.prepare(dev, ssid, || self.sync_cd(ssid, false))?;
+        let was = table.is_valid(ssid)?;
+        let written = table.write(ssid, cd, || self.sync_cd(ssid, true));
+        let now = table.is_valid(ssid)?;
+        ctx.count(was, now);
+        written?;
+        if rid != Rid::Cd0 && !was && ctx.pasids == 1 {
+            self.install(&self.static_ste(&ctx, rid));
+        }
+        Ok(())
+    }
+
+    /// Takes `pasid`'s domain away: invalidates its CD; when that was the last PASID with a
+    /// domain and the RID is in the identity or blocking domain, goes back to a plain bypass
+    /// or abort STE.
+    ///
+    /// Cannot fail: it is how a PASID leaves any domain, which the core may then free.
+    pub(crate) fn remove_pasid(&self, pasid: u32) {
+        let Ok(ssid) = Ssid::new(pasid) else {
+            return;
+        };
+        if ssid == Ssid::ZERO {
+            return;
+        }
+        let mut ctx = self.ctx.lock();
+        let Some(table) = ctx.table.as_ref() else {
+            return;
+        };
+        let was = table.is_valid(ssid).unwrap_or(false);
+        self.write_cd(&ctx, ssid, &Cd::INVALID);
+        let now = ctx
+            .table
+            .as_ref()
+            .is_some_and(|t| t.is_valid(ssid).unwrap_or(true));
+        ctx.count(was, now);
+        if was && ctx.pasids == 0 && matches!(ctx.rid, Rid::Identity | Rid::Blocked) {
+            self.install(&self.static_ste(&ctx, ctx.rid));
+        }
+    }
+
+    /// The STE that points the device's streams at its CD table, with `dss` for transactions
+    /// without a SubstreamID; `EOPNOTSUPP` without a CD table (no stage 1).
+    fn table_ste(&self, ctx: &Contexts, dss: S1Dss) -> Result<Ste> {
+        let table = ctx.table.as_ref().ok_or(EOPNOTSUPP)?;
+        Ok(compose::cd_table_ste_for(
+            &self.smmu.features.idr,
+            table.dma_address(),
+            table.layout(),
+            dss,
+        )?)
+    }
+
+    /// Updates the CD of `ssid` to `target`, hitlessly where the architecture allows; every
+    /// step is carried out, a sync the SMMU does not confirm is logged.
+    ///
+    /// Does nothing on an SMMU without stage 1, whose devices never have a valid CD.
+    fn write_cd(&self, ctx: &Contexts, ssid: Ssid, target: &Cd) {
+        let Some(table) = ctx.table.as_ref() else {
+            return;
+        };
+        if let Err(e) = table.write(ssid, target, || self.sync_cd(ssid, true)) {
+            dev_err!(self.smmu.dev(), "CD {} not written: {:?}\n", ssid.get(), e);
+        }
+    }
+
+    /// Makes the SMMU observe a change of the CD of `ssid` (`leaf`), or of the level-1
+    /// descriptor leading to it (not `leaf`): `CFGI_CD` for every stream of the device, in
+    /// batches that fit the command queue with their `CMD_SYNC`; a batch the SMMU does not
+    /// confirm is logged, and the others are still issued.
+    fn sync_cd(&self, ssid: Ssid, leaf: bool) -> Result {
         for sids in self.sids.chunks(CFGI_BATCH) {
             let mut cmds = [Cmd::from_words([0; 2]); CFGI_BATCH];
             for (cmd, sid) in cmds.iter_mut().zip(sids) {
-                *cmd = Cmd::cfgi_cd(*sid, ssid, true);
+                *cmd = Cmd::cfgi_cd(*sid, ssid, leaf);
             }
             self.smmu
                 .sync_logged(cmds.get(..sids.len()).ok_or(EINVAL)?)?;
         }
         Ok(())
     }
+}
+
+impl Contexts {
+    /// Counts a PASID's CD going from valid `was` to valid `now`.
+    fn count(&mut self, was: bool, now: bool) {
+        match (was, now) {
+            (false, true) => self.pasids += 1,
+            (true, false) => self.pasids -= 1,
+            _ => {}
+        }
+    }
+}
+
+/// Enables PASID on `client` if it is a PCI function with the capability; `None` otherwise,
+/// or if the function cannot have it (logged).
+///
+/// As the C driver, PASID is enabled while the device is probed, before ATS would be.
+#[cfg(CONFIG_PCI_PASID)]
+fn enable_pasid(client: &Device) -> Option<Pasid> {
+    let pdev = <&pci::Device>::try_from(client).ok()?;
+    match Pasid::enable(pdev) {
+        Ok(p) => p,
+        Err(e) => {
+            dev_err!(client, "PASID not enabled: {:?}\n", e);
+            None
+        }
+    }
+}
+
+/// Without PCI PASID support, no device has PASID enabled.
+#[cfg(not(CONFIG_PCI_PASID))]
+fn enable_pasid(_client: &Device) -> Option<Pasid> {
+    None
 }
 
 /// How many `CFGI_CD` commands one CD update step issues per `CMD_SYNC`.

@@ -78,6 +78,7 @@ use crate::{
         cmd::Cmd,
         hitless::UpdateKind,
         idr::Idr,
+        ids::Ssid,
         imp::Quirks,
         ratelimit::{
             RateLimit,
@@ -290,6 +291,26 @@ impl Smmu {
         let mut out = KVec::with_capacity(cmds.len(), GFP_ATOMIC)?;
         out.extend_from_slice(cmds, GFP_ATOMIC)?;
         Ok((r, out, lost))
+    }
+
+    /// The SubstreamID bits the driver uses: `IDR1.SSIDSIZE` (at most the architecture's 20)
+    /// with stage 1, which is what gives a substream its translation (a CD); 0 otherwise.
+    pub(crate) fn ssid_bits(&self) -> u32 {
+        let idr = &self.features.idr;
+        if idr.s1() {
+            idr.ssid_bits().min(Ssid::MAX.count_ones())
+        } else {
+            0
+        }
+    }
+
+    /// The number of PASIDs the SMMU's devices can use: `2^ssid_bits()` with SubstreamIDs,
+    /// none otherwise.
+    pub(crate) fn max_pasids(&self) -> u32 {
+        match self.ssid_bits() {
+            0 => 0,
+            bits => 1 << bits,
+        }
     }
 
     /// The `IOMMU_GET_HW_INFO` report of this SMMU.

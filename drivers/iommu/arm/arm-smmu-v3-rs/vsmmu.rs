@@ -192,6 +192,11 @@ impl Nested {
         if self.vste.needs_vdevice() && vsid.is_none() {
             return Err(ENOENT);
         }
+        // As the C driver: the guest's CD table cannot share the device with PASIDs of the
+        // host's domains.
+        if m.pasids_in_use() {
+            return Err(EBUSY);
+        }
         let sink = match vsid {
             Some(vsid) => {
                 let vsid = u32::try_from(vsid).map_err(|_| EINVAL)?;
@@ -205,7 +210,13 @@ impl Nested {
             parent.detached(m);
             return Err(e);
         }
-        m.install_without_cd(&self.ste);
+        // Cannot fail in practice: the core serialises the attachments of a device, so no
+        // PASID got a domain since the check above.
+        if let Err(e) = m.attach_ste(&self.ste) {
+            let _ = m.set_event_sink(None);
+            parent.detached(m);
+            return Err(e);
+        }
         Ok(())
     }
 
