@@ -10,7 +10,10 @@
  * all three to a different page each. A DMA write at that IOVA must land in
  * exactly the page of its PASID's domain (the RID's without a PASID), a DMA
  * read must fetch from it, a PASID with nothing attached must fault and move
- * nothing, and a detached PASID must fault from then on. Output is KTAP.
+ * nothing, and a detached PASID must fault from then on. Also: iommufd
+ * reports the PASID width the SMMU and the endpoint share, a PASID beyond it
+ * is refused, replacing a PASID's domain moves its DMA to the new one, and
+ * with the RID blocked the PASIDs keep translating. Output is KTAP.
  *
  * Usage: smmu-model-pasid [-d BDF] test
  */
@@ -174,6 +177,52 @@ static int test_pasid_enabled(void)
 	return 0;
 }
 
+/* The PASID width of the endpoint's capability (Max PASID Width). */
+static unsigned int dev_pasid_bits(void)
+{
+	char path[96];
+	uint8_t cfg[IPTD_PASID_CAP + 8];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	if (fread(cfg, 1, sizeof(cfg), f) != sizeof(cfg))
+		cfg[IPTD_PASID_CAP + 5] = 0;
+	fclose(f);
+	return cfg[IPTD_PASID_CAP + 5] & 0x1f;
+}
+
+static unsigned int max_pasid_log2;
+
+/* IOMMU_GET_HW_INFO: the PASID width is the narrower of IDR1.SSIDSIZE and the endpoint's. */
+static int test_max_pasid_reported(void)
+{
+	struct iommu_hw_info_arm_smmuv3 smmu = { 0 };
+	struct iommu_hw_info info = {
+		.size = sizeof(info),
+		.dev_id = c.devid,
+		.data_len = sizeof(smmu),
+		.data_uptr = (uintptr_t)&smmu,
+	};
+	unsigned int ssidsize, dev_bits, want;
+
+	CHECK(!ioctl(c.iommufd, IOMMU_GET_HW_INFO, &info), "IOMMU_GET_HW_INFO: %s",
+	      strerror(errno));
+	CHECK(info.out_data_type == IOMMU_HW_INFO_TYPE_ARM_SMMUV3, "hw_info type %u",
+	      info.out_data_type);
+	ssidsize = (smmu.idr[1] >> 6) & 0x1f;
+	dev_bits = dev_pasid_bits();
+	want = ssidsize < dev_bits ? ssidsize : dev_bits;
+	CHECK(ssidsize > 0, "IDR1.SSIDSIZE is 0: the SMMU has no SubstreamIDs");
+	CHECK(info.out_max_pasid_log2 == want,
+	      "out_max_pasid_log2 %u, want %u (SSIDSIZE %u, endpoint %u bits)",
+	      info.out_max_pasid_log2, want, ssidsize, dev_bits);
+	max_pasid_log2 = info.out_max_pasid_log2;
+	return 0;
+}
+
 static int test_rid_dma(void)
 {
 	TRY(attach(&rid, NO_PASID));
@@ -223,13 +272,88 @@ static int test_pasid_dma_read(void)
 	return 0;
 }
 
+/* A PASID beyond the reported width is refused with EINVAL. */
+static int test_bad_pasid_refused(void)
+{
+	const uint32_t bad[] = { 1u << max_pasid_log2, 0x100000 };
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vfio_device_attach_iommufd_pt at = {
+			.argsz = sizeof(at),
+			.flags = VFIO_DEVICE_ATTACH_PASID,
+			.pt_id = sa.hwpt,
+			.pasid = bad[i],
+		};
+		int r = ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+
+		CHECK(r && errno == EINVAL, "attach PASID %#x: %s, want EINVAL", bad[i],
+		      r ? strerror(errno) : "accepted");
+	}
+	/* Nothing changed: PASID 9 still lands in its own page. */
+	fill_buf(0xb200);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_B) == IPTD_STATUS_OK, "DMA write, PASID %d: status %u",
+	      PASID_B, rd(IPTD_DMA_STATUS));
+	return page_has(&sb, 0xb200, "PASID 9 page");
+}
+
+/* Replacing PASID 9's domain moves its DMA; putting it back moves it back. */
+static int test_pasid_replace(void)
+{
+	TRY(attach(&sa, PASID_B));
+	fill_buf(0xc000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_B) == IPTD_STATUS_OK,
+	      "DMA write, PASID %d after replace: status %u", PASID_B, rd(IPTD_DMA_STATUS));
+	TRY(page_has(&sa, 0xc000, "PASID 5's page, through PASID 9 after replace"));
+	TRY(page_has(&sb, 0xb200, "PASID 9's old page"));
+	TRY(attach(&sb, PASID_B));
+	fill_buf(0xb000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_B) == IPTD_STATUS_OK,
+	      "DMA write, PASID %d after replacing back: status %u", PASID_B, rd(IPTD_DMA_STATUS));
+	TRY(page_has(&sb, 0xb000, "PASID 9 page"));
+	/* PASID 5 kept its domain all along. */
+	fill_buf(0xa000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_A) == IPTD_STATUS_OK, "DMA write, PASID %d: status %u",
+	      PASID_A, rd(IPTD_DMA_STATUS));
+	return page_has(&sa, 0xa000, "PASID 5 page");
+}
+
+/*
+ * The RID detached (blocked) while PASIDs have domains: DMA without a PASID
+ * faults, the PASIDs still translate; attaching the RID again restores it.
+ */
+static int test_rid_blocked_pasids_work(void)
+{
+	struct vfio_device_detach_iommufd_pt dt = { .argsz = sizeof(dt) };
+
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt),
+	      "VFIO_DEVICE_DETACH_IOMMUFD_PT(RID): %s", strerror(errno));
+	fill_buf(0xdead0000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, NO_PASID) == IPTD_STATUS_DMA_ERROR,
+	      "DMA write without PASID, RID detached: status %u, want a DMA error",
+	      rd(IPTD_DMA_STATUS));
+	TRY(page_has(&rid, 0x2000, "RID page"));
+	fill_buf(0xb300);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_B) == IPTD_STATUS_OK,
+	      "DMA write, PASID %d, RID detached: status %u", PASID_B, rd(IPTD_DMA_STATUS));
+	TRY(page_has(&sb, 0xb300, "PASID 9 page"));
+	TRY(attach(&rid, NO_PASID));
+	fill_buf(0x3000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, NO_PASID) == IPTD_STATUS_OK,
+	      "DMA write without PASID, RID attached again: status %u", rd(IPTD_DMA_STATUS));
+	TRY(page_has(&rid, 0x3000, "RID page"));
+	fill_buf(0xb000);
+	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_B) == IPTD_STATUS_OK, "DMA write, PASID %d: status %u",
+	      PASID_B, rd(IPTD_DMA_STATUS));
+	return page_has(&sb, 0xb000, "PASID 9 page");
+}
+
 static int test_unattached_pasid_faults(void)
 {
 	fill_buf(0xdead0000);
 	CHECK(dma(IPTD_DMA_CMD_WRITE, PASID_NONE) == IPTD_STATUS_DMA_ERROR,
 	      "DMA write with PASID %d, attached to nothing: status %u, want a DMA error", PASID_NONE,
 	      rd(IPTD_DMA_STATUS));
-	TRY(page_has(&rid, 0x2000, "RID page"));
+	TRY(page_has(&rid, 0x3000, "RID page"));
 	TRY(page_has(&sa, 0xa000, "PASID 5 page"));
 	return page_has(&sb, 0xb000, "PASID 9 page");
 }
@@ -257,10 +381,14 @@ static int test_pasid_detach(void)
 /* Each case builds on the one before: after a failure, the rest cannot run. */
 static const struct ktap_case cases[] = {
 	{ "pasid_enabled_by_the_kernel", test_pasid_enabled },
+	{ "max_pasid_reported", test_max_pasid_reported },
 	{ "rid_dma_in_a_pasid_capable_domain", test_rid_dma },
 	{ "pasid_attach", test_pasid_attach },
 	{ "pasid_dma_lands_in_its_domain", test_pasid_dma_lands_in_its_domain },
 	{ "pasid_dma_read", test_pasid_dma_read },
+	{ "bad_pasid_refused", test_bad_pasid_refused },
+	{ "pasid_replace", test_pasid_replace },
+	{ "rid_blocked_pasids_keep_working", test_rid_blocked_pasids_work },
 	{ "unattached_pasid_faults", test_unattached_pasid_faults },
 	{ "detached_pasid_faults", test_pasid_detach },
 };
