@@ -165,6 +165,11 @@ mod tests {
         run(selftest::illegal::cd_table_stes())
     }
 
+    #[test]
+    fn dirty_cd() -> Result {
+        run(selftest::illegal::dirty_cd())
+    }
+
     /// The raw translation control fields of a table the page-table code allocated.
     #[test]
     fn nesting_validators() -> Result {

@@ -104,3 +104,8 @@ fn composed_entries() {
 fn cd_table_stes() {
     ok(selftest::illegal::cd_table_stes());
 }
+
+#[test]
+fn dirty_cd() {
+    ok(selftest::illegal::dirty_cd());
+}

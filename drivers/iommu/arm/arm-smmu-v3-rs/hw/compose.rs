@@ -199,6 +199,24 @@ pub(crate) fn s2_ste(idr: &Idr, vmid: u16, table: &TableCfg) -> Result<Ste, Erro
 /// Returns an error if `asid` is wider than the SMMU's ASIDs, or if a value of `table` does not
 /// fit its field or is not a valid encoding.
 pub(crate) fn s1_cd(idr: &Idr, asid: u16, table: &TableCfg, mair: u64) -> Result<Cd, Error> {
+    s1_cd_with(idr, asid, table, mair, false)
+}
+
+/// [`s1_cd`], with the SMMU updating the access flag and the dirty state of the table's
+/// descriptors if `hw_dirty` (`CD.HA` and `CD.HD`, as the C driver sets them for a table with
+/// `IO_PGTABLE_QUIRK_ARM_HD`): the dirty tracking of a stage 1 domain. The caller checks that
+/// the SMMU has it (`IDR0.HTTU`, or the firmware's override).
+///
+/// # Errors
+///
+/// As [`s1_cd`].
+pub(crate) fn s1_cd_with(
+    idr: &Idr,
+    asid: u16,
+    table: &TableCfg,
+    mair: u64,
+    hw_dirty: bool,
+) -> Result<Cd, Error> {
     check_id(asid, idr.asid_bits())?;
     let ttb0 = Ttb0 {
         addr: table.ttb,
@@ -215,8 +233,8 @@ pub(crate) fn s1_cd(idr: &Idr, asid: u16, table: &TableCfg, mair: u64) -> Result
         big_endian: cfg!(target_endian = "big"),
         affd: false,
         tbi0: false,
-        hw_access: false,
-        hw_dirty: false,
+        hw_access: hw_dirty,
+        hw_dirty,
         haft: false,
         stall: stall_forced(idr),
         record: true,

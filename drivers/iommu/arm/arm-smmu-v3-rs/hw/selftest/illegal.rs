@@ -589,3 +589,41 @@ pub(crate) fn cd_table_stes() -> Check {
     }
     Ok(())
 }
+
+/// The CD of a dirty-tracking stage 1 domain ([`compose::s1_cd_with`]): the plain CD with `HA`
+/// and `HD` set (as the C driver sets them with `IO_PGTABLE_QUIRK_ARM_HD`), legal where
+/// `IDR0.HTTU` includes the dirty state, illegal where it has the access flag only or nothing.
+pub(crate) fn dirty_cd() -> Check {
+    let [idr0, idr1, idr3, idr5] = IdrSpec::PLAIN.raw();
+    let with_httu = |httu: u32| Idr::new(idr0 | httu << 6, idr1, idr3, idr5);
+    let idr = with_httu(2);
+    let table =
+        lpae(false, 4096, S1_IAS, 48, true, 0x8_0000).ok_or(Failure::from(Error::Invalid))?;
+    let plain = compose::s1_cd(&idr, 1, &table, MAIR)?;
+    let dirty = compose::s1_cd_with(&idr, 1, &table, MAIR, true)?;
+    let mut want = *plain.words();
+    want[0] |= 1 << 42 | 1 << 43;
+    expect("CD.HA and CD.HD set, nothing else", *dirty.words() == want)?;
+    expect(
+        "no HA or HD without dirty tracking",
+        compose::s1_cd_with(&idr, 1, &table, MAIR, false)? == plain,
+    )?;
+    let ste = compose::cd_table_ste(&idr, 0x4000)?;
+    for (i, (httu, legal)) in [(0, false), (1, false), (2, true), (3, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let smmu = Smmu {
+            idr: with_httu(httu),
+            e2h: false,
+        };
+        at(
+            i,
+            expect(
+                "a dirty-tracking CD is legal exactly where IDR0.HTTU has dirty state",
+                check_cd(&smmu, &ste, &dirty).is_ok() == legal,
+            ),
+        )?;
+    }
+    Ok(())
+}
