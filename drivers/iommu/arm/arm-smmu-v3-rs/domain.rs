@@ -39,6 +39,8 @@ use kernel::{
             ARM64LPAES1,
             ARM64LPAES2, //
         },
+        DirtyBitmap,
+        DirtyRequest,
         IotlbGather,
         LookupRequest,
         MapRequest,
@@ -220,14 +222,16 @@ impl FlushOps for TlbFlush {
     }
 }
 
-/// The io-pgtable and IOMMU-core configurations of a paging domain with `ias` input bits.
+/// The io-pgtable and IOMMU-core configurations of a paging domain with `ias` input bits,
+/// tracking dirty pages if `dirty`.
 ///
 /// Both stages use the page sizes of the SMMU's features and an aperture covering the whole
-/// input range.
-fn configs(smmu: &Smmu, ias: u32) -> Result<(pgtable::Config, PagingConfig)> {
+/// input range. Dirty tracking makes io-pgtable write writable-clean (DBM) descriptors that the
+/// SMMU marks dirty on the first write ([`pgtable::quirks::ARM_HD`]).
+fn configs(smmu: &Smmu, ias: u32, dirty: bool) -> Result<(pgtable::Config, PagingConfig)> {
     let f = &smmu.features;
     let table = pgtable::Config {
-        quirks: 0,
+        quirks: if dirty { pgtable::quirks::ARM_HD } else { 0 },
         pgsize_bitmap: f.pgsize_bitmap,
         ias,
         oas: f.idr.oas_bits().ok_or(ENXIO)?,
@@ -238,7 +242,7 @@ fn configs(smmu: &Smmu, ias: u32) -> Result<(pgtable::Config, PagingConfig)> {
         aperture_start: 0,
         aperture_end: (1u64 << ias) - 1,
         force_aperture: true,
-        dirty_tracking: false,
+        dirty_tracking: dirty,
     };
     Ok((table, paging))
 }
@@ -263,7 +267,7 @@ impl S2Domain {
         let TlbId::Vmid(vmid) = tag.id else {
             return Err(EINVAL);
         };
-        let (config, paging) = configs(smmu, ias)?;
+        let (config, paging) = configs(smmu, ias, false)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let v = pt.vtcr();
         let table = TableCfg {
@@ -302,13 +306,18 @@ pub(crate) struct S1Domain {
 }
 
 impl S1Domain {
-    /// Allocates a domain with a new ASID and an empty table of [`S1_IAS`] input bits.
-    pub(crate) fn new(smmu: &Arc<Smmu>) -> Result<(PagingConfig, Self)> {
+    /// Allocates a domain with a new ASID and an empty table of [`S1_IAS`] input bits, which
+    /// tracks dirty pages if `dirty` (`EOPNOTSUPP` where the SMMU cannot, see
+    /// [`crate::features::Features::dirty_tracking`]).
+    pub(crate) fn new(smmu: &Arc<Smmu>, dirty: bool) -> Result<(PagingConfig, Self)> {
+        if dirty && !smmu.features.dirty_tracking() {
+            return Err(EOPNOTSUPP);
+        }
         let tag = TlbTag::new(smmu, true)?;
         let TlbId::Asid(asid) = tag.id else {
             return Err(EINVAL);
         };
-        let (config, paging) = configs(smmu, S1_IAS)?;
+        let (config, paging) = configs(smmu, S1_IAS, dirty)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let t = pt.tcr();
         let table = TableCfg {
@@ -324,7 +333,7 @@ impl S1Domain {
             sh: t.sh,
             ps: t.ips,
         };
-        let cd = compose::s1_cd(&smmu.features.idr, asid, &table, pt.mair())?;
+        let cd = compose::s1_cd_with(&smmu.features.idr, asid, &table, pt.mair(), dirty)?;
         Ok((paging, Self { tag, pt, cd }))
     }
 
@@ -459,6 +468,20 @@ impl Paging {
     pub(crate) fn flush_all(&self) {
         let tag = self.tag();
         tag.report(tag.invalidate_all());
+    }
+
+    /// Records the dirty pages of the core's request in `dirty`, clearing their dirty state
+    /// unless the request says not to; `EOPNOTSUPP` for a domain without dirty tracking.
+    ///
+    /// Clearing makes the descriptors writable-clean again, but the SMMU may hold them dirty in
+    /// its TLB and then not mark them on the next write: the core gathers the cleared range and
+    /// invalidates it through [`Paging::iotlb_sync`], which (unlike the C driver's) invalidates
+    /// a gather of unknown leaf size too.
+    pub(crate) fn read_and_clear_dirty(&self, req: &DirtyRequest, dirty: &DirtyBitmap) -> Result {
+        match &self.stage {
+            Stage::S1(d) => d.pt.read_and_clear_dirty(req, dirty),
+            Stage::S2(_) => Err(EOPNOTSUPP),
+        }
     }
 
     /// Translates the core's lookup request.

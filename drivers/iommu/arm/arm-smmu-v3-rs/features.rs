@@ -11,6 +11,7 @@ use kernel::{
 use crate::{
     hw::{
         idr::{
+            Httu,
             Idr,
             StrtabFmt, //
         },
@@ -61,6 +62,9 @@ pub(crate) struct Features {
     /// Whether the SMMU's table and queue accesses are cache coherent: as the firmware says,
     /// which the DMA API follows for the SMMU's own allocations.
     pub(crate) coherent: bool,
+    /// The hardware translation table updates the SMMU makes: `IDR0.HTTU`, or what the IORT
+    /// says instead.
+    pub(crate) httu: Httu,
     /// StreamID width.
     pub(crate) sid_bits: u32,
     /// The page and block sizes of paging domains.
@@ -80,6 +84,9 @@ pub(crate) struct Platform {
     pub(crate) force_linear_strtab: bool,
     /// The model the firmware names (IORT); [`FwModel::Generic`] on a device tree.
     pub(crate) model: FwModel,
+    /// The hardware table updates the firmware declares in place of `IDR0.HTTU` (IORT); `None`
+    /// on a device tree.
+    pub(crate) httu: Option<Httu>,
 }
 
 impl Features {
@@ -137,6 +144,15 @@ impl Features {
                 if platform.coherent { "" } else { "non-" }
             );
         }
+        let httu = platform.httu.unwrap_or(idr.httu());
+        if httu != idr.httu() {
+            dev_warn!(
+                dev,
+                "IDR0.HTTU ({:?}) overridden by the firmware: {:?}\n",
+                idr.httu(),
+                httu
+            );
+        }
         Ok(Self {
             idr,
             iidr,
@@ -144,11 +160,21 @@ impl Features {
             quirks,
             strtab,
             coherent: platform.coherent,
+            httu,
             sid_bits,
             pgsize_bitmap,
             cmdq_log2: idr.cmdq_log2size().min(CMDQ_MAX_LOG2),
             evtq_log2: idr.evtq_log2size().min(EVTQ_MAX_LOG2),
         })
+    }
+
+    /// Stage 1 domains can track dirty pages: the SMMU updates the dirty state of
+    /// writable-clean (DBM) descriptors, and its walks are coherent with the CPU's reads of
+    /// them (as the C driver's `arm_smmu_dbm_capable()`).
+    pub(crate) fn dirty_tracking(&self) -> bool {
+        self.idr.s1()
+            && self.coherent
+            && matches!(self.httu, Httu::AccessDirty | Httu::AccessDirtyHaft)
     }
 
     /// Both stages are implemented and usable together: nesting parents can be offered.
@@ -163,7 +189,7 @@ impl Features {
         dev_info!(
             dev,
             "SMMUv3 arch {:#x} iidr {:#x}: stages{}{}, {}-bit SID ({} stream table), \
-             {}-bit SSID, OAS {} bits, granules{}{}{}{}{}{}, cmdq {} evtq {} entries\n",
+             {}-bit SSID, OAS {} bits, granules{}{}{}{}{}{}{}, cmdq {} evtq {} entries\n",
             self.aidr,
             self.iidr,
             if i.s1() { " S1" } else { "" },
@@ -181,6 +207,11 @@ impl Features {
             if i.ril() { ", RIL" } else { "" },
             if self.coherent { ", coherent" } else { "" },
             if i.ats() { ", ATS" } else { "" },
+            match self.httu {
+                Httu::None => "",
+                Httu::Access => ", HTTU A",
+                _ => ", HTTU AD",
+            },
             1u32 << self.cmdq_log2,
             1u32 << self.evtq_log2,
         );

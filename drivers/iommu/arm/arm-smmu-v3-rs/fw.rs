@@ -21,7 +21,10 @@ use kernel::{
     prelude::*,
 };
 
-use crate::hw::imp::FwModel;
+use crate::hw::{
+    idr,
+    imp::FwModel, //
+};
 
 /// What the firmware says about an SMMU.
 #[derive(Clone, Copy, Debug)]
@@ -30,9 +33,10 @@ pub(crate) struct Firmware {
     /// `dma-coherent`, or the IORT node's COHACC override. It overrides `IDR0.COHACC`, as in the
     /// C driver.
     pub(crate) coherent: bool,
-    /// The hardware table updates the IORT node declares over `IDR0.HTTU` ([`Httu::None`] on a
-    /// device tree). Not used yet: the driver does not use HTTU.
-    pub(crate) httu: Httu,
+    /// The hardware table updates the IORT node declares, which replace `IDR0.HTTU` as in the C
+    /// driver (an IORT without the override gives none); `None` on a device tree, where
+    /// `IDR0.HTTU` holds.
+    pub(crate) httu: Option<idr::Httu>,
     /// The implementation the IORT node names, for errata; `None` on a device tree.
     pub(crate) model: Option<SmmuV3Model>,
     /// The device tree node is also compatible with `nvidia,tegra264-smmu`.
@@ -47,7 +51,7 @@ impl Firmware {
         match dev.fwnode() {
             Some(node) if node.is_of_node() => Ok(Self {
                 coherent: fw_coherent(dev)?,
-                httu: Httu::None,
+                httu: None,
                 model: None,
                 // As the C driver, which matches `arm,smmu-v3` and then looks for this one.
                 tegra264: node
@@ -85,7 +89,12 @@ impl Firmware {
         })?;
         let fw = Self {
             coherent: node.coherent(),
-            httu: node.httu(),
+            httu: Some(match node.httu() {
+                Httu::None => idr::Httu::None,
+                Httu::Access => idr::Httu::Access,
+                Httu::AccessDirty => idr::Httu::AccessDirty,
+                Httu::AccessDirtyHaft => idr::Httu::AccessDirtyHaft,
+            }),
             model: Some(node.model()),
             tegra264: false,
         };
@@ -95,7 +104,7 @@ impl Firmware {
             node.base_address(),
             node.model(),
             if fw.coherent { "" } else { "non-" },
-            fw.httu
+            node.httu()
         );
         if fw.model == Some(SmmuV3Model::CaviumCn99xx) {
             dev_err!(

@@ -10,6 +10,8 @@ use kernel::{
         AnyDomain,
         Capability,
         ClientDevice,
+        DirtyBitmap,
+        DirtyRequest,
         Domain,
         DomainOps,
         Group,
@@ -128,9 +130,13 @@ impl iommu::Ops for SmmuIommu {
         // As the C driver: no-snoop DMA can be made coherent only where the root complex makes
         // the device's accesses write-back cacheable and shareable anyway (ACPI IORT CANWBS).
         let enforce = master(dev).is_ok_and(|m| m.canwbs());
+        let dirty = dev
+            .iommu()
+            .is_some_and(|iommu| iommu.data().features.dirty_tracking());
         // DEFERRED_FLUSH: unmaps may be invalidated later, in batches (the DMA-FQ "lazy" mode);
         // `flush_iotlb_all` invalidates the whole domain when the flush queue is drained.
         (cap == Capability::CACHE_COHERENCY && coherent)
+            || (cap == Capability::DIRTY_TRACKING && dirty)
             || (cap == Capability::ENFORCE_CACHE_COHERENCY && enforce)
             || cap == Capability::NOEXEC
             || cap == Capability::DEFERRED_FLUSH
@@ -166,10 +172,13 @@ impl iommu::Ops for SmmuIommu {
         flags: PagingFlags,
         user_data: Option<&UserData>,
     ) -> Result<Pin<KBox<Domain<Paging>>>> {
-        // No driver-specific data is defined for paging domains; no HTTU (dirty tracking) yet.
-        // Stage 2 domains can be nesting parents; PASIDs take stage 1 domains.
-        let allowed = PagingFlags::NEST_PARENT | PagingFlags::PASID;
-        if user_data.is_some() || !flags.is_subset_of(allowed) || flags == allowed {
+        // No driver-specific data is defined for paging domains. Stage 2 domains can be
+        // nesting parents; PASIDs and dirty tracking take stage 1 domains.
+        let s1_only = PagingFlags::PASID | PagingFlags::DIRTY_TRACKING;
+        if user_data.is_some()
+            || !flags.is_subset_of(s1_only | PagingFlags::NEST_PARENT)
+            || (flags.contains(PagingFlags::NEST_PARENT) && flags != PagingFlags::NEST_PARENT)
+        {
             return Err(EOPNOTSUPP);
         }
         let smmu = iommu.data();
@@ -179,14 +188,15 @@ impl iommu::Ops for SmmuIommu {
         if flags.contains(PagingFlags::NEST_PARENT) && !smmu.features.nesting() {
             return Err(EOPNOTSUPP);
         }
-        // A PASID's domain is a CD: stage 1 only.
-        if flags.contains(PagingFlags::PASID) && !idr.s1() {
+        // A PASID's domain is a CD; dirty tracking is HTTU's on stage 1 descriptors.
+        if flags != PagingFlags::NONE && flags.is_subset_of(s1_only) && !idr.s1() {
             return Err(EOPNOTSUPP);
         }
+        let dirty = flags.contains(PagingFlags::DIRTY_TRACKING);
         // As the C driver: stage 1 when the SMMU has it, stage 2 for nesting parents and on
         // SMMUs with stage 2 only.
         let (config, domain) = if idr.s1() && !flags.contains(PagingFlags::NEST_PARENT) {
-            let (config, d) = S1Domain::new(smmu)?;
+            let (config, d) = S1Domain::new(smmu, dirty)?;
             (config, Stage::S1(d))
         } else if idr.s2() {
             let (config, d) = S2Domain::new(smmu)?;
@@ -331,6 +341,23 @@ impl DomainOps for Paging {
 
     fn iova_to_phys(domain: &Domain<Self>, req: &LookupRequest) -> PhysAddr {
         (**domain).iova_to_phys(req)
+    }
+
+    fn set_dirty_tracking(_domain: &Domain<Self>, _enabled: bool) -> Result {
+        // As the C driver, nothing changes: the CD of a dirty-tracking domain keeps HD set,
+        // since without it the SMMU would take its writable-clean descriptors for read-only
+        // ones and fault DMA writes. iommufd clears the dirty state when it enables tracking,
+        // so what is written while tracking is off is not reported once it is on again (a
+        // bitmap read while it is off reports it).
+        Ok(())
+    }
+
+    fn read_and_clear_dirty(
+        domain: &Domain<Self>,
+        req: &DirtyRequest,
+        dirty: &DirtyBitmap,
+    ) -> Result {
+        (**domain).read_and_clear_dirty(req, dirty)
     }
 }
 

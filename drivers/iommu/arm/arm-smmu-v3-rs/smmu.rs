@@ -182,6 +182,7 @@ impl Smmu {
             coherent: fw.coherent,
             force_linear_strtab: crate::module_parameters::force_linear_strtab.value(),
             model: fw.errata_model(),
+            httu: fw.httu,
         };
         let features = Features::new(dev, idr, iidr, aidr, platform)?;
         features.log(dev);
