@@ -166,8 +166,8 @@ mod tests {
     }
 
     #[test]
-    fn dirty_cd() -> Result {
-        run(selftest::illegal::dirty_cd())
+    fn dirty_entries() -> Result {
+        run(selftest::illegal::dirty_entries())
     }
 
     /// The raw translation control fields of a table the page-table code allocated.

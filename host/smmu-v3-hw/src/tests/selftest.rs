@@ -106,6 +106,6 @@ fn cd_table_stes() {
 }
 
 #[test]
-fn dirty_cd() {
-    ok(selftest::illegal::dirty_cd());
+fn dirty_entries() {
+    ok(selftest::illegal::dirty_entries());
 }

@@ -165,6 +165,23 @@ pub(crate) fn cd_table_ste_for(
 /// Returns an error if `vmid` is wider than the SMMU's VMIDs, or if a value of `table` does not
 /// fit its field or is not a valid encoding.
 pub(crate) fn s2_ste(idr: &Idr, vmid: u16, table: &TableCfg) -> Result<Ste, Error> {
+    s2_ste_with(idr, vmid, table, false)
+}
+
+/// [`s2_ste`], with the SMMU updating the access flag and the dirty state of the table's
+/// descriptors if `hw_dirty` (`STE.S2HA` and `STE.S2HD`): the dirty tracking of a stage 2
+/// domain, whose io-pgtable gives writable descriptors `DBM`. The caller checks that the SMMU
+/// has it (`IDR0.HTTU`, or the firmware's override).
+///
+/// # Errors
+///
+/// As [`s2_ste`].
+pub(crate) fn s2_ste_with(
+    idr: &Idr,
+    vmid: u16,
+    table: &TableCfg,
+    hw_dirty: bool,
+) -> Result<Ste, Error> {
     check_id(vmid, idr.vmid_bits())?;
     let s2 = S2Table {
         vmid,
@@ -183,6 +200,7 @@ pub(crate) fn s2_ste(idr: &Idr, vmid: u16, table: &TableCfg) -> Result<Ste, Erro
         stall: stall_forced(idr),
         record: true,
         fwb: false,
+        hw_dirty,
     };
     Ste::s2(&s2, &stream_attrs(idr))
 }

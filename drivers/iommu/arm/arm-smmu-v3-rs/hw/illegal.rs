@@ -261,6 +261,16 @@ fn check_ste_s2(idr: &Idr, w: &[u64; 8]) -> Result<(), Violation> {
         "STE.EATS: ATS with S2S == 1",
     )?;
     rule(
+        ste::S2HA.is_set(w) && matches!(idr.httu(), Httu::None),
+        Kind::Illegal,
+        "STE.S2HA: not implemented (IDR0.HTTU)",
+    )?;
+    rule(
+        ste::S2HD.is_set(w) && matches!(idr.httu(), Httu::None | Httu::Access),
+        Kind::Illegal,
+        "STE.S2HD: not implemented (IDR0.HTTU)",
+    )?;
+    rule(
         ste::S2FWB.is_set(w) && !idr.fwb(),
         Kind::Res0,
         "STE.S2FWB: not implemented (IDR3.FWB)",

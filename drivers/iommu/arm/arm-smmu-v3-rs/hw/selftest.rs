@@ -78,7 +78,7 @@ pub(crate) fn all() -> Check {
     illegal::checker_rules()?;
     illegal::composed_entries()?;
     illegal::cd_table_stes()?;
-    illegal::dirty_cd()?;
+    illegal::dirty_entries()?;
     user::user_validators()?;
     user::nested_entries()
 }

@@ -81,6 +81,10 @@ pub(crate) const S2AA64: Bit<2, 51> = Field;
 pub(crate) const S2ENDI: Bit<2, 52> = Field;
 /// `S2PTW`: stage 1 table walks to Device memory at stage 2 fault.
 pub(crate) const S2PTW: Bit<2, 54> = Field;
+/// `S2HD`: hardware update of the dirty state of stage 2 descriptors (with `S2HA`).
+pub(crate) const S2HD: Bit<2, 55> = Field;
+/// `S2HA`: hardware update of the access flag of stage 2 descriptors.
+pub(crate) const S2HA: Bit<2, 56> = Field;
 /// `S2S`: stage 2 faults stall.
 pub(crate) const S2S: Bit<2, 57> = Field;
 /// `S2R`: stage 2 faults are recorded.
@@ -244,6 +248,8 @@ pub(crate) struct S2Table {
     pub(crate) record: bool,
     /// Forced write-back (`S2FWB`).
     pub(crate) fwb: bool,
+    /// Hardware access flag and dirty state updates (`S2HA` and `S2HD`).
+    pub(crate) hw_dirty: bool,
 }
 
 /// Per-stream attributes shared by every translating configuration.
@@ -409,6 +415,8 @@ impl Ste {
         S2S.set_bool(w, s2.stall);
         S2R.set_bool(w, s2.record);
         S2FWB.set_bool(w, s2.fwb);
+        S2HA.set_bool(w, s2.hw_dirty);
+        S2HD.set_bool(w, s2.hw_dirty);
         S2TTB.set_addr(w, s2.ttb)
     }
 
@@ -474,6 +482,8 @@ impl EntryFormat for Ste {
             S2AA64.mark(&mut used);
             S2ENDI.mark(&mut used);
             S2PTW.mark(&mut used);
+            S2HD.mark(&mut used);
+            S2HA.mark(&mut used);
             S2S.mark(&mut used);
             S2R.mark(&mut used);
             S2TTB.mark(&mut used);

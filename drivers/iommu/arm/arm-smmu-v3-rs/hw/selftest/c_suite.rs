@@ -123,6 +123,7 @@ pub(crate) fn s2_table(vmid: u16, ttb: u64, feat: Feat) -> S2Table {
         stall: feat.stall,
         record: true,
         fwb: false,
+        hw_dirty: false,
     }
 }
 

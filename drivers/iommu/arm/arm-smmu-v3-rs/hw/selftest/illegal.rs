@@ -590,23 +590,34 @@ pub(crate) fn cd_table_stes() -> Check {
     Ok(())
 }
 
-/// The CD of a dirty-tracking stage 1 domain ([`compose::s1_cd_with`]): the plain CD with `HA`
-/// and `HD` set (as the C driver sets them with `IO_PGTABLE_QUIRK_ARM_HD`), legal where
-/// `IDR0.HTTU` includes the dirty state, illegal where it has the access flag only or nothing.
-pub(crate) fn dirty_cd() -> Check {
+/// The entries of dirty-tracking domains: the CD of a stage 1 domain
+/// ([`compose::s1_cd_with`]) is the plain CD with `HA` and `HD` set (as the C driver sets them
+/// with `IO_PGTABLE_QUIRK_ARM_HD`), the STE of a stage 2 domain ([`compose::s2_ste_with`]) the
+/// plain STE with `S2HA` and `S2HD` set; each is legal where `IDR0.HTTU` includes the dirty
+/// state, illegal where it has the access flag only or nothing.
+pub(crate) fn dirty_entries() -> Check {
     let [idr0, idr1, idr3, idr5] = IdrSpec::PLAIN.raw();
     let with_httu = |httu: u32| Idr::new(idr0 | httu << 6, idr1, idr3, idr5);
     let idr = with_httu(2);
-    let table =
-        lpae(false, 4096, S1_IAS, 48, true, 0x8_0000).ok_or(Failure::from(Error::Invalid))?;
-    let plain = compose::s1_cd(&idr, 1, &table, MAIR)?;
-    let dirty = compose::s1_cd_with(&idr, 1, &table, MAIR, true)?;
+    let s1 = lpae(false, 4096, S1_IAS, 48, true, 0x8_0000).ok_or(Failure::from(Error::Invalid))?;
+    let plain = compose::s1_cd(&idr, 1, &s1, MAIR)?;
+    let dirty = compose::s1_cd_with(&idr, 1, &s1, MAIR, true)?;
     let mut want = *plain.words();
     want[0] |= 1 << 42 | 1 << 43;
     expect("CD.HA and CD.HD set, nothing else", *dirty.words() == want)?;
     expect(
         "no HA or HD without dirty tracking",
-        compose::s1_cd_with(&idr, 1, &table, MAIR, false)? == plain,
+        compose::s1_cd_with(&idr, 1, &s1, MAIR, false)? == plain,
+    )?;
+    let ias = compose::s2_ias(48, 12);
+    let s2 = lpae(true, 4096, ias, 48, true, 0x8_0000).ok_or(Failure::from(Error::Invalid))?;
+    let plain_s2 = compose::s2_ste(&idr, 1, &s2)?;
+    let dirty_s2 = compose::s2_ste_with(&idr, 1, &s2, true)?;
+    let mut want = *plain_s2.words();
+    want[2] |= 1 << 55 | 1 << 56;
+    expect(
+        "STE.S2HA and STE.S2HD set, nothing else",
+        *dirty_s2.words() == want,
     )?;
     let ste = compose::cd_table_ste(&idr, 0x4000)?;
     for (i, (httu, legal)) in [(0, false), (1, false), (2, true), (3, true)]
@@ -622,6 +633,13 @@ pub(crate) fn dirty_cd() -> Check {
             expect(
                 "a dirty-tracking CD is legal exactly where IDR0.HTTU has dirty state",
                 check_cd(&smmu, &ste, &dirty).is_ok() == legal,
+            ),
+        )?;
+        at(
+            i,
+            expect(
+                "a dirty-tracking stage 2 STE is legal exactly where IDR0.HTTU has dirty state",
+                check_ste(&smmu, &dirty_s2).is_ok() == legal,
             ),
         )?;
     }
