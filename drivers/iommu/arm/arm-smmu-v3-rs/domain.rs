@@ -256,8 +256,13 @@ pub(crate) struct S2Domain {
 }
 
 impl S2Domain {
-    /// Allocates a domain with a new VMID and an empty table (see [`compose::s2_ias`]).
-    pub(crate) fn new(smmu: &Arc<Smmu>) -> Result<(PagingConfig, Self)> {
+    /// Allocates a domain with a new VMID and an empty table (see [`compose::s2_ias`]), which
+    /// tracks dirty pages if `dirty` (`EOPNOTSUPP` where the SMMU cannot, see
+    /// [`crate::features::Features::dirty_tracking`]).
+    pub(crate) fn new(smmu: &Arc<Smmu>, dirty: bool) -> Result<(PagingConfig, Self)> {
+        if dirty && !smmu.features.dirty_tracking() {
+            return Err(EOPNOTSUPP);
+        }
         let f = &smmu.features;
         let ias = compose::s2_ias(
             f.idr.oas_bits().ok_or(ENXIO)?,
@@ -267,7 +272,7 @@ impl S2Domain {
         let TlbId::Vmid(vmid) = tag.id else {
             return Err(EINVAL);
         };
-        let (config, paging) = configs(smmu, ias, false)?;
+        let (config, paging) = configs(smmu, ias, dirty)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let v = pt.vtcr();
         let table = TableCfg {
@@ -283,7 +288,7 @@ impl S2Domain {
             sh: v.sh,
             ps: v.ps,
         };
-        let ste = compose::s2_ste(&f.idr, vmid, &table)?;
+        let ste = compose::s2_ste_with(&f.idr, vmid, &table, dirty)?;
         Ok((paging, Self { tag, pt, ste }))
     }
 }
@@ -471,7 +476,9 @@ impl Paging {
     }
 
     /// Records the dirty pages of the core's request in `dirty`, clearing their dirty state
-    /// unless the request says not to; `EOPNOTSUPP` for a domain without dirty tracking.
+    /// unless the request says not to; `EOPNOTSUPP` for a domain without dirty tracking. Both
+    /// stages can track them: stage 2 with the project's io-pgtable-arm patch, which the C
+    /// driver does not use.
     ///
     /// Clearing makes the descriptors writable-clean again, but the SMMU may hold them dirty in
     /// its TLB and then not mark them on the next write: the core gathers the cleared range and
@@ -480,7 +487,7 @@ impl Paging {
     pub(crate) fn read_and_clear_dirty(&self, req: &DirtyRequest, dirty: &DirtyBitmap) -> Result {
         match &self.stage {
             Stage::S1(d) => d.pt.read_and_clear_dirty(req, dirty),
-            Stage::S2(_) => Err(EOPNOTSUPP),
+            Stage::S2(d) => d.pt.read_and_clear_dirty(req, dirty),
         }
     }
 

@@ -168,13 +168,11 @@ impl Features {
         })
     }
 
-    /// Stage 1 domains can track dirty pages: the SMMU updates the dirty state of
+    /// Paging domains can track dirty pages: the SMMU updates the dirty state of
     /// writable-clean (DBM) descriptors, and its walks are coherent with the CPU's reads of
-    /// them (as the C driver's `arm_smmu_dbm_capable()`).
+    /// them (as the C driver's `arm_smmu_dbm_capable()`, which only stage 1 domains use).
     pub(crate) fn dirty_tracking(&self) -> bool {
-        self.idr.s1()
-            && self.coherent
-            && matches!(self.httu, Httu::AccessDirty | Httu::AccessDirtyHaft)
+        self.coherent && matches!(self.httu, Httu::AccessDirty | Httu::AccessDirtyHaft)
     }
 
     /// Both stages are implemented and usable together: nesting parents can be offered.

@@ -173,11 +173,11 @@ impl iommu::Ops for SmmuIommu {
         user_data: Option<&UserData>,
     ) -> Result<Pin<KBox<Domain<Paging>>>> {
         // No driver-specific data is defined for paging domains. Stage 2 domains can be
-        // nesting parents; PASIDs and dirty tracking take stage 1 domains.
-        let s1_only = PagingFlags::PASID | PagingFlags::DIRTY_TRACKING;
+        // nesting parents, PASIDs take stage 1 domains, and either stage tracks dirty pages.
+        let known = PagingFlags::NEST_PARENT | PagingFlags::PASID | PagingFlags::DIRTY_TRACKING;
         if user_data.is_some()
-            || !flags.is_subset_of(s1_only | PagingFlags::NEST_PARENT)
-            || (flags.contains(PagingFlags::NEST_PARENT) && flags != PagingFlags::NEST_PARENT)
+            || !flags.is_subset_of(known)
+            || flags.contains(PagingFlags::NEST_PARENT | PagingFlags::PASID)
         {
             return Err(EOPNOTSUPP);
         }
@@ -188,18 +188,19 @@ impl iommu::Ops for SmmuIommu {
         if flags.contains(PagingFlags::NEST_PARENT) && !smmu.features.nesting() {
             return Err(EOPNOTSUPP);
         }
-        // A PASID's domain is a CD; dirty tracking is HTTU's on stage 1 descriptors.
-        if flags != PagingFlags::NONE && flags.is_subset_of(s1_only) && !idr.s1() {
+        // A PASID's domain is a CD.
+        if flags.contains(PagingFlags::PASID) && !idr.s1() {
             return Err(EOPNOTSUPP);
         }
         let dirty = flags.contains(PagingFlags::DIRTY_TRACKING);
         // As the C driver: stage 1 when the SMMU has it, stage 2 for nesting parents and on
-        // SMMUs with stage 2 only.
+        // SMMUs with stage 2 only. The C driver has no dirty tracking at stage 2: it refuses
+        // NEST_PARENT with DIRTY_TRACKING, and DIRTY_TRACKING on SMMUs with stage 2 only.
         let (config, domain) = if idr.s1() && !flags.contains(PagingFlags::NEST_PARENT) {
             let (config, d) = S1Domain::new(smmu, dirty)?;
             (config, Stage::S1(d))
         } else if idr.s2() {
-            let (config, d) = S2Domain::new(smmu)?;
+            let (config, d) = S2Domain::new(smmu, dirty)?;
             (config, Stage::S2(d))
         } else {
             return Err(EOPNOTSUPP);
