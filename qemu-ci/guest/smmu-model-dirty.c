@@ -11,7 +11,10 @@
  * before any DMA, not a page it only read, again a page written after its
  * dirty state was read and cleared (the driver must invalidate the TLB when it
  * cleans: the SMMU caches a dirty entry as writable), and with NO_CLEAR the
- * same pages twice. Output is KTAP.
+ * same pages twice. The same cases then run on a stage 2 (NEST_PARENT) HWPT
+ * with dirty tracking, what a VMM migrating a guest with a nested vIOMMU
+ * tracks; they are skipped, with the reason, where the driver refuses that
+ * HWPT (the C driver tracks stage 1 only). Output is KTAP.
  *
  * Usage: smmu-model-dirty [-d BDF] test
  */
@@ -137,6 +140,61 @@ static int test_no_clear(void)
 	return dirty_is(0, false, "after the clearing read");
 }
 
+/* Why the stage 2 cases cannot run; empty when they can. */
+static char s2_why[160];
+
+/*
+ * Attach the RID to a NEST_PARENT HWPT with dirty tracking on the same IOAS
+ * (the pages stay mapped); where the SMMU has no nesting parent or the driver
+ * no stage 2 dirty tracking (EOPNOTSUPP), the stage 2 cases are skipped.
+ */
+static int test_s2_domain(void)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = c.devid,
+		.pt_id = c.ioas,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+
+	if (ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &alloc)) {
+		snprintf(s2_why, sizeof(s2_why), "no NEST_PARENT HWPT on this SMMU: %s",
+			 strerror(errno));
+		return skip("%s", s2_why);
+	}
+	{
+		struct iommu_destroy d = { .size = sizeof(d), .id = alloc.out_hwpt_id };
+
+		CHECK(!ioctl(c.iommufd, IOMMU_DESTROY, &d), "IOMMU_DESTROY: %s", strerror(errno));
+	}
+	alloc.flags |= IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+	if (ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &alloc)) {
+		CHECK(errno == EOPNOTSUPP, "IOMMU_HWPT_ALLOC(NEST_PARENT | DIRTY_TRACKING): %s, "
+		      "want success or EOPNOTSUPP", strerror(errno));
+		snprintf(s2_why, sizeof(s2_why),
+			 "the driver has no dirty tracking of stage 2 domains (EOPNOTSUPP)");
+		return skip("%s", s2_why);
+	}
+	hwpt = alloc.out_hwpt_id;
+	at.pt_id = hwpt;
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(stage 2 dirty tracking HWPT): %s", strerror(errno));
+	return 0;
+}
+
+#define S2_CASE(name, fn)						\
+static int name(void)							\
+{									\
+	return s2_why[0] ? skip("%s", s2_why) : fn();			\
+}
+S2_CASE(test_s2_tracking_on, test_tracking_on)
+S2_CASE(test_s2_written_pages_dirty, test_written_pages_dirty)
+S2_CASE(test_s2_read_leaves_clean, test_read_leaves_clean)
+S2_CASE(test_s2_write_after_clear, test_write_after_clear)
+S2_CASE(test_s2_no_clear, test_no_clear)
+
 /* Each case ends with a clearing read: the next starts from clean pages. */
 static const struct ktap_case cases[] = {
 	{ "tracking_on_nothing_dirty", test_tracking_on },
@@ -144,6 +202,12 @@ static const struct ktap_case cases[] = {
 	{ "read_leaves_pages_clean", test_read_leaves_clean },
 	{ "write_after_clear_is_seen", test_write_after_clear },
 	{ "no_clear_keeps_dirty_state", test_no_clear },
+	{ "s2_domain_attached", test_s2_domain },
+	{ "s2_tracking_on_nothing_dirty", test_s2_tracking_on },
+	{ "s2_written_pages_dirty_exactly", test_s2_written_pages_dirty },
+	{ "s2_read_leaves_pages_clean", test_s2_read_leaves_clean },
+	{ "s2_write_after_clear_is_seen", test_s2_write_after_clear },
+	{ "s2_no_clear_keeps_dirty_state", test_s2_no_clear },
 };
 
 static int setup(const char *bdf)

@@ -768,15 +768,16 @@ struct ktap_case {
 /*
  * The frame of a guest program with one KTAP plan over one PCI function:
  * "prog [-d BDF] [-s SID] test", the device found by id by default, setup()
- * on it (a failure fails every case), then each case; with chained, the
- * cases after a failed one fail without running. teardown() ends it either
- * way. Returns the exit status.
+ * on it (a failure fails every case), then each case: it fails below 0 and
+ * is skipped above (see skip()), with failmsg as the reason; with chained,
+ * the cases after a failed one fail without running. teardown() ends it
+ * either way. Returns the exit status.
  */
 static inline int ktap_program(const char *prog, const struct pci_id *id, int argc, char **argv,
 			       char bdf[32], int (*setup)(const char *bdf), void (*teardown)(void),
 			       const struct ktap_case *cases, size_t n, int chained)
 {
-	int failed = 0;
+	int failed = 0, r;
 
 	if (pci_dev_arg(prog, id, &argc, &argv, bdf))
 		return 2;
@@ -801,9 +802,12 @@ static inline int ktap_program(const char *prog, const struct pci_id *id, int ar
 			printf("not ok %zu %s # an earlier case failed\n", i + 1, cases[i].name);
 			continue;
 		}
-		if (cases[i].fn()) {
+		r = cases[i].fn();
+		if (r < 0) {
 			printf("# %s: %s\nnot ok %zu %s\n", cases[i].name, failmsg, i + 1, cases[i].name);
 			failed = 1;
+		} else if (r > 0) {
+			printf("ok %zu %s # SKIP %s\n", i + 1, cases[i].name, failmsg);
 		} else {
 			printf("ok %zu %s\n", i + 1, cases[i].name);
 		}
