@@ -84,6 +84,22 @@ class PatchedQemuTest(unittest.TestCase):
         with self.assertRaisesRegex(HarnessError, "unknown SMMUv3 model feature"):
             harness.smmu_features("stall")
 
+    def test_ssid_width(self):
+        self.assertEqual(harness.smmu_features("ssid=16,httu"), ["ssid=16", "httu"])
+        self.assertEqual(harness.smmu_feature_args("ssid"), ["-global", "arm-smmuv3.ssidsize=8"])
+        self.assertEqual(harness.smmu_feature_args("ssid=20"),
+                         ["-global", "arm-smmuv3.ssidsize=20",
+                          "-global", "iommu-pcie-testdev.pasid-width=20"])
+        for bad in ("ssid=0", "ssid=21", "ssid=x", "ssid=", "httu=2"):
+            with self.assertRaisesRegex(HarnessError, "unknown SMMUv3 model feature"):
+                harness.smmu_features(bad)
+        with self.assertRaisesRegex(HarnessError, "more than once"):
+            harness.smmu_features("ssid,ssid=16")
+        self.built()
+        cmd = harness.qemu_command("initrd", "payload", "c", features=["ssid=12"])
+        self.assertIn("arm-smmuv3.ssidsize=12", cmd)
+        self.assertIn("iommu-pcie-testdev.pasid-width=12", cmd)
+
 
 class BuildQemuTest(unittest.TestCase):
     """qemu-ci/build-qemu against fake apt tools: no download, no build."""
