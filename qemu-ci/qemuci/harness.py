@@ -124,8 +124,11 @@ SMMU_FEATURES = {
     "ssid": ["-global", "arm-smmuv3.ssidsize=8"],
     # Hardware updates of the Access flag and of dirty state (IDR0.HTTU = 2).
     "httu": ["-global", "arm-smmuv3.httu=2"],
+    # PCIe ATS (IDR0.ATS); the virt board then marks the root complex ATS-capable
+    # (ats-supported in the device tree, the IORT root complex's ATS attribute).
+    "ats": ["-global", "arm-smmuv3.ats=on"],
 }
-MODEL_FEATURES_PLANNED = ("ats", "pri")
+MODEL_FEATURES_PLANNED = ("pri",)
 # "ssid=N": N SubstreamID bits (SSID_BITS_MIN to SSID_BITS_MAX, the architecture's maximum),
 # the endpoint's PASID capability as wide, so that a driver builds the CD tables of an N-bit
 # device (Linux's C driver: 2-level above 10 bits). The endpoint still issues PASIDs 1-255 only.
