@@ -124,8 +124,15 @@ SMMU_FEATURES = {
     "ssid": ["-global", "arm-smmuv3.ssidsize=8"],
     # Hardware updates of the Access flag and of dirty state (IDR0.HTTU = 2).
     "httu": ["-global", "arm-smmuv3.httu=2"],
+    # PCIe ATS (IDR0.ATS); the virt board then marks the root complex ATS-capable
+    # (ats-supported in the device tree, the IORT root complex's ATS attribute).
+    "ats": ["-global", "arm-smmuv3.ats=on"],
 }
-MODEL_FEATURES_PLANNED = ("ats", "pri")
+MODEL_FEATURES_PLANNED = ("pri",)
+# "ssid=N": N SubstreamID bits (SSID_BITS_MIN to SSID_BITS_MAX, the architecture's maximum),
+# the endpoint's PASID capability as wide, so that a driver builds the CD tables of an N-bit
+# device (Linux's C driver: 2-level above 10 bits). The endpoint still issues PASIDs 1-255 only.
+SSID_BITS_MIN, SSID_BITS_MAX = 1, 20
 # The series' PCIe endpoint that DMAs with PASIDs, at 00:08.0: StreamID 0x40.
 TESTDEV = ["-device", "iommu-pcie-testdev,addr=0x8"]
 TESTDEV_BDF = "0000:00:08.0"
@@ -227,19 +234,41 @@ def use_arch(name):
         DRIVERS = SMMU_DRIVERS
 
 
+def smmu_feature_args(feature):
+    """The QEMU arguments of model feature `feature` (a key of SMMU_FEATURES, or "ssid=N");
+    HarnessError if it is not one."""
+    name, eq, value = feature.partition("=")
+    if not eq:
+        if feature not in SMMU_FEATURES:
+            raise HarnessError(f"unknown SMMUv3 model feature '{feature}' (choose from "
+                               f"{', '.join(SMMU_FEATURES)}, ssid=N)")
+        return SMMU_FEATURES[feature]
+    if name != "ssid" or not value.isdigit() or \
+            not SSID_BITS_MIN <= int(value) <= SSID_BITS_MAX:
+        raise HarnessError(f"unknown SMMUv3 model feature '{feature}' (only ssid takes a "
+                           f"value: ssid=N, N SubstreamID bits from {SSID_BITS_MIN} to "
+                           f"{SSID_BITS_MAX})")
+    bits = int(value)
+    return ["-global", f"arm-smmuv3.ssidsize={bits}",
+            "-global", f"iommu-pcie-testdev.pasid-width={bits}"]
+
+
 def smmu_features(spec):
     """The list of model features in the comma-separated `spec`; HarnessError naming any that
-    the series does not have."""
+    the series does not have. "ssid=N" is the ssid feature with N SubstreamID bits; it may be
+    given once, and not with plain ssid."""
     feats = [f for f in spec.split(",") if f] if spec else []
     planned = [f for f in feats if f in MODEL_FEATURES_PLANNED]
     if planned:
         raise HarnessError(f"SMMUv3 model feature(s) {', '.join(planned)} are not in the QEMU "
                            f"series yet (have: {', '.join(SMMU_FEATURES)})")
-    bad = [f for f in feats if f not in SMMU_FEATURES]
-    if bad:
-        raise HarnessError(f"unknown SMMUv3 model feature(s) {', '.join(bad)} (choose from "
-                           f"{', '.join(SMMU_FEATURES)})")
-    return sorted(set(feats), key=feats.index)
+    for f in feats:
+        smmu_feature_args(f)
+    feats = sorted(set(feats), key=feats.index)
+    ssid = [f for f in feats if f.partition("=")[0] == "ssid"]
+    if len(ssid) > 1:
+        raise HarnessError(f"SubstreamIDs given more than once: {', '.join(ssid)}")
+    return feats
 
 
 def patched_qemu_status():
@@ -664,7 +693,7 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
     through EDK2 with QEMU's ACPI tables instead of a device tree if `acpi`; with `iort` (a key
     of IORT_EDITS), QEMU's IORT changed so and handed to the kernel in the initramfs; with
     `huge_1g`, a 1 GiB hugepage reserved besides the 2 MiB ones (HUGEPAGES_1G). With model
-    `features` (keys of SMMU_FEATURES), the project's QEMU with those on and the test
+    `features` (keys of SMMU_FEATURES, or "ssid=N"), the project's QEMU with those on and the test
     endpoint attached; without, Debian's QEMU."""
     if ARCH == "x86_64":
         from . import vtd
@@ -674,14 +703,12 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
         return vtd.qemu_command(initrd, mode, driver, append, qemu_args, e2e)
     qemu = QEMU
     if features:
-        bad = [f for f in features if f not in SMMU_FEATURES]
-        if bad:
-            raise HarnessError(f"unknown SMMUv3 model feature(s) {', '.join(bad)}")
+        args = [a for f in features for a in smmu_feature_args(f)]
         state, why = patched_qemu_status()
         if state != "ok":
             raise HarnessError(f"no QEMU with the SMMUv3 model features: {why}")
         qemu = why
-        qemu_args = [*(a for f in features for a in SMMU_FEATURES[f]), *TESTDEV, *qemu_args]
+        qemu_args = [*args, *TESTDEV, *qemu_args]
     if iort is not None and (not acpi or iort not in IORT_EDITS):
         raise HarnessError(f"an IORT edit ({iort}) needs an ACPI boot and one of "
                            f"{', '.join(IORT_EDITS)}")

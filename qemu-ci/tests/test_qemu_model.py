@@ -57,6 +57,12 @@ class PatchedQemuTest(unittest.TestCase):
         self.assertEqual(c[c.index("arm-smmuv3.httu=2") - 1], "-global")
         self.assertNotIn("arm-smmuv3.ssidsize=8", c)
 
+    def test_ats_turns_on_ats(self):
+        self.built()
+        c = harness.qemu_command("initrd", "payload", "c", features=["ats"])
+        self.assertEqual(c[c.index("arm-smmuv3.ats=on") - 1], "-global")
+        self.assertEqual(c[c.index("iommu-pcie-testdev,addr=0x8") - 1], "-device")
+
     def test_no_patched_qemu_is_an_error_with_the_reason(self):
         (self.tmp / "qemu").mkdir()
         (self.tmp / "qemu/status").write_text("skip the series does not apply to qemu 1:10.0.9\n")
@@ -79,10 +85,27 @@ class PatchedQemuTest(unittest.TestCase):
         self.assertEqual(harness.smmu_features(""), [])
         self.assertEqual(harness.smmu_features("ssid,ssid"), ["ssid"])
         self.assertEqual(harness.smmu_features("httu,ssid"), ["httu", "ssid"])
+        self.assertEqual(harness.smmu_features("ats,ssid"), ["ats", "ssid"])
         with self.assertRaisesRegex(HarnessError, "not in the QEMU series yet"):
-            harness.smmu_features("ssid,ats")
+            harness.smmu_features("ssid,pri")
         with self.assertRaisesRegex(HarnessError, "unknown SMMUv3 model feature"):
             harness.smmu_features("stall")
+
+    def test_ssid_width(self):
+        self.assertEqual(harness.smmu_features("ssid=16,httu"), ["ssid=16", "httu"])
+        self.assertEqual(harness.smmu_feature_args("ssid"), ["-global", "arm-smmuv3.ssidsize=8"])
+        self.assertEqual(harness.smmu_feature_args("ssid=20"),
+                         ["-global", "arm-smmuv3.ssidsize=20",
+                          "-global", "iommu-pcie-testdev.pasid-width=20"])
+        for bad in ("ssid=0", "ssid=21", "ssid=x", "ssid=", "httu=2"):
+            with self.assertRaisesRegex(HarnessError, "unknown SMMUv3 model feature"):
+                harness.smmu_features(bad)
+        with self.assertRaisesRegex(HarnessError, "more than once"):
+            harness.smmu_features("ssid,ssid=16")
+        self.built()
+        cmd = harness.qemu_command("initrd", "payload", "c", features=["ssid=12"])
+        self.assertIn("arm-smmuv3.ssidsize=12", cmd)
+        self.assertIn("iommu-pcie-testdev.pasid-width=12", cmd)
 
 
 class BuildQemuTest(unittest.TestCase):
