@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! PCI capabilities that an IOMMU driver manages for its client devices: PASID.
+//! PCI capabilities that an IOMMU driver manages for its client devices: PASID and ATS.
 //!
 //! C header: [`include/linux/pci-ats.h`](srctree/include/linux/pci-ats.h)
 
@@ -87,5 +87,89 @@ impl Drop for Pasid {
         // SAFETY: `pdev` is a valid `struct pci_dev` on which this value enabled PASID (type
         // invariants).
         unsafe { bindings::pci_disable_pasid(raw(&self.pdev)) };
+    }
+}
+
+/// The ATS capability of a PCI function, prepared for an IOMMU's smallest page size
+/// (`pci_prepare_ats`) while this value lives; [`Ats::enable`] lets the function cache
+/// translations, which the IOMMU driver must then invalidate. Dropping it disables ATS.
+///
+/// The PCIe specification wants ATS enabled after PASID and disabled before it: keep this value
+/// after the [`Pasid`] of the same function, so that it is dropped first.
+///
+/// # Invariants
+///
+/// `pdev` supports ATS and was prepared for `page_shift`.
+pub struct Ats {
+    pdev: ARef<pci::Device>,
+    page_shift: i32,
+}
+
+impl Ats {
+    /// Prepares the ATS capability of `pdev` for translations of `2^page_shift` bytes at least
+    /// (the Smallest Translation Unit); `None` if the function cannot use ATS (no capability,
+    /// or an untrusted device).
+    ///
+    /// # Errors
+    ///
+    /// - `EBUSY` if ATS is already enabled on the function;
+    /// - `EINVAL` if `page_shift` is below the 4 KiB minimum, or (for a virtual function) if
+    ///   its physical function was prepared for another size.
+    pub fn prepare(pdev: &pci::Device, page_shift: u32) -> Result<Option<Self>> {
+        let raw = raw(pdev);
+        // SAFETY: `raw` is a valid `struct pci_dev`.
+        if !unsafe { bindings::pci_ats_supported(raw) } {
+            return Ok(None);
+        }
+        // SAFETY: `raw` is a valid `struct pci_dev`; the ATS fields are only changed by the
+        // `pci_*_ats()` functions, which IOMMU drivers call while they own the device.
+        if unsafe { (*raw).ats_enabled() } != 0 {
+            return Err(EBUSY);
+        }
+        let page_shift = i32::try_from(page_shift)?;
+        // SAFETY: `raw` is a valid `struct pci_dev` that supports ATS, not enabled.
+        to_result(unsafe { bindings::pci_prepare_ats(raw, page_shift) })?;
+        // INVARIANT: Prepared for `page_shift` just now.
+        Ok(Some(Self {
+            pdev: pdev.into(),
+            page_shift,
+        }))
+    }
+
+    /// Whether ATS is enabled on the function.
+    pub fn is_enabled(&self) -> bool {
+        // SAFETY: `pdev` is a valid `struct pci_dev`.
+        unsafe { (*raw(&self.pdev)).ats_enabled() != 0 }
+    }
+
+    /// Enables ATS: from now on the function may cache translations. Does nothing if it is
+    /// enabled already.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for a virtual function whose physical function was prepared for another size.
+    pub fn enable(&self) -> Result {
+        if self.is_enabled() {
+            return Ok(());
+        }
+        // SAFETY: `pdev` is a valid `struct pci_dev`, supports ATS (type invariants) and does
+        // not have it enabled.
+        to_result(unsafe { bindings::pci_enable_ats(raw(&self.pdev), self.page_shift) })
+    }
+
+    /// Disables ATS: the function stops issuing translation requests and translated
+    /// transactions. Its ATC must still be invalidated afterwards. Does nothing if ATS is
+    /// disabled.
+    pub fn disable(&self) {
+        if self.is_enabled() {
+            // SAFETY: `pdev` is a valid `struct pci_dev` with ATS enabled.
+            unsafe { bindings::pci_disable_ats(raw(&self.pdev)) };
+        }
+    }
+}
+
+impl Drop for Ats {
+    fn drop(&mut self) {
+        self.disable();
     }
 }
