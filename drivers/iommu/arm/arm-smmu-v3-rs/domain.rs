@@ -47,16 +47,19 @@ use kernel::{
         PagingConfig,
         UnmapRequest, //
     },
+    new_spinlock_irq,
     prelude::*,
     sync::{
         Arc,
-        ArcBorrow, //
+        ArcBorrow,
+        SpinLockIrq, //
     },
 };
 
 use crate::{
     hw::{
         cd::Cd,
+        cmd::Cmd,
         compose::{
             self,
             TableCfg,
@@ -103,13 +106,31 @@ pub(crate) enum TlbId {
     Vmid(u16),
 }
 
-/// What the TLB maintenance of a paging domain needs: the SMMU and the domain's [`TlbId`].
+/// What the TLB maintenance of a paging domain needs: the SMMU, the domain's [`TlbId`], and the
+/// attached devices with ATS, whose ATCs are invalidated after the TLB.
 ///
 /// Shared by the domain and its page table (as the flush cookie). The ID is freed when the last
 /// of them is gone, after invalidating everything cached under it.
+#[pin_data(PinnedDrop)]
 pub(crate) struct TlbTag {
     smmu: Arc<Smmu>,
     id: TlbId,
+    /// An interrupts-off spinlock: invalidations run where the DMA API unmaps, which may be a
+    /// hard interrupt handler.
+    #[pin]
+    ats: SpinLockIrq<KVec<AtsDevice>>,
+}
+
+/// A device with ATS attached to a paging domain (by its RID): its StreamIDs.
+struct AtsDevice {
+    /// The device's [`Master`], as an address: only compared.
+    key: usize,
+    sids: KVec<u32>,
+}
+
+/// Identifies `m` in a [`TlbTag`]'s ATS list.
+fn ats_key(m: &Master) -> usize {
+    core::ptr::from_ref(m) as usize
 }
 
 impl TlbTag {
@@ -120,28 +141,84 @@ impl TlbTag {
         } else {
             TlbId::Vmid(smmu.alloc_vmid()?)
         };
-        let tag = Self {
-            smmu: smmu.clone(),
-            id,
-        };
-        // On failure `tag` is dropped, which frees the ID.
-        Ok(Arc::new(tag, GFP_KERNEL)?)
+        let tag = Arc::pin_init(
+            pin_init!(Self {
+                smmu: smmu.clone(),
+                id,
+                ats <- new_spinlock_irq!(KVec::new(), "arm_smmu_v3_rs::ats_devices"),
+            }),
+            GFP_KERNEL,
+        );
+        if tag.is_err() {
+            // Nothing was cached under the new ID.
+            match id {
+                TlbId::Asid(asid) => smmu.free_asid(asid),
+                TlbId::Vmid(vmid) => smmu.free_vmid(vmid),
+            }
+        }
+        tag
     }
 
-    /// Invalidates everything cached under the ID.
+    /// Adds `m`, which gets ATS in this domain, to the devices whose ATCs are invalidated.
+    fn ats_add(&self, m: &Master) -> Result {
+        let mut sids = KVec::with_capacity(m.sids().len(), GFP_KERNEL)?;
+        sids.extend_from_slice(m.sids(), GFP_KERNEL)?;
+        self.ats.lock().push(
+            AtsDevice {
+                key: ats_key(m),
+                sids,
+            },
+            GFP_ATOMIC,
+        )?;
+        Ok(())
+    }
+
+    /// Removes `m` (one entry) from the devices whose ATCs are invalidated, if it is there.
+    fn ats_remove(&self, m: &Master) {
+        let mut list = self.ats.lock();
+        if let Some(i) = list.iter().position(|d| d.key == ats_key(m)) {
+            let _ = list.remove(i);
+        }
+    }
+
+    /// Invalidates `[iova, iova + size)` (everything if `size` is 0) in the ATCs of the
+    /// devices with ATS: after the TLB, so that a translation request the ATC makes
+    /// meanwhile cannot be answered from a stale TLB entry.
+    fn atc_invalidate(&self, iova: u64, size: u64) {
+        const BATCH: usize = 16;
+        let list = self.ats.lock();
+        for dev in list.iter() {
+            for sids in dev.sids.chunks(BATCH) {
+                let mut cmds = [Cmd::from_words([0; 2]); BATCH];
+                for (cmd, sid) in cmds.iter_mut().zip(sids) {
+                    *cmd = Cmd::atc_inv_range(*sid, None, iova, size);
+                }
+                if let Some(cmds) = cmds.get(..sids.len()) {
+                    self.report(self.smmu.issue_sync(cmds));
+                }
+            }
+        }
+    }
+
+    /// Invalidates everything cached under the ID, then the ATCs.
     fn invalidate_all(&self) -> Result {
-        match self.id {
+        let r = match self.id {
             TlbId::Asid(asid) => self.smmu.invalidate_asid(asid),
             TlbId::Vmid(vmid) => self.smmu.invalidate_vmid(vmid),
-        }
+        };
+        self.atc_invalidate(0, 0);
+        r
     }
 
-    /// Invalidates `[iova, iova + size)`, entries of size `granule`, only leaves if `leaf`.
+    /// Invalidates `[iova, iova + size)`, entries of size `granule`, only leaves if `leaf`,
+    /// then the range in the ATCs.
     fn invalidate_range(&self, iova: u64, size: u64, granule: usize, leaf: bool) -> Result {
-        match self.id {
+        let r = match self.id {
             TlbId::Asid(asid) => self.smmu.invalidate_s1(asid, iova, size, granule, leaf),
             TlbId::Vmid(vmid) => self.smmu.invalidate_s2(vmid, iova, size, granule, leaf),
-        }
+        };
+        self.atc_invalidate(iova, size);
+        r
     }
 
     /// Logs a failed invalidation: the callers that need one cannot report errors.
@@ -190,8 +267,9 @@ impl TlbTag {
     }
 }
 
-impl Drop for TlbTag {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl PinnedDrop for TlbTag {
+    fn drop(self: Pin<&mut Self>) {
         self.report(self.invalidate_all());
         match self.id {
             TlbId::Asid(asid) => self.smmu.free_asid(asid),
@@ -294,11 +372,11 @@ impl S2Domain {
 }
 
 impl S2Domain {
-    /// Attaches `m`: installs the stage 2 STE for its streams, then drops CD 0 if it had one;
-    /// `EBUSY` while PASIDs of `m` have domains.
-    fn attach(&self, m: &Master) -> Result {
+    /// Attaches `m`, with ATS if `ats`: installs the stage 2 STE for its streams, then drops
+    /// CD 0 if it had one; `EBUSY` while PASIDs of `m` have domains.
+    fn attach(&self, m: &Master, ats: bool) -> Result {
         self.tag.check_master(m)?;
-        m.attach_ste(&self.ste)
+        m.attach_ste(&self.ste, ats)
     }
 }
 
@@ -342,10 +420,11 @@ impl S1Domain {
         Ok((paging, Self { tag, pt, cd }))
     }
 
-    /// Attaches `m`: writes its CD 0 for this domain, then points its streams at its CD table.
-    fn attach(&self, m: &Master) -> Result {
+    /// Attaches `m`, with ATS if `ats`: writes its CD 0 for this domain, then points its
+    /// streams at its CD table.
+    fn attach(&self, m: &Master, ats: bool) -> Result {
         self.tag.check_master(m)?;
-        m.attach_cd0(&self.cd)
+        m.attach_cd0(&self.cd, ats)
     }
 }
 
@@ -385,14 +464,27 @@ impl Paging {
     ///
     /// The caller must report the device leaving its previous domain with [`Paging::detached`]
     /// once this succeeds.
+    ///
+    /// A device with ATS gets it here: it is added to the devices whose ATCs the domain's
+    /// invalidations reach before its STE answers translation requests.
     pub(crate) fn attach(&self, m: &Master) -> Result {
         self.coherency.enter(m.canwbs())?;
+        let ats = m.ats_capable();
+        if ats {
+            if let Err(e) = self.tag().ats_add(m) {
+                self.coherency.leave(m.canwbs());
+                return Err(e);
+            }
+        }
         let r = match &self.stage {
-            Stage::S1(d) => d.attach(m),
-            Stage::S2(d) => d.attach(m),
+            Stage::S1(d) => d.attach(m, ats),
+            Stage::S2(d) => d.attach(m, ats),
         };
         if r.is_err() {
             self.coherency.leave(m.canwbs());
+            if ats {
+                self.tag().ats_remove(m);
+            }
         }
         r
     }
@@ -416,9 +508,16 @@ impl Paging {
         r
     }
 
-    /// Records that `m` (its RID or a PASID), which was attached to this domain, is now
-    /// attached to another one.
+    /// Records that `m` left an attachment to this domain other than its RID's: a PASID, or a
+    /// nested domain on this parent. Its ATC stays as the RID's attachment has it.
+    pub(crate) fn detached_other(&self, m: &Master) {
+        self.coherency.leave(m.canwbs());
+    }
+
+    /// Records that the RID of `m`, which was attached to this domain, is now attached to
+    /// another one: the domain's invalidations stop reaching its ATC.
     pub(crate) fn detached(&self, m: &Master) {
+        self.tag().ats_remove(m);
         self.coherency.leave(m.canwbs());
     }
 

@@ -92,12 +92,16 @@ impl iommu::Ops for SmmuIommu {
         }
         // As the C driver, from the fwspec: only ACPI's IORT can say CANWBS.
         let canwbs = dev.fwspec().is_some_and(|f| f.pci_rc_canwbs());
+        // The root complex supports ATS: the device tree's `ats-supported`, the IORT's ATS
+        // attribute.
+        let rc_ats = dev.fwspec().is_some_and(|f| f.pci_rc_ats());
         let master = Master::new(
             smmu.clone(),
             iommu.bound_device(),
             dev.as_ref(),
             sids,
             canwbs,
+            rc_ats,
         )?;
         Ok(KBox::new(master, GFP_KERNEL)?)
     }
@@ -209,7 +213,14 @@ impl iommu::Ops for SmmuIommu {
     }
 }
 
-/// Tells the domain `old` that `m` left it, after attaching it elsewhere.
+/// Tells the domain `old` that a PASID of `m` left it, after attaching it elsewhere.
+fn pasid_left(old: Option<&AnyDomain>, m: &Master) {
+    if let Some(p) = old.and_then(|d| d.downcast::<Paging>()) {
+        p.detached_other(m);
+    }
+}
+
+/// Tells the domain `old` that the RID of `m` left it, after attaching it elsewhere.
 fn left(old: Option<&AnyDomain>, m: &Master) {
     if let Some(p) = old.and_then(|d| d.downcast::<Paging>()) {
         p.detached(m);
@@ -290,7 +301,7 @@ impl DomainOps for Blocked {
         // How the core takes a PASID's domain away: it must not fail.
         let m = master(dev)?;
         Blocked::remove_pasid(m, pasid);
-        left(old, m);
+        pasid_left(old, m);
         Ok(())
     }
 }
@@ -316,7 +327,7 @@ impl DomainOps for Paging {
         let m = master(dev)?;
         let iommu = dev.iommu().ok_or(ENODEV)?;
         (**domain).set_pasid(m, iommu.bound_device(), pasid)?;
-        left(old, m);
+        pasid_left(old, m);
         Ok(())
     }
 

@@ -14,6 +14,13 @@
 //! blocking domain, the STEs go back to a plain bypass or abort STE. A RID domain whose STE has
 //! no CD table (stage 2, nested) cannot be attached while PASIDs have domains (`EBUSY`), and
 //! PASIDs cannot be given domains while the RID is in one (`EINVAL`), as in the C driver.
+//!
+//! Where the SMMU, the root complex and a PCI function have ATS and the function uses no
+//! PASIDs, the function's ATS is prepared at probe and enabled while its RID is in a paging
+//! domain: the STEs answer translation requests (`EATS`), the domain's invalidations reach the
+//! function's ATC ([`crate::domain`]), and each change of STE is ordered with ATS as in the C
+//! driver (disabled before an STE without it, the ATC invalidated after every change,
+//! enabled last).
 
 use kernel::{
     device::{
@@ -51,7 +58,10 @@ use crate::{
 
 #[cfg(CONFIG_PCI_PASID)]
 use kernel::{
-    iommu::pci::Pasid,
+    iommu::pci::{
+        Ats,
+        Pasid, //
+    },
     pci, //
 };
 
@@ -62,6 +72,25 @@ enum Pasid {}
 #[cfg(not(CONFIG_PCI_PASID))]
 impl Pasid {
     fn max_pasids(&self) -> u32 {
+        match *self {}
+    }
+}
+
+/// Without PCI PASID (and ATS) support, no device has ATS.
+#[cfg(not(CONFIG_PCI_PASID))]
+enum Ats {}
+
+#[cfg(not(CONFIG_PCI_PASID))]
+impl Ats {
+    fn enable(&self) -> Result {
+        match *self {}
+    }
+
+    fn disable(&self) {
+        match *self {}
+    }
+
+    fn is_enabled(&self) -> bool {
         match *self {}
     }
 }
@@ -86,6 +115,8 @@ struct Contexts {
     /// How many SubstreamIDs other than 0 have a valid CD.
     pasids: usize,
     rid: Rid,
+    /// Whether ATS is enabled on the device (and its STEs answer translation requests).
+    ats_on: bool,
 }
 
 /// The streams of one client device.
@@ -96,6 +127,9 @@ pub(crate) struct Master {
     canwbs: bool,
     /// Serialises the changes of the device's CDs and STEs.
     ctx: Pin<KBox<Mutex<Contexts>>>,
+    /// ATS prepared on the PCI function, where the SMMU, the root complex and the function
+    /// have it and the function uses no PASIDs. Dropped (ATS disabled) before `_pasid`.
+    ats: Option<Ats>,
     /// PASID enabled on the PCI function, while the device is probed.
     _pasid: Option<Pasid>,
 }
@@ -107,13 +141,17 @@ impl Master {
     /// with `dev`, the SMMU's device; on an SMMU with SubstreamIDs it first enables PASID on a
     /// PCI `client` that has the capability, and sizes the table for the PASIDs both can use.
     /// Fails with `ENODEV` if another device owns one of the StreamIDs (see [`crate::streams`]).
-    /// `canwbs` is what the firmware says of the device's root complex (see [`Master::canwbs`]).
+    /// `canwbs` is what the firmware says of the device's root complex (see [`Master::canwbs`]),
+    /// `rc_ats` whether it supports ATS: then a PCI `client` with the capability has its ATS
+    /// prepared for the SMMU's smallest page, unless it has PASIDs (ATS with PASIDs is not
+    /// implemented: their domains would need ATC invalidations per PASID).
     pub(crate) fn new(
         smmu: Arc<Smmu>,
         dev: &Device<Bound>,
         client: &Device,
         sids: &[u32],
         canwbs: bool,
+        rc_ats: bool,
     ) -> Result<Self> {
         let mut v = KVec::with_capacity(sids.len(), GFP_KERNEL)?;
         for sid in sids {
@@ -138,12 +176,19 @@ impl Master {
         } else {
             None
         };
+        let substreams = table.as_ref().is_some_and(|t| t.layout().cd_max() > 0);
+        let ats = if idr.ats() && rc_ats && !substreams {
+            prepare_ats(client, smmu.features.pgsize_bitmap.trailing_zeros())
+        } else {
+            None
+        };
         let ctx = KBox::pin_init(
             new_mutex!(
                 Contexts {
                     table,
                     pasids: 0,
                     rid: Rid::Blocked,
+                    ats_on: false,
                 },
                 "arm_smmu_v3_rs::master"
             ),
@@ -155,8 +200,15 @@ impl Master {
             sids: v,
             canwbs,
             ctx,
+            ats,
             _pasid: pasid,
         })
+    }
+
+    /// Whether the device gets ATS in paging domains: their TLB invalidations must then
+    /// reach its ATC (see [`crate::domain`]).
+    pub(crate) fn ats_capable(&self) -> bool {
+        self.ats.is_some()
     }
 
     /// Whether the device's root complex makes its DMA write-back cacheable and shareable
@@ -223,22 +275,24 @@ impl Master {
     pub(crate) fn attach_static(&self, bypass: bool) {
         let rid = if bypass { Rid::Identity } else { Rid::Blocked };
         let mut ctx = self.ctx.lock();
-        self.install(&self.static_ste(&ctx, rid));
+        let ste = self.static_ste(&ctx, rid);
+        self.install_ats(&mut ctx, &ste, false);
         ctx.rid = rid;
         self.write_cd(&ctx, Ssid::ZERO, &Cd::INVALID);
     }
 
     /// Attaches the RID to a domain whose STE, `ste`, does not use the CD table (stage 2,
-    /// nested), then invalidates CD 0.
+    /// nested), with ATS if `ats` and the device has it (see [`Master::install_ats`]), then
+    /// invalidates CD 0.
     ///
     /// Fails with `EBUSY`, changing nothing, while PASIDs have domains (see
     /// [`Master::pasids_in_use`]); once the first STE is written, every step is carried out.
-    pub(crate) fn attach_ste(&self, ste: &Ste) -> Result {
+    pub(crate) fn attach_ste(&self, ste: &Ste, ats: bool) -> Result {
         let mut ctx = self.ctx.lock();
         if ctx.pasids > 0 {
             return Err(EBUSY);
         }
-        self.install(ste);
+        self.install_ats(&mut ctx, ste, ats);
         ctx.rid = Rid::Other;
         self.write_cd(&ctx, Ssid::ZERO, &Cd::INVALID);
         Ok(())
@@ -251,15 +305,16 @@ impl Master {
     }
 
     /// Attaches the RID to the stage 1 context `cd`: writes CD 0, then points every stream of
-    /// the device at the CD table, with transactions without a SubstreamID using CD 0.
+    /// the device at the CD table, with transactions without a SubstreamID using CD 0, with
+    /// ATS if `ats` and the device has it (see [`Master::install_ats`]).
     ///
     /// Fails, changing nothing, if the device has no CD table; once CD 0 is written every step
     /// is carried out (see [`Smmu::install_stes`]).
-    pub(crate) fn attach_cd0(&self, cd: &Cd) -> Result {
+    pub(crate) fn attach_cd0(&self, cd: &Cd, ats: bool) -> Result {
         let mut ctx = self.ctx.lock();
         let ste = self.table_ste(&ctx, S1Dss::Ssid0)?;
         self.write_cd(&ctx, Ssid::ZERO, cd);
-        self.install(&ste);
+        self.install_ats(&mut ctx, &ste, ats);
         ctx.rid = Rid::Cd0;
         Ok(())
     }
@@ -322,6 +377,53 @@ impl Master {
         ctx.count(was, now);
         if was && ctx.pasids == 0 && matches!(ctx.rid, Rid::Identity | Rid::Blocked) {
             self.install(&self.static_ste(&ctx, ctx.rid));
+        }
+    }
+
+    /// Installs `ste` for every stream, answering ATS translation requests if `ats` and the
+    /// device has ATS, in the order of the C driver: ATS is disabled on the device before an
+    /// STE without it is installed; the device's ATC is invalidated once the new STE is in
+    /// place whenever ATS was or is to be on (the translation changed); ATS is enabled last.
+    fn install_ats(&self, ctx: &mut Contexts, ste: &Ste, ats: bool) {
+        let dev_ats = self.ats.as_ref().filter(|_| ats);
+        let target = match dev_ats.map(|_| compose::with_ats(ste)) {
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                // Cannot happen: paging domains' STEs translate at one stage, without stalls.
+                dev_err!(self.smmu.dev(), "no ATS STE: {:?}\n", Error::from(e));
+                None
+            }
+            None => None,
+        };
+        if target.is_none() && ctx.ats_on {
+            if let Some(a) = self.ats.as_ref() {
+                a.disable();
+            }
+        }
+        self.install(target.as_ref().unwrap_or(ste));
+        if ctx.ats_on || target.is_some() {
+            self.atc_inv_all();
+        }
+        ctx.ats_on = false;
+        if let (Some(a), Some(_)) = (dev_ats, target.as_ref()) {
+            match a.enable() {
+                Ok(()) => ctx.ats_on = true,
+                Err(e) => dev_err!(self.smmu.dev(), "ATS not enabled: {:?}\n", e),
+            }
+        }
+    }
+
+    /// Invalidates everything the device's ATC holds: `CMD_ATC_INV` of the whole address
+    /// space for every stream, in batches with their `CMD_SYNC`.
+    fn atc_inv_all(&self) {
+        for sids in self.sids.chunks(CFGI_BATCH) {
+            let mut cmds = [Cmd::from_words([0; 2]); CFGI_BATCH];
+            for (cmd, sid) in cmds.iter_mut().zip(sids) {
+                *cmd = Cmd::atc_inv_all(*sid, None);
+            }
+            if let Some(cmds) = cmds.get(..sids.len()) {
+                let _ = self.smmu.sync_logged(cmds);
+            }
         }
     }
 
@@ -397,6 +499,26 @@ fn enable_pasid(client: &Device) -> Option<Pasid> {
 /// Without PCI PASID support, no device has PASID enabled.
 #[cfg(not(CONFIG_PCI_PASID))]
 fn enable_pasid(_client: &Device) -> Option<Pasid> {
+    None
+}
+
+/// Prepares ATS on `client` for translations of `2^page_shift` bytes if it is a PCI function
+/// that can use it; `None` otherwise, or if it cannot be prepared (logged).
+#[cfg(CONFIG_PCI_PASID)]
+fn prepare_ats(client: &Device, page_shift: u32) -> Option<Ats> {
+    let pdev = <&pci::Device>::try_from(client).ok()?;
+    match Ats::prepare(pdev, page_shift) {
+        Ok(a) => a,
+        Err(e) => {
+            dev_err!(client, "ATS not prepared: {:?}\n", e);
+            None
+        }
+    }
+}
+
+/// Without PCI ATS support, no device has ATS.
+#[cfg(not(CONFIG_PCI_PASID))]
+fn prepare_ats(_client: &Device, _page_shift: u32) -> Option<Ats> {
     None
 }
 

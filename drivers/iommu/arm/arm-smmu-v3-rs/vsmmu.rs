@@ -207,14 +207,14 @@ impl Nested {
         let parent = self.viommu.parent();
         parent.nested_attaching(m)?;
         if let Err(e) = m.set_event_sink(sink.as_ref()) {
-            parent.detached(m);
+            parent.detached_other(m);
             return Err(e);
         }
         // Cannot fail in practice: the core serialises the attachments of a device, so no
         // PASID got a domain since the check above.
-        if let Err(e) = m.attach_ste(&self.ste) {
+        if let Err(e) = m.attach_ste(&self.ste, false) {
             let _ = m.set_event_sink(None);
-            parent.detached(m);
+            parent.detached_other(m);
             return Err(e);
         }
         Ok(())
@@ -222,7 +222,7 @@ impl Nested {
 
     /// Records that `m`, which was attached to this domain, is now attached to another one.
     pub(crate) fn detached(&self, m: &Master) {
-        self.viommu.parent().detached(m);
+        self.viommu.parent().detached_other(m);
     }
 }
 

@@ -27,7 +27,9 @@ use crate::hw::{
         StallModel, //
     },
     ste::{
+        self,
         CdTable,
+        Config,
         Eats,
         S1Dss,
         S2Table,
@@ -95,6 +97,23 @@ const fn stream_attrs(idr: &Idr) -> StreamAttrs {
         mev: false,
         shcfg: shcfg(idr),
     }
+}
+
+/// `ste` answering the endpoint's ATS translation requests (`EATS = Trans`), for a device
+/// whose ATS the driver enables while it is attached to a paging domain.
+///
+/// # Errors
+///
+/// Returns [`Error::Invalid`] unless `ste` translates at one stage only (stage 1 or stage 2),
+/// without stage 2 stalls (with which `EATS` must be 0).
+pub(crate) fn with_ats(ste: &Ste) -> Result<Ste, Error> {
+    let mut w = *ste.words();
+    match ste.config() {
+        Some(Config::S1Trans | Config::S2Trans) if ste.is_valid() && !ste::S2S.is_set(&w) => {}
+        _ => return Err(Error::Invalid),
+    }
+    ste::EATS.set(&mut w, Eats::Trans.raw())?;
+    Ok(Ste::from_words(w))
 }
 
 /// Fails if `id` is wider than `bits`.
