@@ -893,3 +893,132 @@ static inline uint64_t phys_of(void *va)
 }
 
 #endif /* VFIO_LIB_H */
+
+/*
+ * A fail-nth sweep: a sequence of ioctls runs again and again with
+ * /proc/thread-self/fail-nth set to 1, 2, ...: the Nth allocation the kernel
+ * makes for this thread (slab or page: failslab and fail_page_alloc are
+ * opened to sleeping and order-0 allocations) fails. Each step must then
+ * succeed or return an errno. After each run the sequence is undone with
+ * nothing injected, and every object must go (nothing kept a reference it
+ * should not). The sweep ends at the first N the sequence does not reach;
+ * that run must have succeeded whole. The host fails the boot on any kernel
+ * report (WARN, oops, lockdep, KASAN, and kmemleak's scan at the end).
+ */
+struct failnth_seq {
+	const char *const *names;	/* of the steps */
+	int steps;
+	void *ctx;
+	/* Forget what the last run made. */
+	void (*reset)(void *ctx);
+	/* One run: returns the step that failed (its errno in *err), or steps. */
+	int (*run)(void *ctx, int *err);
+	/* Undo the run, nothing injected: 0 if every object went. */
+	int (*undo)(void *ctx);
+};
+
+#define FAILNTH_MAX_RUNS 20000
+
+static inline int failnth_write(int fd, unsigned int n)
+{
+	char b[16];
+	int l = snprintf(b, sizeof(b), "%u", n);
+
+	return pwrite(fd, b, l, 0) == l ? 0 : -1;
+}
+
+static inline int failnth_attrs(void)
+{
+	static const char *const set[][2] = {
+		{ "failslab/ignore-gfp-wait", "N" },
+		{ "failslab/verbose", "0" },
+		{ "fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "fail_page_alloc/min-order", "0" },
+		{ "fail_page_alloc/verbose", "0" },
+	};
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/%s", set[i][0]);
+		CHECK(!write_str(path, set[i][1]), "%s: %s (a kernel without FAILSLAB, "
+		      "FAIL_PAGE_ALLOC and FAULT_INJECTION_DEBUG_FS?)", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* Runs the sweep of @s; prints what failed where as KTAP diagnostics. */
+static inline int failnth_sweep(const struct failnth_seq *s)
+{
+	unsigned int refused_at[64] = { 0 }, errnos[256] = { 0 };
+	unsigned int n, refused = 0, absorbed = 0;
+	int fd, step, err;
+	char buf[16];
+
+	CHECK(s->steps <= 64, "%d steps: at most 64", s->steps);
+	if (failnth_attrs())
+		return -1;
+	fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	CHECK(fd >= 0, "/proc/thread-self/fail-nth: %s (no CONFIG_FAULT_INJECTION?)",
+	      strerror(errno));
+	/* No page faults of ours in the sweep: they would take injected failures. */
+	CHECK(!mlockall(MCL_CURRENT | MCL_FUTURE), "mlockall: %s", strerror(errno));
+	for (n = 1; n <= FAILNTH_MAX_RUNS; n++) {
+		ssize_t r;
+		int left;
+
+		err = 0;
+		s->reset(s->ctx);
+		if (failnth_write(fd, n)) {
+			failnth_write(fd, 0);
+			return fail("writing %u to fail-nth: %s", n, strerror(errno));
+		}
+		step = s->run(s->ctx, &err);
+		r = pread(fd, buf, sizeof(buf) - 1, 0);
+		failnth_write(fd, 0);
+		CHECK(r > 0, "reading fail-nth: %s", strerror(errno));
+		buf[r] = 0;
+		left = atoi(buf);
+		if (step < s->steps && !err) {
+			s->undo(s->ctx);
+			return fail("fail-nth %u: %s failed without an errno", n, s->names[step]);
+		}
+		if (left) {
+			/* Nothing injected: the whole sequence must have worked. */
+			CHECK(step == s->steps, "with no failure injected (fail-nth %u), %s: %s", n,
+			      s->names[step], strerror(err));
+			if (s->undo(s->ctx))
+				return -1;
+			break;
+		}
+		if (step < s->steps) {
+			refused++;
+			refused_at[step]++;
+			errnos[err & 0xff]++;
+		} else {
+			absorbed++;
+		}
+		if (s->undo(s->ctx)) {
+			char why[sizeof(failmsg)];
+
+			snprintf(why, sizeof(why), "%s", failmsg);
+			return fail("after fail-nth %u (%s %s): %s", n,
+				    step < s->steps ? s->names[step] : "sequence",
+				    step < s->steps ? "refused" : "completed", why);
+		}
+	}
+	close(fd);
+	munlockall();
+	CHECK(n <= FAILNTH_MAX_RUNS, "the sequence still met injected failures after %u runs",
+	      n - 1);
+	printf("# failnth: %u allocations failed in turn: %u refused with an errno, %u absorbed\n",
+	       n - 1, refused, absorbed);
+	for (step = 0; step < s->steps; step++)
+		if (refused_at[step])
+			printf("#   %-40s refused %u times\n", s->names[step], refused_at[step]);
+	for (err = 1; err < 256; err++)
+		if (errnos[err])
+			printf("#   errno %d (%s): %u times\n", err, strerror(err), errnos[err]);
+	CHECK(refused, "no injected failure made any step fail: is fault injection working?");
+	return 0;
+}

@@ -612,19 +612,10 @@ static int t_viommu_two_and_close(struct vsmmu *v)
 }
 
 /*
- * The fail-nth sweep. A VMM's nesting sequence (IOAS, map, NEST_PARENT HWPT,
- * attach, vIOMMU, vDEVICE, vEVENTQ, nested HWPT, replace, invalidate, replace
- * back and forth) runs again and again with /proc/thread-self/fail-nth set to
- * 1, 2, ...: the Nth allocation the kernel makes for this thread (slab or
- * page: failslab and fail_page_alloc also fail sleeping allocations here)
- * fails. Each ioctl must then succeed or return an errno. After each run the
- * sequence is undone with nothing injected, and every object must go
- * (IOMMU_DESTROY succeeds: nothing kept a reference it should not). The sweep
- * ends at the first N the sequence does not reach; that run must have
- * succeeded whole. The host fails the boot on any kernel report (WARN, oops,
- * lockdep, KASAN, and kmemleak's scan at the end of the boot).
+ * The fail-nth sweep (failnth_sweep() in vfio-lib.h) of a VMM's nesting
+ * sequence: IOAS, map, NEST_PARENT HWPT, attach, vIOMMU, vDEVICE, vEVENTQ,
+ * nested HWPT, replace, invalidate, replace back and forth.
  */
-#define FN_MAX_RUNS 20000
 #define FN_STEPS 14
 
 static const char *const fn_names[FN_STEPS] = {
@@ -728,107 +719,48 @@ static int fn_undo(struct vsmmu *v, struct fn_objs *o)
 	return 0;
 }
 
-static int fn_write(int fd, unsigned int n)
-{
-	char b[16];
-	int l = snprintf(b, sizeof(b), "%u", n);
+/* One run's state for failnth_sweep(). */
+struct fn_ctx {
+	struct vsmmu *v;
+	struct fn_objs o;
+};
 
-	return pwrite(fd, b, l, 0) == l ? 0 : -1;
+static void fn_reset_cb(void *p)
+{
+	struct fn_ctx *x = p;
+
+	x->o = (struct fn_objs){ .veventq_fd = -1 };
 }
 
-static int fn_attrs(void)
+static int fn_run_cb(void *p, int *err)
 {
-	static const char *const set[][2] = {
-		{ "failslab/ignore-gfp-wait", "N" },
-		{ "failslab/verbose", "0" },
-		{ "fail_page_alloc/ignore-gfp-wait", "N" },
-		{ "fail_page_alloc/ignore-gfp-highmem", "N" },
-		{ "fail_page_alloc/min-order", "0" },
-		{ "fail_page_alloc/verbose", "0" },
-	};
-	char path[128];
+	struct fn_ctx *x = p;
 
-	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s", set[i][0]);
-		CHECK(!write_str(path, set[i][1]), "%s: %s (a kernel without FAILSLAB, "
-		      "FAIL_PAGE_ALLOC and FAULT_INJECTION_DEBUG_FS?)", path, strerror(errno));
-	}
-	return 0;
+	return fn_sequence(x->v, &x->o, err);
+}
+
+static int fn_undo_cb(void *p)
+{
+	struct fn_ctx *x = p;
+
+	return fn_undo(x->v, &x->o);
 }
 
 static int t_failnth_sweep(struct vsmmu *v)
 {
 	struct vfio_device_detach_iommufd_pt det = { .argsz = sizeof(det) };
-	unsigned int refused_at[FN_STEPS] = { 0 }, errnos[256] = { 0 };
-	unsigned int n, refused = 0, absorbed = 0;
-	int fd, step, err;
-	char buf[16];
+	struct fn_ctx x = { .v = v };
+	const struct failnth_seq seq = {
+		.names = fn_names, .steps = FN_STEPS, .ctx = &x,
+		.reset = fn_reset_cb, .run = fn_run_cb, .undo = fn_undo_cb,
+	};
 
-	if (fn_attrs() || gram_tables())
+	if (gram_tables())
 		return -1;
-	fd = open("/proc/thread-self/fail-nth", O_RDWR);
-	CHECK(fd >= 0, "/proc/thread-self/fail-nth: %s (no CONFIG_FAULT_INJECTION?)",
-	      strerror(errno));
-	/* No page faults of ours in the sweep: they would take injected failures. */
-	CHECK(!mlockall(MCL_CURRENT | MCL_FUTURE), "mlockall: %s", strerror(errno));
 	CHECK(!ioctl(v->c.dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &det),
 	      "VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", strerror(errno));
-	for (n = 1; n <= FN_MAX_RUNS; n++) {
-		struct fn_objs o = { .veventq_fd = -1 };
-		ssize_t r;
-		int left;
-
-		err = 0;
-		if (fn_write(fd, n)) {
-			fn_write(fd, 0);
-			return fail("writing %u to fail-nth: %s", n, strerror(errno));
-		}
-		step = fn_sequence(v, &o, &err);
-		r = pread(fd, buf, sizeof(buf) - 1, 0);
-		fn_write(fd, 0);
-		CHECK(r > 0, "reading fail-nth: %s", strerror(errno));
-		buf[r] = 0;
-		left = atoi(buf);
-		if (step < FN_STEPS && !err) {
-			fn_undo(v, &o);
-			return fail("fail-nth %u: %s failed without an errno", n, fn_names[step]);
-		}
-		if (left) {
-			/* Nothing injected: the whole sequence must have worked. */
-			CHECK(step == FN_STEPS, "with no failure injected (fail-nth %u), %s: %s", n,
-			      fn_names[step], strerror(err));
-			if (fn_undo(v, &o))
-				return -1;
-			break;
-		}
-		if (step < FN_STEPS) {
-			refused++;
-			refused_at[step]++;
-			errnos[err & 0xff]++;
-		} else {
-			absorbed++;
-		}
-		if (fn_undo(v, &o)) {
-			char why[sizeof(failmsg)];
-
-			snprintf(why, sizeof(why), "%s", failmsg);
-			return fail("after fail-nth %u (%s %s): %s", n,
-				    step < FN_STEPS ? fn_names[step] : "sequence",
-				    step < FN_STEPS ? "refused" : "completed", why);
-		}
-	}
-	close(fd);
-	munlockall();
-	CHECK(n <= FN_MAX_RUNS, "the sequence still met injected failures after %u runs", n - 1);
-	printf("# failnth: %u allocations failed in turn: %u refused with an errno, %u absorbed\n",
-	       n - 1, refused, absorbed);
-	for (step = 0; step < FN_STEPS; step++)
-		if (refused_at[step])
-			printf("#   %-32s refused %u times\n", fn_names[step], refused_at[step]);
-	for (err = 1; err < 256; err++)
-		if (errnos[err])
-			printf("#   errno %d (%s): %u times\n", err, strerror(err), errnos[err]);
-	CHECK(refused, "no injected failure made any step fail: is fault injection working?");
+	if (failnth_sweep(&seq))
+		return -1;
 	/* The device works afterwards, attached as before. */
 	CHECK(!attach(v, v->s2), "attach back to the NEST_PARENT HWPT: %s", strerror(errno));
 	return 0;
