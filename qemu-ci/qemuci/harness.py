@@ -127,8 +127,10 @@ SMMU_FEATURES = {
     # PCIe ATS (IDR0.ATS); the virt board then marks the root complex ATS-capable
     # (ats-supported in the device tree, the IORT root complex's ATS attribute).
     "ats": ["-global", "arm-smmuv3.ats=on"],
+    # PCIe PRI (IDR0.PRI, the PRI queue); the model's PRI needs ATS.
+    "pri": ["-global", "arm-smmuv3.ats=on", "-global", "arm-smmuv3.pri=on"],
 }
-MODEL_FEATURES_PLANNED = ("pri",)
+MODEL_FEATURES_PLANNED = ()
 # "ssid=N": N SubstreamID bits (SSID_BITS_MIN to SSID_BITS_MAX, the architecture's maximum),
 # the endpoint's PASID capability as wide, so that a driver builds the CD tables of an N-bit
 # device (Linux's C driver: 2-level above 10 bits). The endpoint still issues PASIDs 1-255 only.

@@ -63,6 +63,12 @@ class PatchedQemuTest(unittest.TestCase):
         self.assertEqual(c[c.index("arm-smmuv3.ats=on") - 1], "-global")
         self.assertEqual(c[c.index("iommu-pcie-testdev,addr=0x8") - 1], "-device")
 
+    def test_pri_turns_on_ats_and_pri(self):
+        self.built()
+        c = harness.qemu_command("initrd", "payload", "c", features=["pri"])
+        self.assertIn("arm-smmuv3.ats=on", c)
+        self.assertEqual(c[c.index("arm-smmuv3.pri=on") - 1], "-global")
+
     def test_no_patched_qemu_is_an_error_with_the_reason(self):
         (self.tmp / "qemu").mkdir()
         (self.tmp / "qemu/status").write_text("skip the series does not apply to qemu 1:10.0.9\n")
@@ -85,9 +91,7 @@ class PatchedQemuTest(unittest.TestCase):
         self.assertEqual(harness.smmu_features(""), [])
         self.assertEqual(harness.smmu_features("ssid,ssid"), ["ssid"])
         self.assertEqual(harness.smmu_features("httu,ssid"), ["httu", "ssid"])
-        self.assertEqual(harness.smmu_features("ats,ssid"), ["ats", "ssid"])
-        with self.assertRaisesRegex(HarnessError, "not in the QEMU series yet"):
-            harness.smmu_features("ssid,pri")
+        self.assertEqual(harness.smmu_features("ats,ssid,pri"), ["ats", "ssid", "pri"])
         with self.assertRaisesRegex(HarnessError, "unknown SMMUv3 model feature"):
             harness.smmu_features("stall")
 
