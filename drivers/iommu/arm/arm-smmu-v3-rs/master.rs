@@ -18,9 +18,9 @@
 //! Where the SMMU, the root complex and a PCI function have ATS and the function uses no
 //! PASIDs, the function's ATS is prepared at probe and enabled while its RID is in a paging
 //! domain: the STEs answer translation requests (`EATS`), the domain's invalidations reach the
-//! function's ATC ([`crate::domain`]), and each change of STE is ordered with ATS as in the C
-//! driver (disabled before an STE without it, the ATC invalidated after every change,
-//! enabled last).
+//! function's ATC (the domain keeps a list of its ATS devices), and each change of STE is
+//! ordered with ATS as in the C driver (disabled before an STE without it, the ATC invalidated
+//! after every change, enabled last).
 
 use kernel::{
     device::{
@@ -206,7 +206,7 @@ impl Master {
     }
 
     /// Whether the device gets ATS in paging domains: their TLB invalidations must then
-    /// reach its ATC (see [`crate::domain`]).
+    /// reach its ATC: the paging domain keeps it in its list.
     pub(crate) fn ats_capable(&self) -> bool {
         self.ats.is_some()
     }
