@@ -56,6 +56,19 @@ def accel():
     return ["-M", "q35", "-accel", "tcg", "-cpu", "max"]
 
 
+def quiet_firmware():
+    """QEMU arguments that keep SeaBIOS off the serial console. Without a VGA SeaBIOS mirrors
+    its screen there ("sercon"), clearing the terminal with escape sequences and leaving
+    "Booting from ROM.." without a newline before the kernel's first line; the console reader
+    would glue that to the first line user space prints. The fw_cfg file etc/sercon-port
+    holds the port as a little-endian integer: 0 turns sercon off."""
+    off = harness.GUEST / "sercon-port-off"
+    if not off.exists():
+        off.parent.mkdir(parents=True, exist_ok=True)
+        off.write_bytes(bytes(2))
+    return ["-fw_cfg", f"name=etc/sercon-port,file={off}"]
+
+
 def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
     """The QEMU command line booting the x86_64 kernel on q35 with one VT-d, `driver` (a key of
     DRIVERS) doing DMA remapping, and the same devices behind it as on arm64: edu at 00:01.0,
@@ -73,11 +86,13 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
         if d != driver:
             cmdline += DRIVERS[d]["off"]
     if mode != "kunit":
-        cmdline.append("kunit.enable=0")
+        # As on arm64: 2 MiB hugepages for the VFIO tests' block mappings (no 1 GiB page:
+        # kmemleak would scan it for two minutes at the end of every boot).
+        cmdline += ["kunit.enable=0", *harness.HUGEPAGES]
     cmdline += list(append)
     # -vga none: no VGA at 00:01.0, where edu then sits as on arm64's virt.
     return [harness.QEMU, *accel(), "-smp", "2", "-m", "3G", "-nographic", "-no-reboot",
-            "-vga", "none", "-nic", "none",
+            "-vga", "none", "-nic", "none", *quiet_firmware(),
             "-device", VTD,
             "-device", "edu,addr=1,dma_mask=0xffffffffffffffff",
             "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
