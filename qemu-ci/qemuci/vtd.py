@@ -26,12 +26,14 @@ DRIVERS = {
           # bdf="00:01.0" for edu.
           "fault_event": r"DMAR: \[DMA (?:Read|Write) NO_PASID\] Request device \[0000:{bdf}\] "
                          r"fault addr 0x[0-9a-f]+ \[fault reason 0x[0-9a-f]+\]"},
-    # Not there yet: CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST builds only the hw layer's KUnit
-    # suite. The driver will start from a rootfs_initcall of its own, after pci_iommu_init().
+    # Phase 1 of the Rust driver (Documentation/iommu-rs/intel-rs.rst): a rootfs_initcall of its
+    # own, after pci_iommu_init(), that brings the units up (registers claimed, queued
+    # invalidation, root table) but does not register with the IOMMU core yet. "probed" is what
+    # it prints once a unit is up; the fault line is the format it will print.
     "rust": {"config": "CONFIG_INTEL_IOMMU_RUST",
              "off": ["initcall_blacklist=__intel_iommu_rs_init"],
              "name": "intel_iommu_rs",
-             "probed": r"intel_iommu_rs: \S+: registered with the IOMMU core",
+             "probed": r"intel_iommu_rs: (dmar\d+): \S+ root table at 0x[0-9a-f]+ installed",
              "fault_event": r"intel_iommu_rs: \S+: fault: .* source {bdf} "},
 }
 
