@@ -6,9 +6,10 @@
 //!
 //! Submission is synchronous, as the C driver's `qi_submit_sync()`: under the queue's lock the
 //! descriptors and a wait descriptor are written, `IQT` is moved past them and the status word
-//! is polled until the unit wrote it. The queue is therefore empty whenever the lock is free.
-//! Unlike C, the poll is bounded: a unit that does not complete within [`QI_TIMEOUT`] has its
-//! queue marked broken and every later submission fails.
+//! is polled until the unit wrote it. The queue is therefore empty whenever the lock is free,
+//! but after a rejected descriptor (`IQE`), whose submission returns at once as in C. Unlike C,
+//! the poll is bounded: a unit that does not complete within [`QI_TIMEOUT`] has its queue marked
+//! broken and every later submission fails.
 //!
 //! C reference: `dmar_enable_qi()`, `qi_submit_sync()` and `qi_check_fault()` in
 //! [`drivers/iommu/intel/dmar.c`](srctree/drivers/iommu/intel/dmar.c).
@@ -69,7 +70,8 @@ pub(crate) struct Queue {
     wide: bool,
     /// The number of descriptors the ring holds.
     entries: usize,
-    /// The next descriptor to write; equal to `IQH` whenever the lock is free.
+    /// The next descriptor to write; equal to `IQH` whenever the lock is free, but after an
+    /// `IQE`.
     tail: usize,
     /// The last wait sequence number used.
     seq: u32,
@@ -129,10 +131,13 @@ impl Queue {
     ///
     /// # Errors
     ///
-    /// `EINVAL` if `descs` does not fit the queue; `EIO` if the unit rejected a descriptor
-    /// (`IQE`, which is then replaced by a wait descriptor so the queue goes on) or reported a
-    /// device-TLB invalidation error (`ITE`, `ICE`); `ETIMEDOUT` if the wait did not complete
-    /// within [`QI_TIMEOUT`]. After `ETIMEDOUT`, `ITE` or `ICE` the queue is broken and later
+    /// `EINVAL` if `descs` can never fit the queue, `EBUSY` if the descriptors left over from a
+    /// rejected submission leave no room; `EIO` if the unit rejected a descriptor (`IQE`: it is
+    /// replaced by a wait descriptor and `IQE` cleared, as C's `qi_check_fault()` does, and the
+    /// call returns without waiting, as C's; the rest of that submission completes ahead of the
+    /// next one, whose `IQT` write QEMU needs to fetch again) or reported a device-TLB
+    /// invalidation error (`ITE`, `ICE`); `ETIMEDOUT` if the wait did not complete within
+    /// [`QI_TIMEOUT`]. After `ETIMEDOUT`, `ITE` or `ICE` the queue is broken and later
     /// submissions fail with `EIO`.
     pub(crate) fn submit_sync(&mut self, regs: &FwIoMem, label: &str, descs: &[Desc]) -> Result {
         if self.broken {
@@ -140,6 +145,13 @@ impl Queue {
         }
         if descs.len() + 1 >= self.entries {
             return Err(EINVAL);
+        }
+        // Normally the queue is empty here (every submission waits for its completion), but
+        // after an `IQE` the rest of the rejected submission may still be queued.
+        let head = regs::iq_index(regs.try_read64(regs::IQH)?, self.wide);
+        let queued = (self.tail + self.entries - head) % self.entries;
+        if queued + descs.len() + 1 >= self.entries {
+            return Err(EBUSY);
         }
         // Sequence numbers are never `PENDING`, and a completion of an earlier submission that
         // is written late cannot be taken for this one's.
@@ -158,18 +170,18 @@ impl Queue {
         regs.try_write64(regs::iq_offset(self.tail, self.wide), regs::IQT)?;
 
         let start = Instant::<Monotonic>::now();
-        let mut result = Ok(());
         loop {
             // The unit writes the 32-bit status data at the low half of the word.
             if status.load(Acquire) & 0xffff_ffff == u64::from(seq) {
-                return result;
+                return Ok(());
             }
             let fsts = regs.try_read32(regs::FSTS)?;
             let f = Fsts::decode(fsts);
             if f.iqe {
                 // The unit stopped at the descriptor at `IQH` and fetches nothing until `IQE`
                 // is cleared: put a wait descriptor there, as C does, so that the rest of the
-                // queue completes.
+                // queue completes. Its status write carries this submission's number, which
+                // is never awaited again.
                 let head = regs::iq_index(regs.try_read64(regs::IQH)?, self.wide);
                 let iqer = Iqer::decode(regs.try_read64(regs::IQER).unwrap_or(0));
                 pr_err!(
@@ -181,7 +193,7 @@ impl Queue {
                 );
                 self.put(head, &wait);
                 regs.try_write32(1 << 4, regs::FSTS)?;
-                result = Err(EIO);
+                return Err(EIO);
             }
             if f.ite || f.ice {
                 // Device-TLB invalidation errors: this driver does not issue device-TLB
