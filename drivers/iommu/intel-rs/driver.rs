@@ -28,6 +28,12 @@ use crate::{
 /// driver keeps its units the same way).
 static UNITS: SetOnce<KVec<Unit>> = SetOnce::new();
 
+/// The units this driver brought up; empty if it did not run (the C driver's boot) or failed.
+#[cfg(CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST)]
+pub(crate) fn units() -> &'static [Unit] {
+    UNITS.as_ref().map_or(&[], |units| units)
+}
+
 /// Finds the DMAR table and brings up every unit it describes: registers claimed, queued
 /// invalidation on, an empty root table installed. Translation stays off (the IOMMU core
 /// registration and the domains are still to come), so devices keep DMAing untranslated.
