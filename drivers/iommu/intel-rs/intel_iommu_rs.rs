@@ -2,10 +2,19 @@
 
 //! Intel VT-d IOMMU driver (DMA remapping), in Rust.
 //!
-//! So far this crate is the pure hardware-format layer, [`hw`], and the KUnit suite that runs its
-//! checks in the kernel ([`kunit`]). The driver above it, how it comes up beside the C driver and
-//! interrupt remapping, and what is still to be done are described in
-//! `Documentation/iommu-rs/intel-rs.rst`.
+//! Layered as the SMMUv3 driver, from the bottom:
+//!
+//! - [`hw`]: the specification's formats (DMAR table, registers, root/context/PASID entries,
+//!   invalidation descriptors, fault records). Pure `core` code, also built and tested on the
+//!   host.
+//! - `queue`: the invalidation queue, with synchronous, bounded waits.
+//! - `unit`: one remapping unit: its registers, claimed and mapped, global commands, the queue
+//!   and the root table.
+//! - `driver`: the built-in init that finds the units in the DMAR table.
+//!
+//! How the driver comes up beside the C driver and interrupt remapping, and what is still to be
+//! done, is in `Documentation/iommu-rs/intel-rs.rst`. With only
+//! `CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST`, the crate is [`hw`] and its KUnit suite.
 //!
 //! C reference: [`drivers/iommu/intel/`](srctree/drivers/iommu/intel/).
 
@@ -15,9 +24,48 @@
 )]
 mod hw;
 
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod driver;
+#[cfg(CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST)]
 mod kunit;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod queue;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod unit;
 
-/// The prefix of this crate's log lines. `module!` defines it for a module; this crate has none
-/// yet (nothing to initialise until the driver binds units), and the kernel's `pr_*!` macros
-/// need it.
+/// The prefix of this crate's log lines. `module!` defines it for a module; this crate is
+/// started by [`kernel::builtin_initcall!`] instead, and the kernel's `pr_*!` macros need it.
 const __LOG_PREFIX: &[u8] = b"intel_iommu_rs\0";
+
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+impl From<hw::Error> for kernel::error::Error {
+    fn from(e: hw::Error) -> Self {
+        use kernel::error::code::*;
+        match e {
+            hw::Error::Overflow => EOVERFLOW,
+            hw::Error::BadAddress | hw::Error::Invalid | hw::Error::UnusedBitsSet => EINVAL,
+        }
+    }
+}
+
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+/// Prints a [`hw`] value, which implements [`core::fmt::Display`], with the kernel's formatting
+/// macros.
+pub(crate) struct Show<'a, T>(pub(crate) &'a T);
+
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+impl<T: core::fmt::Display> kernel::fmt::Display for Show<'_, T> {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(self.0, f)
+    }
+}
+
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+/// `"yes"` or `"no"`, for log lines.
+pub(crate) fn yn(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}

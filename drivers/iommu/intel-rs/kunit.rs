@@ -97,3 +97,145 @@ mod tests {
         run(selftest::dmar::tables())
     }
 }
+
+/// KUnit suite `intel_iommu_rs_kernel`: the kernel crate pieces the driver stands on, in the
+/// x86_64 kernel that has the hardware they are for (the DMAR table, RAM, MMIO).
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+#[kernel::macros::kunit_tests(intel_iommu_rs_kernel)]
+mod kernel_tests {
+    use kernel::{
+        acpi_table::Table,
+        fw_iomem::FwIoMem,
+        phys_mem::PhysMem,
+        prelude::*,
+        str::CString,
+        sync::atomic::Relaxed, //
+    };
+
+    use crate::hw::dmar::{
+        Dmar,
+        Structure, //
+    };
+
+    /// The DMAR table is found by its signature and is what its header says.
+    #[test]
+    fn acpi_table_by_signature() -> Result {
+        let table = Table::get(b"DMAR")?;
+        let bytes = table.bytes();
+        assert_eq!(bytes.get(..4), Some(b"DMAR".as_slice()));
+        let len = u32::from_le_bytes(bytes[4..8].try_into().map_err(|_| EINVAL)?);
+        assert_eq!(bytes.len(), len as usize);
+        assert!(Table::get(b"ZZZZ").err() == Some(ENODEV));
+        Ok(())
+    }
+
+    /// Zeroed, aligned pages with their physical address; flushes are bounds-checked.
+    #[test]
+    fn phys_mem() -> Result {
+        assert!(PhysMem::new_zeroed(0).err() == Some(EINVAL));
+        let one = PhysMem::new_zeroed(1)?;
+        assert_eq!(one.len(), 4096);
+        assert_eq!(one.phys() % 4096, 0);
+        assert!(one.words().iter().all(|w| w.load(Relaxed) == 0));
+        one.words()[511].store(0x1234_5678_9abc_def0, Relaxed);
+        assert_eq!(one.words()[511].load(Relaxed), 0x1234_5678_9abc_def0);
+        one.flush(0..512)?;
+        assert!(one.flush(0..513).err() == Some(EINVAL));
+        assert!(one.flush(511..512).is_ok());
+        let two = PhysMem::new_zeroed(8192)?;
+        assert_eq!(two.len(), 8192);
+        assert_eq!(two.phys() % 8192, 0);
+        assert_ne!(one.phys(), two.phys());
+        Ok(())
+    }
+
+    /// RAM and a unit some driver (the C or the Rust one) has claimed cannot be claimed again.
+    #[test]
+    fn fw_iomem_claims_exclusively() -> Result {
+        let ram = PhysMem::new_zeroed(4096)?;
+        assert!(
+            FwIoMem::request(ram.phys(), 4096, CString::try_from_fmt(fmt!("test"))?).err()
+                == Some(EBUSY)
+        );
+        assert!(
+            FwIoMem::request(ram.phys(), 0, CString::try_from_fmt(fmt!("test"))?).err()
+                == Some(EINVAL)
+        );
+        let table = Table::get(b"DMAR")?;
+        let dmar = Dmar::parse(table.bytes()).map_err(|_| EINVAL)?;
+        let unit = dmar.structures().find_map(|s| match s {
+            Ok(Structure::Drhd(d)) => Some(d),
+            _ => None,
+        });
+        let unit = unit.ok_or(ENODEV)?;
+        assert!(
+            FwIoMem::request(unit.address, 4096, CString::try_from_fmt(fmt!("test"))?).err()
+                == Some(EBUSY)
+        );
+        Ok(())
+    }
+}
+
+/// KUnit suite `intel_iommu_rs_live`: the invalidation queue of the units the driver brought up
+/// (skipped unless the Rust driver runs: `--driver rust`).
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+#[kernel::macros::kunit_tests(intel_iommu_rs_live)]
+mod live_tests {
+    use kernel::{
+        iommu::testing::skip_current_test,
+        prelude::*, //
+    };
+
+    use crate::{
+        driver,
+        hw::qi::{
+            ContextScope,
+            Desc,
+            Drain,
+            IotlbScope, //
+        },
+        unit::Unit,
+    };
+
+    /// The first unit, or `None` after marking the test skipped.
+    fn unit() -> Option<&'static Unit> {
+        let unit = driver::units().first();
+        if unit.is_none() {
+            skip_current_test(c"no VT-d unit brought up by intel_iommu_rs");
+        }
+        unit
+    }
+
+    /// Invalidations and a bare wait complete, one submission after another.
+    #[test]
+    fn queue_completes() -> Result {
+        let Some(unit) = unit() else {
+            return Ok(());
+        };
+        let drain = Drain::from_cap(unit.cap);
+        unit.submit_sync(&[
+            Desc::context(ContextScope::Global)?,
+            Desc::iotlb(IotlbScope::Global, drain)?,
+        ])?;
+        for _ in 0..300 {
+            // More than the queue holds: the ring wraps.
+            unit.submit_sync(&[])?;
+        }
+        Ok(())
+    }
+
+    /// A descriptor the unit rejects (`IQE`: a type no VT-d version defines) fails the
+    /// submission with `EIO`, and the queue goes on: the next submissions complete.
+    #[test]
+    fn queue_recovers_from_a_rejected_descriptor() -> Result {
+        let Some(unit) = unit() else {
+            return Ok(());
+        };
+        let bad = Desc::from_words([0xf, 0, 0, 0]);
+        assert!(bad.kind().is_none());
+        assert!(unit.submit_sync(&[bad]).err() == Some(EIO));
+        unit.submit_sync(&[])?;
+        unit.submit_sync(&[Desc::context(ContextScope::Global)?])?;
+        Ok(())
+    }
+}

@@ -224,6 +224,12 @@ pub(crate) const fn dev_tlb_range(addr: u64, order: u32) -> Result<(u64, bool), 
 }
 
 impl Desc {
+    /// A descriptor of arbitrary qwords, for tests that make a unit reject one.
+    #[cfg(any(test, CONFIG_KUNIT = "y"))]
+    pub(crate) const fn from_words(w: [u64; DESC_QWORDS]) -> Self {
+        Self(w)
+    }
+
     /// The descriptor's four qwords; a 128-bit queue takes the first two.
     pub(crate) const fn words(&self) -> &[u64; DESC_QWORDS] {
         &self.0

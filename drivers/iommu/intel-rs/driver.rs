@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! How the driver comes up: a built-in `rootfs_initcall`, after PCI enumeration and before any
+//! PCI driver probes, that finds the remapping units in the ACPI DMAR table and brings them up.
+//!
+//! The C driver's own init (`pci_iommu_init()`, the same initcall level, earlier in link order)
+//! and interrupt remapping must be kept out of a boot that runs this one
+//! (`initcall_blacklist=pci_iommu_init intremap=off`); a unit either of them set up is refused.
+//! `Documentation/iommu-rs/intel-rs.rst` explains the choice.
+
+use kernel::{
+    acpi_table::Table,
+    prelude::*,
+    sync::SetOnce, //
+};
+
+use crate::{
+    hw::dmar::{
+        Dmar,
+        Structure, //
+    },
+    unit::Unit,
+    yn,
+    Show, //
+};
+
+/// The units this driver owns, for the life of the kernel (the driver is built in, and the C
+/// driver keeps its units the same way).
+static UNITS: SetOnce<KVec<Unit>> = SetOnce::new();
+
+/// The units this driver brought up; empty if it did not run (the C driver's boot) or failed.
+#[cfg(CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST)]
+pub(crate) fn units() -> &'static [Unit] {
+    UNITS.as_ref().map_or(&[], |units| units)
+}
+
+/// Finds the DMAR table and brings up every unit it describes: registers claimed, queued
+/// invalidation on, an empty root table installed. Translation stays off (the IOMMU core
+/// registration and the domains are still to come), so devices keep DMAing untranslated.
+fn init() -> Result {
+    let table = match Table::get(b"DMAR") {
+        Ok(table) => table,
+        Err(_) => {
+            pr_info!("no DMAR table: no VT-d here\n");
+            return Ok(());
+        }
+    };
+    let dmar = Dmar::parse(table.bytes()).map_err(|e| {
+        // A malformed table is not used at all: its units may be described wrongly.
+        pr_err!("DMAR table rejected: {}\n", Show(&e));
+        EINVAL
+    })?;
+    let flags = dmar.flags();
+    pr_info!(
+        "DMAR table: revision {}, host address width {}, interrupt remapping {}, \
+         x2APIC opt-out {}, DMA platform opt-in {}{}\n",
+        dmar.revision(),
+        dmar.host_address_width(),
+        yn(flags.intr_remap),
+        yn(flags.x2apic_opt_out),
+        yn(flags.platform_opt_in),
+        if dmar.checksum_ok() {
+            ""
+        } else {
+            " (bad checksum)"
+        }
+    );
+
+    let mut units = KVec::new();
+    let drhds = dmar.structures().filter_map(|s| match s {
+        Ok(Structure::Drhd(d)) => Some(d),
+        _ => None,
+    });
+    for (index, drhd) in drhds.enumerate() {
+        let mut unit = Unit::probe(index, &drhd)?;
+        unit.log_probe();
+        unit.enable_qi()?;
+        unit.install_root_table()?;
+        units.push(unit, GFP_KERNEL)?;
+    }
+    if units.is_empty() {
+        pr_info!("the DMAR table describes no remapping unit\n");
+    }
+    // Only this initcall, which runs once, populates it.
+    UNITS.populate(units);
+    Ok(())
+}
+
+kernel::builtin_initcall!(rootfs, __intel_iommu_rs_init, init);

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One DMA remapping hardware unit (a DRHD of the DMAR table): its registers, claimed and
+//! mapped, what it implements, and the global command handshake.
+//!
+//! C reference: `map_iommu()`, `alloc_iommu()` and `iommu_disable_translation()` in
+//! [`drivers/iommu/intel/`](srctree/drivers/iommu/intel/).
+
+use kernel::{
+    fw_iomem::FwIoMem,
+    io::{
+        poll::read_poll_timeout,
+        Io, //
+    },
+    new_spinlock,
+    phys_mem::PhysMem,
+    prelude::*,
+    str::CString,
+    sync::SpinLock,
+    time::Delta, //
+};
+
+use crate::{
+    hw::{
+        dmar::Drhd,
+        qi::{
+            ContextScope,
+            Desc,
+            Drain,
+            IotlbScope,
+            PasidCacheScope, //
+        },
+        regs::{
+            self,
+            global,
+            Cap,
+            Ecap,
+            Ttm, //
+        },
+    },
+    queue::Queue,
+    yn, //
+};
+
+/// How long a global command (`GCMD`) may take to show in `GSTS`: the C driver's
+/// `DMAR_OPERATION_TIMEOUT`, one second.
+const GCMD_TIMEOUT: Delta = Delta::from_secs(1);
+
+/// A DMA remapping unit whose registers this driver owns.
+pub(crate) struct Unit {
+    /// `dmar<N>`, the unit's index in the DMAR table, as the C driver names its units.
+    pub(crate) name: CString,
+    /// The claimed and mapped register set.
+    regs: FwIoMem,
+    /// The PCI segment the unit serves.
+    pub(crate) segment: u16,
+    /// `VER_REG`.
+    pub(crate) ver: u32,
+    /// `CAP_REG`.
+    pub(crate) cap: Cap,
+    /// `ECAP_REG`.
+    pub(crate) ecap: Ecap,
+    /// The invalidation queue, once enabled ([`Unit::enable_qi`]).
+    qi: Option<Pin<KBox<SpinLock<Queue>>>>,
+    /// The root table, once installed ([`Unit::install_root_table`]).
+    root: Option<PhysMem>,
+}
+
+impl Unit {
+    /// Claims and maps the registers of the DRHD at `index` of the DMAR table, decodes what the
+    /// unit implements and makes sure nothing else uses it.
+    ///
+    /// # Errors
+    ///
+    /// `EBUSY` if the registers are claimed already or the unit has interrupt remapping or
+    /// queued invalidation on (someone else drives it); `EINVAL` if the registers read all
+    /// ones; `ENODEV` if the unit lacks what the driver needs; `ETIMEDOUT` if turning off
+    /// translation a previous kernel left on did not complete.
+    pub(crate) fn probe(index: usize, drhd: &Drhd<'_>) -> Result<Self> {
+        let name = || CString::try_from_fmt(fmt!("dmar{index}"));
+        let size = usize::try_from(drhd.reg_size)?;
+        let regs = FwIoMem::request(drhd.address, size, name()?).inspect_err(|e| {
+            pr_err!(
+                "dmar{index}: cannot claim the registers at {:#x} (error {}): in use?\n",
+                drhd.address,
+                e.to_errno()
+            );
+        })?;
+        let cap = Cap(regs.try_read64(regs::CAP)?);
+        let ecap = Ecap(regs.try_read64(regs::ECAP)?);
+        let ver = regs.try_read32(regs::VER)?;
+        if cap.0 == u64::MAX && ecap.0 == u64::MAX {
+            pr_err!(
+                "dmar{index}: registers at {:#x} read all ones\n",
+                drhd.address
+            );
+            return Err(EINVAL);
+        }
+        // The fault recording and IOTLB registers may lie beyond the size the table gives.
+        let span = regs::register_span(cap, ecap);
+        let regs = if span > size {
+            drop(regs);
+            FwIoMem::request(drhd.address, span, name()?)?
+        } else {
+            regs
+        };
+        let unit = Self {
+            name: name()?,
+            regs,
+            segment: drhd.segment,
+            ver,
+            cap,
+            ecap,
+            qi: None,
+            root: None,
+        };
+        unit.check_free()?;
+        Ok(unit)
+    }
+
+    /// The unit's name, `dmar<N>`.
+    pub(crate) fn label(&self) -> &str {
+        // The name was formatted from ASCII.
+        self.name.to_str().unwrap_or("dmar")
+    }
+
+    /// Turns off what a previous kernel (kexec, kdump) left on: interrupt remapping,
+    /// translation and queued invalidation.
+    ///
+    /// Nothing of this kernel can have set them: the C driver and C's interrupt remapping claim
+    /// the registers before they program a unit, and [`Unit::probe`] claimed them first.
+    fn check_free(&self) -> Result {
+        let gsts = self.gsts()?;
+        if gsts & (global::IRE | global::TE | global::QIE) != 0 {
+            pr_warn!(
+                "{}: left on by a previous kernel (GSTS {:#010x}), turning it off\n",
+                self.label(),
+                gsts
+            );
+        }
+        if gsts & global::IRE != 0 {
+            // Interrupts from devices behind the unit go through the old kernel's table until
+            // this is off; this boot runs without interrupt remapping (intremap=off).
+            self.global_command(global::IRE, false)?;
+        }
+        if gsts & global::TE != 0 {
+            // C copies the old context tables for kdump; this driver starts clean, so DMA still
+            // in flight from the previous kernel faults from here on.
+            self.global_command(global::TE, false)?;
+        }
+        if gsts & global::QIE != 0 {
+            // As C's `dmar_disable_qi()`: let the unit finish what is queued, then stop it.
+            read_poll_timeout(
+                || {
+                    Ok((
+                        self.regs.try_read64(regs::IQH)?,
+                        self.regs.try_read64(regs::IQT)?,
+                    ))
+                },
+                |&(h, t)| h == t,
+                Delta::from_micros(10),
+                GCMD_TIMEOUT,
+            )?;
+            self.global_command(global::QIE, false)?;
+        }
+        Ok(())
+    }
+
+    /// Enables queued invalidation with a new, empty queue: 256-bit descriptors in scalable
+    /// mode, 128-bit ones in legacy mode.
+    ///
+    /// `ENODEV` if the unit has no queued invalidation (register-based invalidation, which only
+    /// old units have, is not implemented).
+    pub(crate) fn enable_qi(&mut self) -> Result {
+        if !self.ecap.qi() {
+            pr_err!(
+                "{}: no queued invalidation (ECAP.QI): not supported\n",
+                self.label()
+            );
+            return Err(ENODEV);
+        }
+        let queue = Queue::new(self.ecap.smts())?;
+        // As C: the tail first, then the queue's address, then enable.
+        self.regs.try_write64(0, regs::IQT)?;
+        self.regs.try_write64(queue.iqa()?, regs::IQA)?;
+        self.qi = Some(KBox::pin_init(
+            new_spinlock!(queue, "intel_iommu_rs::qi"),
+            GFP_KERNEL,
+        )?);
+        self.global_command(global::QIE, true)
+    }
+
+    /// Submits `descs` to the invalidation queue and waits until the unit completed them
+    /// (see [`Queue::submit_sync`]). `ENODEV` before [`Unit::enable_qi`].
+    pub(crate) fn submit_sync(&self, descs: &[Desc]) -> Result {
+        let qi = self.qi.as_ref().ok_or(ENODEV)?;
+        qi.lock().submit_sync(&self.regs, self.label(), descs)
+    }
+
+    /// Whether the driver writes back CPU caches after updating tables the unit reads
+    /// (`ECAP.C` clear: the unit does not snoop).
+    pub(crate) fn needs_flush(&self) -> bool {
+        !self.ecap.coherent()
+    }
+
+    /// Installs an empty root table, scalable-mode if the unit supports it: every device's
+    /// DMA is blocked once translation is on, until its context entry is set. Translation
+    /// stays off.
+    pub(crate) fn install_root_table(&mut self) -> Result {
+        let ttm = if self.ecap.smts() {
+            Ttm::Scalable
+        } else {
+            Ttm::Legacy
+        };
+        // 256 root entries of 128 bits, one per bus.
+        let root = PhysMem::new_zeroed(256 * 16)?;
+        if self.needs_flush() {
+            root.flush(0..root.len() / 8)?;
+        }
+        self.regs
+            .try_write64(regs::rtaddr(root.phys(), ttm)?, regs::RTADDR)?;
+        self.global_command(global::SRTP, true)?;
+        self.root = Some(root);
+        if self.cap.rwbf() {
+            self.global_command(global::WBF, true)?;
+        }
+        // Units without ESRTPS may keep context, PASID and IOTLB entries of the previous root
+        // table cached: invalidate them all, as C's `iommu_set_root_entry()`.
+        if !self.cap.esrtps() {
+            let mut descs = KVec::new();
+            descs.push(Desc::context(ContextScope::Global)?, GFP_KERNEL)?;
+            if self.ecap.smts() {
+                descs.push(Desc::pasid_cache(PasidCacheScope::Global), GFP_KERNEL)?;
+            }
+            descs.push(
+                Desc::iotlb(IotlbScope::Global, Drain::from_cap(self.cap))?,
+                GFP_KERNEL,
+            )?;
+            self.submit_sync(&descs)?;
+        }
+        pr_info!(
+            "{}: {} root table at {:#x} installed, caches invalidated through the queue\n",
+            self.label(),
+            if self.ecap.smts() {
+                "scalable-mode"
+            } else {
+                "legacy"
+            },
+            self.root.as_ref().map_or(0, |r| r.phys())
+        );
+        Ok(())
+    }
+
+    /// `GSTS_REG`.
+    pub(crate) fn gsts(&self) -> Result<u32> {
+        self.regs.try_read32(regs::GSTS)
+    }
+
+    /// Sets (`on`) or clears one `GCMD` command bit, keeping the other state bits, and waits
+    /// until `GSTS` shows it done.
+    ///
+    /// The caller serialises global commands (one command at a time per unit, as C's
+    /// `register_lock`): so far they run only while the unit is brought up or shut down.
+    pub(crate) fn global_command(&self, cmd: u32, on: bool) -> Result {
+        let gsts = self.gsts()?;
+        self.regs
+            .try_write32(global::command(gsts, cmd, on), regs::GCMD)?;
+        read_poll_timeout(
+            || self.gsts(),
+            |&gsts| global::done(gsts, cmd, on),
+            Delta::from_micros(10),
+            GCMD_TIMEOUT,
+        )
+        .map(|_| ())
+        .inspect_err(|_| {
+            pr_err!(
+                "{}: GCMD {:#010x} {} timed out, GSTS {:#010x}\n",
+                self.label(),
+                cmd,
+                if on { "set" } else { "clear" },
+                self.gsts().unwrap_or(u32::MAX)
+            );
+        })
+    }
+
+    /// Logs what the unit is and implements, once at probe.
+    pub(crate) fn log_probe(&self) {
+        let (major, minor) = regs::version(self.ver);
+        let (cap, ecap) = (self.cap, self.ecap);
+        pr_info!(
+            "{}: VT-d {}.{} at {:#x}, segment {}, cap {:#018x} ecap {:#018x}\n",
+            self.label(),
+            major,
+            minor,
+            self.regs.start(),
+            self.segment,
+            cap.0,
+            ecap.0
+        );
+        pr_info!(
+            "{}: {} domain IDs, MGAW {}, SAGAW {:#x}, {} fault record(s) at {:#x}, QI {}, \
+             scalable mode {}, first stage {}, second stage {}, pass-through {}, coherent {}\n",
+            self.label(),
+            cap.domains().unwrap_or(0),
+            cap.mgaw(),
+            cap.sagaw(),
+            cap.num_fault_regs(),
+            cap.fault_reg_offset(),
+            yn(ecap.qi()),
+            yn(ecap.smts()),
+            yn(ecap.fsts()),
+            yn(ecap.ssts()),
+            yn(ecap.pass_through()),
+            yn(ecap.coherent())
+        );
+    }
+}
+
+impl Drop for Unit {
+    fn drop(&mut self) {
+        // The queue's and the root table's memory is freed after this: the unit must have
+        // stopped fetching from it. Translation is never on while a `Unit` can be dropped.
+        let gsts = self.gsts().unwrap_or(0);
+        if gsts & global::TE != 0 {
+            let _ = self.global_command(global::TE, false);
+        }
+        if self.qi.is_some()
+            && gsts & global::QIE != 0
+            && self.global_command(global::QIE, false).is_err()
+        {
+            // The unit may still read the queue: keep the memory rather than free it under it.
+            if let Some(qi) = self.qi.take() {
+                core::mem::forget(qi);
+            }
+            if let Some(root) = self.root.take() {
+                core::mem::forget(root);
+            }
+        }
+    }
+}
