@@ -17,41 +17,12 @@
  * Usage: smmu-model-ats [-d BDF] test
  */
 #include "vfio-lib.h"
-
-/* iommu-pcie-testdev (QEMU's include/hw/misc/iommu-pcie-testdev.h) */
-#define IPTD_VENDOR		0x1b36
-#define IPTD_DEVICE		0x0015
-#define IPTD_ATS_CAP		0x110
-#define IPTD_FEATURES		0x04
-#define IPTD_DMA_ADDR		0x08
-#define IPTD_DMA_LEN		0x10
-#define IPTD_DMA_PASID		0x14
-#define IPTD_DMA_CMD		0x18
-#define IPTD_DMA_STATUS		0x1c
-#define IPTD_ATS_CMD		0x24
-#define IPTD_ATS_STATUS		0x28
-#define IPTD_ATS_ADDR		0x30
-#define IPTD_ATS_PERM		0x38
-#define IPTD_ATC_INV_COUNT	0x3c
-#define IPTD_ATC_INV_ADDR	0x40
-#define IPTD_ATC_INV_MASK	0x48
-#define IPTD_ATC_INV_PASID	0x50
-#define IPTD_ATC_ENTRIES	0x54
-#define IPTD_BUF		0x1000
-#define IPTD_FEATURE_ATS	(1u << 1)
-#define IPTD_DMA_CMD_TWRITE	4
-#define IPTD_ATS_CMD_TRANSLATE	1
-#define IPTD_ATS_PERM_READ	(1u << 0)
-#define IPTD_ATS_PERM_WRITE	(1u << 1)
-#define IPTD_STATUS_OK		0
-#define IPTD_STATUS_NO_ACCESS	9
+#include "iptd.h"
 
 /* PCIe ATS extended capability */
 #define PCI_EXT_CAP_ID_ATS	0x0f
 #define PCI_ATS_CTRL		0x06
 #define PCI_ATS_CTRL_ENABLE	0x8000
-
-static const struct pci_id iptd_id = { "iommu-pcie-testdev", IPTD_VENDOR, IPTD_DEVICE };
 
 #define IOVA		0x300000UL
 #define OFF		0x40

@@ -21,21 +21,7 @@
 #include <stdbool.h>
 
 #include "vfio-lib.h"
-
-/* iommu-pcie-testdev (QEMU's include/hw/misc/iommu-pcie-testdev.h) */
-#define IPTD_VENDOR		0x1b36
-#define IPTD_DEVICE		0x0015
-#define IPTD_DMA_ADDR		0x08
-#define IPTD_DMA_LEN		0x10
-#define IPTD_DMA_PASID		0x14
-#define IPTD_DMA_CMD		0x18
-#define IPTD_DMA_STATUS		0x1c
-#define IPTD_BUF		0x1000
-#define IPTD_DMA_CMD_READ	1
-#define IPTD_DMA_CMD_WRITE	2
-#define IPTD_STATUS_OK		0
-
-static const struct pci_id iptd_id = { "iommu-pcie-testdev", IPTD_VENDOR, IPTD_DEVICE };
+#include "iptd.h"
 
 #define IOVA		0x200000UL
 #define NPAGES		8

@@ -20,28 +20,7 @@
 #include <time.h>
 
 #include "vfio-lib.h"
-
-/* iommu-pcie-testdev (QEMU's include/hw/misc/iommu-pcie-testdev.h) */
-#define IPTD_VENDOR		0x1b36
-#define IPTD_DEVICE		0x0015
-#define IPTD_PRI_CAP		0x120
-#define IPTD_FEATURES		0x04
-#define IPTD_DMA_ADDR		0x08
-#define IPTD_DMA_PASID		0x14
-#define IPTD_PRI_CMD		0x58
-#define IPTD_PRI_REQ		0x5c
-#define IPTD_PRI_STATUS		0x60
-#define IPTD_PRI_RESP_CODE	0x64
-#define IPTD_PRI_RESP_PRGI	0x68
-#define IPTD_PRI_RESP_COUNT	0x70
-#define IPTD_FEATURE_PRI	(1u << 2)
-#define IPTD_PRI_CMD_REQUEST	1
-#define IPTD_PRI_REQ_READ	(1u << 0)
-#define IPTD_PRI_REQ_WRITE	(1u << 1)
-#define IPTD_PRI_REQ_LAST	(1u << 2)
-#define IPTD_STATUS_OK		0
-#define IPTD_STATUS_PRI_WAITING	11
-#define IPTD_STATUS_PRI_SENT	12
+#include "iptd.h"
 
 /* PCIe Page Request extended capability */
 #define PCI_EXT_CAP_ID_PRI	0x13
@@ -50,8 +29,6 @@
 #define PCI_PRI_STATUS		0x06
 #define PCI_PRI_STATUS_UPRGI	0x0002
 #define PCI_PRI_ALLOC_REQ	0x0c
-
-static const struct pci_id iptd_id = { "iommu-pcie-testdev", IPTD_VENDOR, IPTD_DEVICE };
 
 #define IOVA		0x400000UL
 
