@@ -106,6 +106,16 @@ pub(crate) enum TlbId {
     Vmid(u16),
 }
 
+impl TlbId {
+    /// Gives the ID back to `smmu`'s pool.
+    fn free(self, smmu: &Smmu) {
+        match self {
+            TlbId::Asid(asid) => smmu.free_asid(asid),
+            TlbId::Vmid(vmid) => smmu.free_vmid(vmid),
+        }
+    }
+}
+
 /// What the TLB maintenance of a paging domain needs: the SMMU, the domain's [`TlbId`], and the
 /// attached devices with ATS, whose ATCs are invalidated after the TLB.
 ///
@@ -151,10 +161,7 @@ impl TlbTag {
         );
         if tag.is_err() {
             // Nothing was cached under the new ID.
-            match id {
-                TlbId::Asid(asid) => smmu.free_asid(asid),
-                TlbId::Vmid(vmid) => smmu.free_vmid(vmid),
-            }
+            id.free(smmu);
         }
         tag
     }
@@ -185,18 +192,13 @@ impl TlbTag {
     /// devices with ATS: after the TLB, so that a translation request the ATC makes
     /// meanwhile cannot be answered from a stale TLB entry.
     fn atc_invalidate(&self, iova: u64, size: u64) {
-        const BATCH: usize = 16;
         let list = self.ats.lock();
         for dev in list.iter() {
-            for sids in dev.sids.chunks(BATCH) {
-                let mut cmds = [Cmd::from_words([0; 2]); BATCH];
-                for (cmd, sid) in cmds.iter_mut().zip(sids) {
-                    *cmd = Cmd::atc_inv_range(*sid, None, iova, size);
-                }
-                if let Some(cmds) = cmds.get(..sids.len()) {
-                    self.report(self.smmu.issue_sync(cmds));
-                }
-            }
+            Smmu::per_stream(
+                &dev.sids,
+                |sid| Cmd::atc_inv_range(sid, None, iova, size),
+                |cmds| self.report(self.smmu.issue_sync(cmds)),
+            );
         }
     }
 
@@ -271,10 +273,7 @@ impl TlbTag {
 impl PinnedDrop for TlbTag {
     fn drop(self: Pin<&mut Self>) {
         self.report(self.invalidate_all());
-        match self.id {
-            TlbId::Asid(asid) => self.smmu.free_asid(asid),
-            TlbId::Vmid(vmid) => self.smmu.free_vmid(vmid),
-        }
+        self.id.free(&self.smmu);
     }
 }
 
@@ -301,13 +300,17 @@ impl FlushOps for TlbFlush {
 }
 
 /// The io-pgtable and IOMMU-core configurations of a paging domain with `ias` input bits,
-/// tracking dirty pages if `dirty`.
+/// tracking dirty pages if `dirty` (`EOPNOTSUPP` where the SMMU cannot, see
+/// [`crate::features::Features::dirty_tracking`]).
 ///
 /// Both stages use the page sizes of the SMMU's features and an aperture covering the whole
 /// input range. Dirty tracking makes io-pgtable write writable-clean (DBM) descriptors that the
 /// SMMU marks dirty on the first write ([`pgtable::quirks::ARM_HD`]).
 fn configs(smmu: &Smmu, ias: u32, dirty: bool) -> Result<(pgtable::Config, PagingConfig)> {
     let f = &smmu.features;
+    if dirty && !f.dirty_tracking() {
+        return Err(EOPNOTSUPP);
+    }
     let table = pgtable::Config {
         quirks: if dirty { pgtable::quirks::ARM_HD } else { 0 },
         pgsize_bitmap: f.pgsize_bitmap,
@@ -338,19 +341,16 @@ impl S2Domain {
     /// tracks dirty pages if `dirty` (`EOPNOTSUPP` where the SMMU cannot, see
     /// [`crate::features::Features::dirty_tracking`]).
     pub(crate) fn new(smmu: &Arc<Smmu>, dirty: bool) -> Result<(PagingConfig, Self)> {
-        if dirty && !smmu.features.dirty_tracking() {
-            return Err(EOPNOTSUPP);
-        }
         let f = &smmu.features;
         let ias = compose::s2_ias(
             f.idr.oas_bits().ok_or(ENXIO)?,
             f.pgsize_bitmap.trailing_zeros(),
         );
+        let (config, paging) = configs(smmu, ias, dirty)?;
         let tag = TlbTag::new(smmu, false)?;
         let TlbId::Vmid(vmid) = tag.id else {
             return Err(EINVAL);
         };
-        let (config, paging) = configs(smmu, ias, dirty)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let v = pt.vtcr();
         let table = TableCfg {
@@ -393,14 +393,11 @@ impl S1Domain {
     /// tracks dirty pages if `dirty` (`EOPNOTSUPP` where the SMMU cannot, see
     /// [`crate::features::Features::dirty_tracking`]).
     pub(crate) fn new(smmu: &Arc<Smmu>, dirty: bool) -> Result<(PagingConfig, Self)> {
-        if dirty && !smmu.features.dirty_tracking() {
-            return Err(EOPNOTSUPP);
-        }
+        let (config, paging) = configs(smmu, S1_IAS, dirty)?;
         let tag = TlbTag::new(smmu, true)?;
         let TlbId::Asid(asid) = tag.id else {
             return Err(EINVAL);
         };
-        let (config, paging) = configs(smmu, S1_IAS, dirty)?;
         let pt = IoPageTable::new_with_flush(smmu.dev(), config, tag.clone())?;
         let t = pt.tcr();
         let table = TableCfg {

@@ -205,8 +205,8 @@ impl Master {
         })
     }
 
-    /// Whether the device gets ATS in paging domains: their TLB invalidations must then
-    /// reach its ATC: the paging domain keeps it in its list.
+    /// Whether the device gets ATS in paging domains, whose TLB invalidations must then reach
+    /// its ATC (each paging domain keeps a list of its ATS devices).
     pub(crate) fn ats_capable(&self) -> bool {
         self.ats.is_some()
     }
@@ -370,10 +370,7 @@ impl Master {
         };
         let was = table.is_valid(ssid).unwrap_or(false);
         self.write_cd(&ctx, ssid, &Cd::INVALID);
-        let now = ctx
-            .table
-            .as_ref()
-            .is_some_and(|t| t.is_valid(ssid).unwrap_or(true));
+        let now = table.is_valid(ssid).unwrap_or(true);
         ctx.count(was, now);
         if was && ctx.pasids == 0 && matches!(ctx.rid, Rid::Identity | Rid::Blocked) {
             self.install(&self.static_ste(&ctx, ctx.rid));
@@ -416,15 +413,13 @@ impl Master {
     /// Invalidates everything the device's ATC holds: `CMD_ATC_INV` of the whole address
     /// space for every stream, in batches with their `CMD_SYNC`.
     fn atc_inv_all(&self) {
-        for sids in self.sids.chunks(CFGI_BATCH) {
-            let mut cmds = [Cmd::from_words([0; 2]); CFGI_BATCH];
-            for (cmd, sid) in cmds.iter_mut().zip(sids) {
-                *cmd = Cmd::atc_inv_all(*sid, None);
-            }
-            if let Some(cmds) = cmds.get(..sids.len()) {
+        Smmu::per_stream(
+            &self.sids,
+            |sid| Cmd::atc_inv_all(sid, None),
+            |cmds| {
                 let _ = self.smmu.sync_logged(cmds);
-            }
-        }
+            },
+        );
     }
 
     /// The STE that points the device's streams at its CD table, with `dss` for transactions
@@ -457,14 +452,14 @@ impl Master {
     /// batches that fit the command queue with their `CMD_SYNC`; a batch the SMMU does not
     /// confirm is logged, and the others are still issued.
     fn sync_cd(&self, ssid: Ssid, leaf: bool) -> Result {
-        for sids in self.sids.chunks(CFGI_BATCH) {
-            let mut cmds = [Cmd::from_words([0; 2]); CFGI_BATCH];
-            for (cmd, sid) in cmds.iter_mut().zip(sids) {
-                *cmd = Cmd::cfgi_cd(*sid, ssid, leaf);
-            }
-            self.smmu
-                .sync_logged(cmds.get(..sids.len()).ok_or(EINVAL)?)?;
-        }
+        Smmu::per_stream(
+            &self.sids,
+            |sid| Cmd::cfgi_cd(sid, ssid, leaf),
+            |cmds| {
+                // Logs a batch the SMMU does not confirm; never fails.
+                let _ = self.smmu.sync_logged(cmds);
+            },
+        );
         Ok(())
     }
 }
@@ -521,9 +516,6 @@ fn prepare_ats(client: &Device, page_shift: u32) -> Option<Ats> {
 fn prepare_ats(_client: &Device, _page_shift: u32) -> Option<Ats> {
     None
 }
-
-/// How many `CFGI_CD` commands one CD update step issues per `CMD_SYNC`.
-const CFGI_BATCH: usize = 16;
 
 impl Drop for Master {
     fn drop(&mut self) {

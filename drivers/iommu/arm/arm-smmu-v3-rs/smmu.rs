@@ -116,6 +116,10 @@ const HW_INFO_ERRATA_REPEAT_TLBI_CFGI: u32 = 1 << 0;
 /// `IOMMU_HW_INFO_TYPE_ARM_SMMUV3` of `include/uapi/linux/iommufd.h`.
 pub(crate) const HW_INFO_TYPE_ARM_SMMUV3: u32 = 2;
 
+/// How many per-StreamID commands (`CFGI_CD`, `ATC_INV`) [`Smmu::per_stream`] issues per
+/// `CMD_SYNC`.
+const STREAM_BATCH: usize = 16;
+
 /// The registers of a mapped SMMU.
 type Regs<'a> = IoMem<'a, { regs::SIZE }>;
 
@@ -396,6 +400,25 @@ impl Smmu {
                     sid,
                     e
                 );
+            }
+        }
+    }
+
+    /// Issues one command per StreamID of `sids`, made by `cmd`, in batches of
+    /// [`STREAM_BATCH`] that `issue` sends with their `CMD_SYNC` (one batch fits the command
+    /// queue with its sync).
+    pub(crate) fn per_stream(
+        sids: &[u32],
+        cmd: impl Fn(u32) -> Cmd,
+        mut issue: impl FnMut(&[Cmd]),
+    ) {
+        for batch in sids.chunks(STREAM_BATCH) {
+            let mut cmds = [Cmd::from_words([0; 2]); STREAM_BATCH];
+            for (c, sid) in cmds.iter_mut().zip(batch) {
+                *c = cmd(*sid);
+            }
+            if let Some(cmds) = cmds.get(..batch.len()) {
+                issue(cmds);
             }
         }
     }
