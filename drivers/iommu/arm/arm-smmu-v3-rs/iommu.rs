@@ -128,15 +128,12 @@ impl iommu::Ops for SmmuIommu {
     }
 
     fn capable(dev: &ClientDevice<Self>, cap: Capability) -> bool {
-        let coherent = dev
-            .iommu()
-            .is_some_and(|iommu| iommu.data().features.coherent);
+        let features = dev.iommu().map(|iommu| &iommu.data().features);
+        let coherent = features.is_some_and(|f| f.coherent);
+        let dirty = features.is_some_and(|f| f.dirty_tracking());
         // As the C driver: no-snoop DMA can be made coherent only where the root complex makes
         // the device's accesses write-back cacheable and shareable anyway (ACPI IORT CANWBS).
         let enforce = master(dev).is_ok_and(|m| m.canwbs());
-        let dirty = dev
-            .iommu()
-            .is_some_and(|iommu| iommu.data().features.dirty_tracking());
         // DEFERRED_FLUSH: unmaps may be invalidated later, in batches (the DMA-FQ "lazy" mode);
         // `flush_iotlb_all` invalidates the whole domain when the flush queue is drained.
         (cap == Capability::CACHE_COHERENCY && coherent)
