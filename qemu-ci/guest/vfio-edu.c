@@ -352,6 +352,27 @@ static int nest_parent_refused(const char *bdf)
 /* /dev/kmsg, read from where it ended when the program started; -1 if it cannot be read. */
 static int kmsg = -1;
 
+/* The text of the next /dev/kmsg record into @rec (its first line), NULL when none is left. */
+static char *kmsg_next(char *rec, size_t size)
+{
+	for (;;) {
+		ssize_t n = read(kmsg, rec, size - 1);
+		char *msg;
+
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten before it was read */
+		if (n <= 0)
+			return NULL;
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		msg[strcspn(msg, "\n")] = 0;
+		return msg;
+	}
+}
+
 #ifdef __x86_64__
 /*
  * VT-d: the isolation checks made the device fault, and the IOMMU driver must
@@ -368,20 +389,7 @@ static int fault_reported(const char *bdf, char *line, size_t len)
 
 	CHECK(kmsg >= 0, "cannot read /dev/kmsg");
 	snprintf(pat, sizeof(pat), "Request device [%s] fault addr", bdf);
-	for (;;) {
-		ssize_t n = read(kmsg, rec, sizeof(rec) - 1);
-		char *msg;
-
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten before it was read */
-		if (n <= 0)
-			break;
-		rec[n] = 0;
-		msg = strchr(rec, ';');
-		if (!msg)
-			continue;
-		msg++;
-		msg[strcspn(msg, "\n")] = 0;
+	for (char *msg; (msg = kmsg_next(rec, sizeof(rec)));) {
 		if ((strstr(msg, "dmar") || strstr(msg, "intel_iommu_rs")) &&
 		    (strstr(msg, "callbacks suppressed") || strstr(msg, "held back (rate limit)")))
 			suppressed = 1;
@@ -418,20 +426,7 @@ static int fault_reported(const char *bdf, char *line, size_t len)
 		snprintf(pat[i][0], sizeof(pat[i][0]), "sid: %#x ", sids[i]);
 		snprintf(pat[i][1], sizeof(pat[i][1]), "sid %#x ", sids[i]);
 	}
-	for (;;) {
-		ssize_t n = read(kmsg, rec, sizeof(rec) - 1);
-		char *msg;
-
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten before it was read */
-		if (n <= 0)
-			break;
-		rec[n] = 0;
-		msg = strchr(rec, ';');
-		if (!msg)
-			continue;
-		msg++;
-		msg[strcspn(msg, "\n")] = 0;
+	for (char *msg; (msg = kmsg_next(rec, sizeof(rec)));) {
 		/* The C driver's rate limit, then the Rust one's. */
 		if (strstr(msg, "smmu") && (strstr(msg, "callbacks suppressed") ||
 					    strstr(msg, "held back (rate limit)")))
