@@ -412,6 +412,14 @@ impl<D: DomainOps> Domain<D> {
         // SAFETY: `raw` is valid; the field is constant after allocation.
         !unsafe { (*self.as_raw()).dirty_ops }.is_null()
     }
+
+    /// Returns `true` if the core hands the page faults of devices attached to the domain to a
+    /// handler (`iopf_handler`, set by its owner, such as iommufd, before the first attach).
+    pub fn has_iopf_handler(&self) -> bool {
+        // SAFETY: `raw` is valid; the field is set before the domain is first attached and not
+        // changed while devices are attached to it.
+        unsafe { (*self.as_raw()).iopf_handler }.is_some()
+    }
 }
 
 impl<D: DomainOps> Deref for Domain<D> {
@@ -500,6 +508,14 @@ impl AnyDomain {
     pub fn domain_type(&self) -> u32 {
         // SAFETY: The domain is valid by the type invariants.
         unsafe { (*self.0.get()).type_ }
+    }
+
+    /// Returns `true` if the core hands page faults in this domain to a handler (see
+    /// [`Domain::has_iopf_handler`]).
+    pub fn has_iopf_handler(&self) -> bool {
+        // SAFETY: The domain is valid by the type invariants; the field is not changed while
+        // devices are attached to it.
+        unsafe { (*self.0.get()).iopf_handler }.is_some()
     }
 
     /// Returns `true` if this is `domain`.

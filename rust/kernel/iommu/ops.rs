@@ -197,6 +197,28 @@ impl IopfFault {
         // SAFETY: As for `grpid`.
         unsafe { (*self.0.get()).fault.prm.pasid }
     }
+
+    /// The PASID the response must carry: the request's, if it had one and the device wants it
+    /// back (`IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID`).
+    pub fn response_pasid(&self) -> Option<u32> {
+        let want = bindings::IOMMU_FAULT_PAGE_REQUEST_PASID_VALID
+            | bindings::IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
+        // SAFETY: As for `grpid`.
+        let flags = unsafe { (*self.0.get()).fault.prm.flags };
+        (flags & want == want).then(|| self.pasid())
+    }
+}
+
+/// What a page response tells the device (`enum iommu_page_response_code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageResponseCode {
+    /// The fault was handled: retry the access (PCIe PRI "Success").
+    Success,
+    /// The fault could not be handled: do not retry (PCIe PRI "Invalid Request").
+    Invalid,
+    /// A general error: the device should stop issuing page requests (PCIe PRI "Response
+    /// Failure").
+    Failure,
 }
 
 /// The response to a page request (`struct iommu_page_response`).
@@ -212,6 +234,22 @@ impl PageResponse {
     pub fn code(&self) -> u32 {
         // SAFETY: The response is valid by the type invariants.
         unsafe { (*self.0.get()).code }
+    }
+
+    /// Returns the response code, `None` for a value the core does not define.
+    pub fn response_code(&self) -> Option<PageResponseCode> {
+        match self.code() {
+            bindings::iommu_page_response_code_IOMMU_PAGE_RESP_SUCCESS => {
+                Some(PageResponseCode::Success)
+            }
+            bindings::iommu_page_response_code_IOMMU_PAGE_RESP_INVALID => {
+                Some(PageResponseCode::Invalid)
+            }
+            bindings::iommu_page_response_code_IOMMU_PAGE_RESP_FAILURE => {
+                Some(PageResponseCode::Failure)
+            }
+            _ => None,
+        }
     }
 
     /// Returns the page request group index.

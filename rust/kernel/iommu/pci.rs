@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! PCI capabilities that an IOMMU driver manages for its client devices: PASID and ATS.
+//! PCI capabilities that an IOMMU driver manages for its client devices: PASID, ATS and PRI.
 //!
 //! C header: [`include/linux/pci-ats.h`](srctree/include/linux/pci-ats.h)
 
@@ -171,5 +171,74 @@ impl Ats {
 impl Drop for Ats {
     fn drop(&mut self) {
         self.disable();
+    }
+}
+
+/// The Page Request Interface of a PCI function, enabled (`pci_enable_pri`) for as long as this
+/// value lives and disabled when it is dropped: the function may then ask its IOMMU to make
+/// pages present (PCIe Page Requests) instead of failing a translation.
+///
+/// The PCIe specification wants PRI used with ATS, which the function's translation requests
+/// need: enable it after [`Ats`] and keep this value after it, so that it is dropped first.
+///
+/// # Invariants
+///
+/// PRI is enabled on `pdev`, by this value.
+#[cfg(CONFIG_PCI_PRI)]
+pub struct Pri {
+    pdev: ARef<pci::Device>,
+    response_needs_pasid: bool,
+}
+
+#[cfg(CONFIG_PCI_PRI)]
+impl Pri {
+    /// Whether `pdev` has a Page Request Interface (for a virtual function: its physical
+    /// function has one).
+    pub fn supported(pdev: &pci::Device) -> bool {
+        // SAFETY: `raw` is a valid `struct pci_dev`.
+        unsafe { bindings::pci_pri_supported(raw(pdev)) }
+    }
+
+    /// Resets the function's Page Request Interface, forgetting the requests it has
+    /// outstanding, and enables it with room for `requests` outstanding page requests.
+    ///
+    /// # Errors
+    ///
+    /// - `EINVAL` if the function has no PRI capability;
+    /// - `EBUSY` if PRI is enabled already, or the interface is not stopped;
+    /// - for a virtual function, `EINVAL` if its physical function does not have PRI enabled.
+    pub fn enable(pdev: &pci::Device, requests: u32) -> Result<Self> {
+        let raw = raw(pdev);
+        // SAFETY: `raw` is a valid `struct pci_dev`; the PRI fields are only changed by the
+        // `pci_*_pri()` functions, which IOMMU drivers call while they own the device.
+        if unsafe { (*raw).pri_enabled() } != 0 {
+            return Err(EBUSY);
+        }
+        // SAFETY: `raw` is a valid `struct pci_dev` without PRI enabled.
+        to_result(unsafe { bindings::pci_reset_pri(raw) })?;
+        // SAFETY: As above.
+        to_result(unsafe { bindings::pci_enable_pri(raw, requests) })?;
+        // SAFETY: `raw` is a valid `struct pci_dev`.
+        let response_needs_pasid = unsafe { bindings::pci_prg_resp_pasid_required(raw) } != 0;
+        // INVARIANT: PRI was just enabled.
+        Ok(Self {
+            pdev: pdev.into(),
+            response_needs_pasid,
+        })
+    }
+
+    /// Whether the function wants the PASID of a request back in the response to its group
+    /// (PRG Response PASID Required).
+    pub fn response_needs_pasid(&self) -> bool {
+        self.response_needs_pasid
+    }
+}
+
+#[cfg(CONFIG_PCI_PRI)]
+impl Drop for Pri {
+    fn drop(&mut self) {
+        // SAFETY: `pdev` is a valid `struct pci_dev` on which this value enabled PRI (type
+        // invariants).
+        unsafe { bindings::pci_disable_pri(raw(&self.pdev)) };
     }
 }
