@@ -52,33 +52,38 @@ pub(crate) struct SmmuData<'bound> {
     _irqs: KVec<IrqLine<'bound>>,
 }
 
-/// Requests the SMMU's wired interrupts: the "combined" line if the firmware describes one,
-/// else the event queue and global error lines that it describes (a missing one is warned
-/// about, as the C driver does; its source is then never serviced).
+/// The SMMU's wired interrupts the firmware describes: the "combined" line if there is one,
+/// else the event queue, PRI queue and global error lines there are (a missing event queue or
+/// global error line is warned about, as the C driver does; its source is then never serviced).
+fn irq_lines(pdev: &platform::Device<Core<'_>>) -> Result<KVec<Line>> {
+    let present = |line: Line| match pdev.optional_irq_by_name(line.name()) {
+        Ok(_) => Ok(true),
+        Err(e) if e == ENXIO => Ok(false),
+        Err(e) => Err(e),
+    };
+    let mut lines = KVec::new();
+    if present(Line::Combined)? {
+        lines.push(Line::Combined, GFP_KERNEL)?;
+        return Ok(lines);
+    }
+    for line in [Line::Evtq, Line::Priq, Line::Gerror] {
+        if present(line)? {
+            lines.push(line, GFP_KERNEL)?;
+        } else if line != Line::Priq {
+            dev_warn!(pdev, "no {} interrupt: not serviced\n", line.name());
+        }
+    }
+    Ok(lines)
+}
+
+/// Requests the interrupt `lines` of the SMMU.
 fn request_irqs<'bound>(
     pdev: &'bound platform::Device<Core<'_>>,
     smmu: &Arc<Smmu>,
+    lines: &[Line],
 ) -> Result<KVec<IrqLine<'bound>>> {
     let mut irqs = KVec::new();
-    let combined = match pdev.optional_irq_by_name(Line::Combined.name()) {
-        Ok(_) => true,
-        Err(e) if e == ENXIO => false,
-        Err(e) => return Err(e),
-    };
-    let lines: &[Line] = if combined {
-        &[Line::Combined]
-    } else {
-        &[Line::Evtq, Line::Gerror]
-    };
     for &line in lines {
-        match pdev.optional_irq_by_name(line.name()) {
-            Ok(_) => {}
-            Err(e) if e == ENXIO => {
-                dev_warn!(pdev, "no {} interrupt: not serviced\n", line.name());
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
         // Handled in the thread only: the line stays masked until it is done.
         let flags = irq::Flags::ONESHOT;
         let handler = Ok::<_, Error>(SmmuIrq::new(smmu.clone(), line));
@@ -89,16 +94,23 @@ fn request_irqs<'bound>(
         };
         irqs.push(KBox::pin_init(reg, GFP_KERNEL)?, GFP_KERNEL)?;
     }
-    dev_info!(
-        pdev,
-        "wired interrupts: {}\n",
-        if combined {
-            "combined"
-        } else {
-            "eventq, gerror"
-        }
-    );
+    dev_info!(pdev, "wired interrupts: {}\n", crate::Show(&Names(lines)));
     Ok(irqs)
+}
+
+/// The names of interrupt lines, comma separated.
+struct Names<'a>(&'a [Line]);
+
+impl core::fmt::Display for Names<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, line) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(line.name().to_str().unwrap_or("?"))?;
+        }
+        Ok(())
+    }
 }
 
 kernel::of_device_table!(
@@ -129,10 +141,16 @@ impl platform::Driver for SmmuDriver {
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         pin_init::pin_init_scope(move || {
-            let smmu = Smmu::new(pdev)?;
+            let mut lines = irq_lines(pdev)?;
+            let smmu = Smmu::new(
+                pdev,
+                lines.contains(&Line::Priq) || lines.contains(&Line::Combined),
+            )?;
+            // A PRI queue line is only handled where the driver takes page requests.
+            lines.retain(|l| *l != Line::Priq || smmu.has_pri());
             // The handlers first: the reset unmasks the interrupts before enabling their sources.
             smmu.mask_irqs()?;
-            let irqs = request_irqs(pdev, &smmu)?;
+            let irqs = request_irqs(pdev, &smmu, &lines)?;
             // From here on the SMMU is enabled; `Enabled` disables it on any later failure, before
             // `irqs` is dropped.
             let enabled = Enabled(smmu.clone());

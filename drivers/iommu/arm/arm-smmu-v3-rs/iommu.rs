@@ -17,10 +17,12 @@ use kernel::{
         Group,
         HwInfo,
         IommuDevice,
+        IopfFault,
         IotlbGather,
         LookupRequest,
         MapRequest,
         OfPhandleArgs,
+        PageResponse,
         PagingFlags,
         ResvRegions,
         ResvType,
@@ -49,6 +51,7 @@ use crate::{
     },
     master::Master,
     smmu::{
+        pri_resp,
         Smmu,
         HW_INFO_TYPE_ARM_SMMUV3, //
     },
@@ -117,6 +120,16 @@ impl iommu::Ops for SmmuIommu {
     fn of_xlate(dev: &ClientDevice<Self>, args: &OfPhandleArgs) -> Result {
         // `#iommu-cells = <1>`: the StreamID.
         dev.add_ids(args.args().get(..1).ok_or(EINVAL)?)
+    }
+
+    fn page_response(dev: &ClientDevice<Self>, evt: &IopfFault, msg: &PageResponse) {
+        if let Ok(m) = master(dev) {
+            m.page_response(
+                evt.response_pasid(),
+                msg.grpid(),
+                pri_resp(msg.response_code()),
+            );
+        }
     }
 
     fn get_resv_regions(dev: &ClientDevice<Self>, regions: &ResvRegions) {
@@ -226,17 +239,51 @@ fn left(old: Option<&AnyDomain>, m: &Master) {
     }
 }
 
-/// Attaches `m` to a domain of the host, which logs the device's events itself.
-fn host_attach(
-    m: &Master,
+/// Attaches the RID of `dev` with `attach`, taking its page requests while the new domain
+/// handles page faults (`iopf`): they are taken before the new STE is installed, and no longer
+/// taken only after; a failed attach leaves them as they were.
+fn attach_rid(
+    dev: &ClientDevice<SmmuIommu>,
+    iopf: bool,
     attach: impl FnOnce(&Master) -> Result,
     old: Option<&AnyDomain>,
 ) -> Result {
-    attach(m)?;
-    // Cannot fail: clearing allocates nothing.
-    let _ = m.set_event_sink(None);
+    let m = master(dev)?;
+    if iopf {
+        m.set_iopf(dev, true)?;
+    }
+    if let Err(e) = attach(m) {
+        if iopf && !old.is_some_and(|d| d.has_iopf_handler()) {
+            // Cannot fail: stopping allocates nothing.
+            let _ = m.set_iopf(dev, false);
+        }
+        return Err(e);
+    }
+    if !iopf {
+        let _ = m.set_iopf(dev, false);
+    }
     left(old, m);
     Ok(())
+}
+
+/// Attaches the RID of `dev` to a domain of the host, which logs the device's events itself.
+fn host_attach(
+    dev: &ClientDevice<SmmuIommu>,
+    iopf: bool,
+    attach: impl FnOnce(&Master) -> Result,
+    old: Option<&AnyDomain>,
+) -> Result {
+    attach_rid(
+        dev,
+        iopf,
+        |m| {
+            attach(m)?;
+            // Cannot fail: clearing allocates nothing.
+            let _ = m.set_event_sink(None);
+            Ok(())
+        },
+        old,
+    )
 }
 
 /// The per-device data of a client device.
@@ -260,7 +307,8 @@ impl DomainOps for Identity {
         old: Option<&AnyDomain>,
     ) -> Result {
         host_attach(
-            master(dev)?,
+            dev,
+            false,
             |m| {
                 Identity::attach(m);
                 Ok(())
@@ -280,7 +328,8 @@ impl DomainOps for Blocked {
         old: Option<&AnyDomain>,
     ) -> Result {
         host_attach(
-            master(dev)?,
+            dev,
+            false,
             |m| {
                 Blocked::attach(m);
                 Ok(())
@@ -312,7 +361,12 @@ impl DomainOps for Paging {
         dev: &ClientDevice<SmmuIommu>,
         old: Option<&AnyDomain>,
     ) -> Result {
-        host_attach(master(dev)?, |m| (**domain).attach(m), old)
+        host_attach(
+            dev,
+            domain.has_iopf_handler(),
+            |m| (**domain).attach(m),
+            old,
+        )
     }
 
     fn set_dev_pasid(
@@ -401,9 +455,12 @@ impl DomainOps for Nested {
         dev: &ClientDevice<SmmuIommu>,
         old: Option<&AnyDomain>,
     ) -> Result {
-        let m = master(dev)?;
-        (**domain).attach(m, domain.viommu().virt_id(dev))?;
-        left(old, m);
-        Ok(())
+        let virt_id = domain.viommu().virt_id(dev);
+        attach_rid(
+            dev,
+            domain.has_iopf_handler(),
+            |m| (**domain).attach(m, virt_id),
+            old,
+        )
     }
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Interrupt handlers: the event queue (threaded), global errors, and the two on one line.
+//! Interrupt handlers: the event queue, the PRI queue, global errors, and all of them on one
+//! line.
 //!
 //! An SMMU's wired interrupts are described by name: either one "combined" line for everything,
-//! or a line per source ("eventq", "gerror"; "priq" and "cmdq-sync" are not used). Everything is
+//! or a line per source ("eventq", "priq", "gerror"; "cmdq-sync" is not used). Everything is
 //! handled in the interrupt thread: handling a global error takes the command queue's lock, a
-//! spinlock that may not be taken in hard interrupt context, and reporting events may sleep.
+//! spinlock that may not be taken in hard interrupt context, and reporting events and page
+//! requests may sleep.
 
 use kernel::{
     irq::{
@@ -24,6 +26,8 @@ use crate::smmu::Smmu;
 pub(crate) enum Line {
     /// Events ("eventq").
     Evtq,
+    /// Page requests ("priq").
+    Priq,
     /// Global errors ("gerror").
     Gerror,
     /// Everything ("combined").
@@ -35,6 +39,7 @@ impl Line {
     pub(crate) fn name(self) -> &'static CStr {
         match self {
             Line::Evtq => c"eventq",
+            Line::Priq => c"priq",
             Line::Gerror => c"gerror",
             Line::Combined => c"combined",
         }
@@ -44,6 +49,7 @@ impl Line {
     pub(crate) fn handler_name(self) -> &'static CStr {
         match self {
             Line::Evtq => c"arm-smmu-v3-rs-evtq",
+            Line::Priq => c"arm-smmu-v3-rs-priq",
             Line::Gerror => c"arm-smmu-v3-rs-gerror",
             Line::Combined => c"arm-smmu-v3-rs-combined",
         }
@@ -71,10 +77,15 @@ impl irq::ThreadedHandler for SmmuIrq {
     fn handle_threaded(&self) -> IrqReturn {
         match self.line {
             Line::Evtq => self.smmu.drain_events(),
+            Line::Priq => self.smmu.drain_pri(),
             Line::Gerror => self.smmu.handle_gerror(),
-            // Whether or not a global error was pending, events may be.
-            Line::Combined => match (self.smmu.handle_gerror(), self.smmu.drain_events()) {
-                (IrqReturn::None, IrqReturn::None) => IrqReturn::None,
+            // Whether or not a global error was pending, events and page requests may be.
+            Line::Combined => match (
+                self.smmu.handle_gerror(),
+                self.smmu.drain_events(),
+                self.smmu.drain_pri(),
+            ) {
+                (IrqReturn::None, IrqReturn::None, IrqReturn::None) => IrqReturn::None,
                 _ => IrqReturn::Handled,
             },
         }

@@ -21,11 +21,22 @@
 //! function's ATC (the domain keeps a list of its ATS devices), and each change of STE is
 //! ordered with ATS as in the C driver (disabled before an STE without it, the ATC invalidated
 //! after every change, enabled last).
+//!
+//! Where the SMMU takes page requests and such a function (with one StreamID) also has PRI, its
+//! RID's attachment to a domain that handles page faults (an iommufd HWPT with a fault queue)
+//! puts the device on the SMMU's fault queue and enables PRI on it, before the domain's STE is
+//! installed; leaving such a domain disables PRI and takes the device off the queue, after
+//! the new STE is installed. A device without PRI may be attached to such a domain too, as in
+//! the C driver: it just never faults recoverably.
 
 use kernel::{
     device::{
         Bound,
         Device, //
+    },
+    iommu::{
+        ClientDevice,
+        Ops, //
     },
     new_mutex,
     prelude::*,
@@ -42,7 +53,10 @@ use crate::{
             Cd,
             CdLayout, //
         },
-        cmd::Cmd,
+        cmd::{
+            Cmd,
+            PriResp, //
+        },
         compose,
         ids::Ssid,
         ste::{
@@ -52,8 +66,15 @@ use crate::{
     },
     smmu::{
         EventSink,
-        Smmu, //
+        Smmu,
+        PRI_REQUESTS, //
     },
+};
+
+#[cfg(all(CONFIG_PCI_PASID, CONFIG_PCI_PRI))]
+use kernel::{
+    iommu::pci::Pri,
+    sync::aref::ARef, //
 };
 
 #[cfg(CONFIG_PCI_PASID)]
@@ -95,6 +116,18 @@ impl Ats {
     }
 }
 
+/// The PCI function whose page requests the SMMU can take.
+#[cfg(all(CONFIG_PCI_PASID, CONFIG_PCI_PRI))]
+type PriFunction = ARef<pci::Device>;
+
+/// Without PCI PRI support, no device sends page requests.
+#[cfg(not(all(CONFIG_PCI_PASID, CONFIG_PCI_PRI)))]
+enum PriFunction {}
+
+/// Without PCI PRI support, PRI is never enabled.
+#[cfg(not(all(CONFIG_PCI_PASID, CONFIG_PCI_PRI)))]
+enum Pri {}
+
 /// What the device's RID (its DMA without a PASID) is attached to, as far as its STEs go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Rid {
@@ -117,6 +150,9 @@ struct Contexts {
     rid: Rid,
     /// Whether ATS is enabled on the device (and its STEs answer translation requests).
     ats_on: bool,
+    /// PRI enabled on the device, which is on the SMMU's fault queue: its RID is in a domain
+    /// that handles page faults.
+    pri: Option<Pri>,
 }
 
 /// The streams of one client device.
@@ -132,6 +168,9 @@ pub(crate) struct Master {
     ats: Option<Ats>,
     /// PASID enabled on the PCI function, while the device is probed.
     _pasid: Option<Pasid>,
+    /// The PCI function, if the SMMU can take its page requests: it has ATS, PRI and one
+    /// StreamID.
+    pri_fn: Option<PriFunction>,
 }
 
 impl Master {
@@ -189,11 +228,17 @@ impl Master {
                     pasids: 0,
                     rid: Rid::Blocked,
                     ats_on: false,
+                    pri: None,
                 },
                 "arm_smmu_v3_rs::master"
             ),
             GFP_KERNEL,
         )?;
+        let pri_fn = if ats.is_some() && smmu.has_pri() && v.len() == 1 {
+            pri_function(client)
+        } else {
+            None
+        };
         smmu.claim_streams(client, &v)?;
         Ok(Self {
             smmu,
@@ -202,7 +247,50 @@ impl Master {
             ctx,
             ats,
             _pasid: pasid,
+            pri_fn,
         })
+    }
+
+    /// Takes the device's page requests (`on`) or stops taking them, for the RID's attachment
+    /// to a domain that handles page faults or to one that does not. Taking them puts the
+    /// device on the SMMU's fault queue, then enables PRI; stopping disables PRI, then takes
+    /// the device off the queue (the core answers what it still waits on).
+    ///
+    /// Does nothing for a device whose page requests the SMMU cannot take. Fails as
+    /// `pci_enable_pri()` or `iopf_queue_add_device()`, changing nothing.
+    pub(crate) fn set_iopf<T: Ops>(&self, dev: &ClientDevice<T>, on: bool) -> Result {
+        let Some(f) = self.pri_fn.as_ref() else {
+            return Ok(());
+        };
+        let mut ctx = self.ctx.lock();
+        if ctx.pri.is_some() == on {
+            return Ok(());
+        }
+        let sid = self.sids[0];
+        if on {
+            self.smmu.iopf_add(dev, sid)?;
+            match enable_pri(f) {
+                Ok(pri) => ctx.pri = Some(pri),
+                Err(e) => {
+                    self.smmu.iopf_remove(sid);
+                    return Err(e);
+                }
+            }
+        } else {
+            ctx.pri = None;
+            self.smmu.iopf_remove(sid);
+        }
+        Ok(())
+    }
+
+    /// Sends the answer `resp` to the device's page request group `grpid`, with the request's
+    /// PASID `pasid` if the device wants it back.
+    pub(crate) fn page_response(&self, pasid: Option<u32>, grpid: u32, resp: PriResp) {
+        let ssid = pasid.and_then(|p| Ssid::new(p).ok());
+        match u16::try_from(grpid) {
+            Ok(g) => self.smmu.pri_respond(self.sids[0], ssid, g, resp),
+            Err(_) => dev_err!(self.smmu.dev(), "bad page request group {:#x}\n", grpid),
+        }
     }
 
     /// Whether the device gets ATS in paging domains, whose TLB invalidations must then reach
@@ -517,10 +605,39 @@ fn prepare_ats(_client: &Device, _page_shift: u32) -> Option<Ats> {
     None
 }
 
+/// The PCI function of `client` if it has a Page Request Interface.
+#[cfg(all(CONFIG_PCI_PASID, CONFIG_PCI_PRI))]
+fn pri_function(client: &Device) -> Option<PriFunction> {
+    let pdev = <&pci::Device>::try_from(client).ok()?;
+    Pri::supported(pdev).then(|| pdev.into())
+}
+
+/// Without PCI PRI support, no device sends page requests.
+#[cfg(not(all(CONFIG_PCI_PASID, CONFIG_PCI_PRI)))]
+fn pri_function(_client: &Device) -> Option<PriFunction> {
+    None
+}
+
+/// Enables PRI on `f`, room for [`PRI_REQUESTS`] outstanding requests.
+#[cfg(all(CONFIG_PCI_PASID, CONFIG_PCI_PRI))]
+fn enable_pri(f: &PriFunction) -> Result<Pri> {
+    Pri::enable(f, PRI_REQUESTS)
+}
+
+/// Without PCI PRI support, PRI is never enabled.
+#[cfg(not(all(CONFIG_PCI_PASID, CONFIG_PCI_PRI)))]
+fn enable_pri(f: &PriFunction) -> Result<Pri> {
+    match *f {}
+}
+
 impl Drop for Master {
     fn drop(&mut self) {
         // Dropped by `release_device`, the client device still held by the IOMMU core, its
-        // streams already aborting.
+        // streams already aborting. The release domain took the device off the fault queue;
+        // should it still be there, it leaves before the core releases it.
+        if self.pri_fn.is_some() {
+            self.smmu.iopf_remove(self.sids[0]);
+        }
         self.smmu.release_streams(&self.sids);
     }
 }

@@ -3,7 +3,8 @@
 //! Circular queues shared with the SMMU in coherent DMA memory.
 //!
 //! A [`Ring`] is the memory and index arithmetic common to the command queue ([`cmdq`]) and the
-//! event queue ([`evtq`]); who produces and who consumes is up to those modules.
+//! queues the SMMU produces into, the event and PRI queues ([`inq`]); who produces and who
+//! consumes is up to those modules.
 
 use kernel::{
     device::{
@@ -22,7 +23,7 @@ use kernel::{
 use crate::hw::prodcons::Queue;
 
 pub(crate) mod cmdq;
-pub(crate) mod evtq;
+pub(crate) mod inq;
 
 /// A queue of `2^log2size` entries of `N` 64-bit words each.
 ///

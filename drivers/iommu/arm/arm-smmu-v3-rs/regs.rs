@@ -77,6 +77,14 @@ register! {
     pub(crate) EVTQ_PROD(u32) @ 0x100a8 { 31:0 value; }
     /// Event queue consumer index (driver), in page 1.
     pub(crate) EVTQ_CONS(u32) @ 0x100ac { 31:0 value; }
+    /// PRI queue base address and size, low half.
+    pub(crate) PRIQ_BASE_LO(u32) @ 0xc0 { 31:0 value; }
+    /// PRI queue base address, high half.
+    pub(crate) PRIQ_BASE_HI(u32) @ 0xc4 { 31:0 value; }
+    /// PRI queue producer index (SMMU), in page 1.
+    pub(crate) PRIQ_PROD(u32) @ 0x100c8 { 31:0 value; }
+    /// PRI queue consumer index (driver), in page 1.
+    pub(crate) PRIQ_CONS(u32) @ 0x100cc { 31:0 value; }
 }
 
 /// Splits a 64-bit register value into its low and high halves.

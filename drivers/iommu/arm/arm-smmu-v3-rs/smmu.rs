@@ -19,8 +19,13 @@
 mod control;
 mod faults;
 mod invalidate;
+mod pri;
 
 pub(crate) use faults::EventSink;
+pub(crate) use pri::{
+    pri_resp,
+    PRI_REQUESTS, //
+};
 
 use core::sync::atomic::{
     AtomicBool,
@@ -89,7 +94,7 @@ use crate::{
     },
     queue::{
         cmdq::Cmdq,
-        evtq::Evtq,
+        inq::Evtq,
         Ring, //
     },
     regs::{
@@ -120,6 +125,9 @@ pub(crate) const HW_INFO_TYPE_ARM_SMMUV3: u32 = 2;
 /// `CMD_SYNC`.
 const STREAM_BATCH: usize = 16;
 
+/// log2 of the largest PRI queue the driver allocates: 2^12 requests of 16 bytes, 64 KiB.
+const PRIQ_MAX_LOG2: u32 = 12;
+
 /// The registers of a mapped SMMU.
 type Regs<'a> = IoMem<'a, { regs::SIZE }>;
 
@@ -134,6 +142,8 @@ pub(crate) struct Smmu {
     cmdq: SpinLockIrq<Cmdq>,
     #[pin]
     evtq: SpinLock<Evtq>,
+    /// The PRI queue, when the driver takes page requests.
+    pri: Option<Pin<KBox<pri::Pri>>>,
     /// The rate limit of event reports, with the time its clock counts from; taken only by the
     /// event thread.
     #[pin]
@@ -164,10 +174,11 @@ pub(crate) struct Smmu {
 }
 
 impl Smmu {
-    /// Maps the SMMU of `pdev`, decodes its features and allocates its queues and tables.
+    /// Maps the SMMU of `pdev`, decodes its features and allocates its queues and tables;
+    /// `pri_irq` says whether an interrupt line signals the PRI queue.
     ///
     /// The SMMU is not touched beyond reading its ID registers; see [`Smmu::reset`].
-    pub(crate) fn new(pdev: &platform::Device<Core<'_>>) -> Result<Arc<Self>> {
+    pub(crate) fn new(pdev: &platform::Device<Core<'_>>, pri_irq: bool) -> Result<Arc<Self>> {
         let dev: &Device<Bound> = pdev.as_ref();
         let io = pdev
             .io_request_by_index(0)
@@ -218,6 +229,16 @@ impl Smmu {
         let cmdq = Cmdq::new(Ring::new(dev, features.cmdq_log2)?);
         let evtq = Evtq::new(Ring::new_up_to(dev, features.evtq_log2)?);
         let strtab = StreamTable::new(dev, &features)?;
+        // Page requests come from PCIe functions with ATS, which PRI needs; without their
+        // interrupt they would wait for their answers forever.
+        let pri = if features.idr.pri() && features.idr.ats() && pri_irq && cfg!(CONFIG_PCI_PRI) {
+            Some(KBox::pin_init(
+                pri::Pri::new(dev, features.idr.priq_log2size().min(PRIQ_MAX_LOG2))?,
+                GFP_KERNEL,
+            )?)
+        } else {
+            None
+        };
         let regs = io.into_devres()?;
         Arc::pin_init(
             try_pin_init!(Self {
@@ -226,6 +247,7 @@ impl Smmu {
                 features,
                 cmdq <- new_spinlock_irq!(cmdq, "arm_smmu_v3_rs::cmdq"),
                 evtq <- new_spinlock!(evtq, "arm_smmu_v3_rs::evtq"),
+                pri,
                 event_log <- new_mutex!(
                     (
                         Instant::now(),

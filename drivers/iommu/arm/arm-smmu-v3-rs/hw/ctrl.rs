@@ -119,22 +119,22 @@ pub(crate) enum EnableStep {
     /// Invalidate every configuration and TLB entry cached from before the reset, through the
     /// command queue (`CFGI_ALL`, `TLBI_NSNH_ALL`, each with a `CMD_SYNC`).
     InvalidateAll,
-    /// Program the event queue's base and empty indices.
-    EventQueueBase,
+    /// Program the bases and empty indices of the event queue and, if used, the PRI queue.
+    QueueBases,
     /// Write `SMMU_IRQ_CTRL`, and wait for `SMMU_IRQ_CTRLACK` to match.
     IrqCtrl(u32),
 }
 
-/// The steps that enable a reset SMMU, in order.
+/// The steps that enable a reset SMMU, in order, with the PRI queue if `pri`.
 ///
 /// The command queue first, so that caches can be invalidated; then the interrupts, before the
-/// sources that raise them, so that nothing goes unsignalled; then the event queue, with
-/// `ATSCHK` wherever the SMMU implements ATS; translation last.
+/// sources that raise them, so that nothing goes unsignalled; then the event queue (and the PRI
+/// queue), with `ATSCHK` wherever the SMMU implements ATS; translation last.
 ///
 /// `ATSCHK` is set from `IDR0.ATS` alone, whether or not the driver ever enables ATS for a
 /// device: with `ATSCHK == 0` (Fast mode) a transaction that a PCIe endpoint marks as already
 /// translated bypasses the Stream table, and with it the `STE.EATS` that would stop it.
-pub(crate) const fn enable_steps(idr: &Idr) -> [EnableStep; 6] {
+pub(crate) const fn enable_steps(idr: &Idr, pri: bool) -> [EnableStep; 6] {
     let cmdq = Cr0 {
         smmu: false,
         priq: false,
@@ -144,14 +144,20 @@ pub(crate) const fn enable_steps(idr: &Idr) -> [EnableStep; 6] {
     };
     let queues = Cr0 {
         evtq: true,
+        priq: pri,
         atschk: idr.ats(),
         ..cmdq
+    };
+    let irqs = if pri {
+        IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ | IRQ_CTRL_PRIQ
+    } else {
+        IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ
     };
     [
         EnableStep::Cr0(cmdq),
         EnableStep::InvalidateAll,
-        EnableStep::EventQueueBase,
-        EnableStep::IrqCtrl(IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ),
+        EnableStep::QueueBases,
+        EnableStep::IrqCtrl(irqs),
         EnableStep::Cr0(queues),
         EnableStep::Cr0(Cr0 {
             smmu: true,
@@ -303,6 +309,8 @@ pub(crate) struct GerrorActions {
     pub(crate) recover_cmdq: bool,
     /// The event queue lost events.
     pub(crate) events_lost: bool,
+    /// The PRI queue lost page requests.
+    pub(crate) requests_lost: bool,
     /// The SMMU is in Service Failure Mode: nothing it does can be trusted, so it is disabled
     /// and every transaction terminated, as the C driver does.
     pub(crate) disable: bool,
@@ -319,6 +327,7 @@ pub(crate) const fn gerror_actions(gerror: u32, gerrorn: u32) -> Option<GerrorAc
         report: active & !GERROR_CMDQ_ERR,
         recover_cmdq: active & GERROR_CMDQ_ERR != 0,
         events_lost: active & GERROR_EVTQ_ABT_ERR != 0,
+        requests_lost: active & GERROR_PRIQ_ABT_ERR != 0,
         disable: active & GERROR_SFM_ERR != 0,
     })
 }
@@ -339,7 +348,7 @@ mod tests {
     const IDR0_ATS: u32 = 1 << 10;
 
     fn steps(idr0: u32) -> [EnableStep; 6] {
-        enable_steps(&Idr::new(idr0, 0x0273_0010, 0x1414, 0x74))
+        enable_steps(&Idr::new(idr0, 0x0273_0010, 0x1414, 0x74), false)
     }
 
     /// The position of the first step matching `f`.
@@ -378,7 +387,20 @@ mod tests {
             |s| matches!(s, EnableStep::IrqCtrl(v) if *v == IRQ_CTRL_GERROR | IRQ_CTRL_EVTQ),
         );
         assert!(irq < first(&s, |s| matches!(s, EnableStep::Cr0(c) if c.evtq)));
-        assert!(irq > first(&s, |s| *s == EnableStep::EventQueueBase));
+        assert!(irq > first(&s, |s| *s == EnableStep::QueueBases));
+    }
+
+    #[test]
+    fn pri_queue_enabled_with_its_interrupt() {
+        let s = enable_steps(&Idr::new(IDR0 | IDR0_ATS, 0x0273_0010, 0x1414, 0x74), true);
+        let c: std::vec::Vec<Cr0> = cr0s(&s).collect();
+        assert!(!c[0].priq && c[1].priq && c[2].priq);
+        let irq = first(
+            &s,
+            |s| matches!(s, EnableStep::IrqCtrl(v) if *v & IRQ_CTRL_PRIQ != 0),
+        );
+        assert!(irq > first(&s, |s| *s == EnableStep::QueueBases));
+        assert!(irq < first(&s, |s| matches!(s, EnableStep::Cr0(c) if c.priq)));
     }
 
     #[test]
@@ -397,7 +419,9 @@ mod tests {
         assert!(a.disable && a.recover_cmdq && !a.events_lost);
         assert_eq!(a.report, GERROR_SFM_ERR);
         let a = gerror_actions(GERROR_EVTQ_ABT_ERR, 0).unwrap();
-        assert!(a.events_lost && !a.disable && !a.recover_cmdq);
+        assert!(a.events_lost && !a.disable && !a.recover_cmdq && !a.requests_lost);
+        let a = gerror_actions(GERROR_PRIQ_ABT_ERR, 0).unwrap();
+        assert!(a.requests_lost && !a.events_lost);
         let a = gerror_actions(GERROR_EVTQ_ABT_ERR, GERROR_CMDQ_ERR | GERROR_SFM_ERR).unwrap();
         assert!(a.disable && a.recover_cmdq && a.events_lost);
         // Acknowledging makes GERRORN equal GERROR but for CMDQ_ERR, which the recovery owns:

@@ -408,6 +408,12 @@ impl PageRequest {
             addr: PRI_ADDR.get_addr(raw),
         }
     }
+
+    /// Whether this is a PCIe Stop Marker, not a request: L, W, R = 0b100 with a PASID. It
+    /// delimits a PASID's requests and takes no response.
+    pub(crate) const fn is_stop_marker(&self) -> bool {
+        self.ssid.is_some() && self.last && !self.access.read && !self.access.write
+    }
 }
 
 impl fmt::Display for PageRequest {

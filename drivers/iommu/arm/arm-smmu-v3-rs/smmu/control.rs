@@ -45,6 +45,10 @@ use crate::{
         GBPA,
         IRQ_CTRL,
         IRQ_CTRLACK,
+        PRIQ_BASE_HI,
+        PRIQ_BASE_LO,
+        PRIQ_CONS,
+        PRIQ_PROD,
         STRTAB_BASE_CFG,
         STRTAB_BASE_HI,
         STRTAB_BASE_LO, //
@@ -111,14 +115,14 @@ impl Smmu {
                 cmdq.reset();
             }
 
-            for step in enable_steps(&self.features.idr) {
+            for step in enable_steps(&self.features.idr, self.has_pri()) {
                 match step {
                     EnableStep::Cr0(cr0) => self.write_cr0(io, cr0)?,
                     EnableStep::InvalidateAll => {
                         self.issue_sync_with(io, &[Cmd::cfgi_all()])?;
                         self.issue_sync_with(io, &[Cmd::tlbi_nsnh_all()])?;
                     }
-                    EnableStep::EventQueueBase => {
+                    EnableStep::QueueBases => {
                         let mut evtq = self.evtq.lock();
                         let (lo, hi) = halves(evtq.base_reg()?);
                         io.write_reg(EVTQ_BASE_LO::from_raw(lo));
@@ -126,6 +130,15 @@ impl Smmu {
                         io.write_reg(EVTQ_PROD::from_raw(0));
                         io.write_reg(EVTQ_CONS::from_raw(0));
                         evtq.reset();
+                        if let Some(pri) = self.pri.as_ref() {
+                            let mut priq = pri.queue().lock();
+                            let (lo, hi) = halves(priq.base_reg()?);
+                            io.write_reg(PRIQ_BASE_LO::from_raw(lo));
+                            io.write_reg(PRIQ_BASE_HI::from_raw(hi));
+                            io.write_reg(PRIQ_PROD::from_raw(0));
+                            io.write_reg(PRIQ_CONS::from_raw(0));
+                            priq.reset();
+                        }
                     }
                     EnableStep::IrqCtrl(v) => self.write_irq_ctrl(io, v)?,
                 }

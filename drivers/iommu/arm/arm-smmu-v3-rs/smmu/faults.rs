@@ -25,7 +25,7 @@ use crate::{
         },
         user::is_user_event,
     },
-    queue::evtq::Batch,
+    queue::inq::Batch,
     regs::{
         GERROR,
         GERRORN, //
@@ -54,7 +54,7 @@ impl Smmu {
     /// the CPU away between batches: a device that faults without end costs this thread CPU
     /// time, not the system its responsiveness.
     pub(crate) fn drain_events(&self) -> IrqReturn {
-        let mut batch = Batch::new();
+        let mut batch = Batch::<EVT_QWORDS>::new();
         let mut handled = false;
         loop {
             let r = self.with_regs(|io| self.evtq.lock().read_batch(io, &mut batch));
@@ -121,7 +121,7 @@ impl Smmu {
 
     /// Whether the event log may print one more line within its rate limit; says first how
     /// many were held back when a window closes.
-    fn may_log(&self) -> bool {
+    pub(super) fn may_log(&self) -> bool {
         let verdict = {
             let mut log = self.event_log.lock();
             // CAST: The monotonic clock does not go back; a negative delta cannot happen.
@@ -179,6 +179,12 @@ impl Smmu {
                 dev_err!(
                     dev,
                     "event queue write aborted: events may have been lost\n"
+                );
+            }
+            if a.requests_lost {
+                dev_err!(
+                    dev,
+                    "PRI queue write aborted: page requests may have been lost\n"
                 );
             }
             if a.recover_cmdq {

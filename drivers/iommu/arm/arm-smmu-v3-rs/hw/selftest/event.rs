@@ -158,6 +158,17 @@ pub(crate) fn event_decoding() -> Check {
         0x1f | 0x4000_0000,
     ];
     let req = PageRequest::decode(&raw);
+    expect("PRI not a stop marker", !req.is_stop_marker())?;
+    // A Stop Marker has a PASID and L, W, R = 0b100; without a PASID it is a request.
+    let stop = [0x33 | 9 << 32 | 1 << 62 | 1 << 63, 0x1f];
+    expect(
+        "PRI stop marker",
+        PageRequest::decode(&stop).is_stop_marker(),
+    )?;
+    expect(
+        "PRI LWR 0b100 without a PASID",
+        !PageRequest::decode(&[0x33 | 1 << 62, 0x1f]).is_stop_marker(),
+    )?;
     expect_eq("PRI StreamID", u64::from(req.sid), 0x33)?;
     expect("PRI SubstreamID", req.ssid == Some(Ssid::new(9)?))?;
     expect(
