@@ -13,10 +13,26 @@
  * for that group (any response code: which one is the driver's policy; the
  * code is printed). A group of two requests must be answered once, after its
  * last request. No response may name a group the endpoint does not wait for.
+ *
+ * Then the IO page fault path to user space, as a VMM uses it: the RID is
+ * attached to a HWPT with an iommufd fault queue (IOMMU_FAULT_QUEUE_ALLOC,
+ * IOMMU_HWPT_FAULT_ID_VALID), and the kernel must enable PRI on the endpoint. A
+ * Page Request for an unmapped page must reach the fault queue (its address,
+ * group, access and device) and stay unanswered until user space maps the page
+ * and writes Success; the endpoint then gets Success and its DMA to the page
+ * lands. A group of two requests is one fault group, answered Invalid Request
+ * as user space says. Responses for unknown groups, with undefined codes, or a
+ * second one for a group are refused (EINVAL). A group pending when the device
+ * leaves the HWPT is answered (Invalid Request) by the kernel: the endpoint
+ * never hangs; PRI is then disabled again. Last, the fail-nth sweep
+ * (failnth_sweep() in vfio-lib.h) of the fault queue ioctls: fault queue,
+ * HWPT with it, the RID attached to it and back to the IOAS; a page request
+ * must then still reach user space and its answer the endpoint.
  * Output is KTAP.
  *
  * Usage: smmu-model-pri [-d BDF] test
  */
+#include <poll.h>
 #include <time.h>
 
 #include "vfio-lib.h"
@@ -31,12 +47,16 @@
 #define PCI_PRI_ALLOC_REQ	0x0c
 
 #define IOVA		0x400000UL
+/* the fault-queue cases use pages from here, none mapped at first */
+#define FAULT_PAGE	16
 
 #define TRY(x) do { if (x) return -1; } while (0)
 
 static struct ctx c;
 static char bdf[32];
 static int kernel_enabled_pri;
+static int fault_fd = -1;
+static uint32_t fault_hwpt;
 
 static uint32_t rd(unsigned int off)
 {
@@ -172,11 +192,331 @@ static int test_no_unexpected_response(void)
 	return 0;
 }
 
+static int pri_ctrl(uint16_t *ctrl)
+{
+	return cfg16(IPTD_PRI_CAP + PCI_PRI_CTRL, ctrl);
+}
+
+/* Read one fault group of n records within 2 s; fails if more or fewer come. */
+static int read_faults(struct iommu_hwpt_pgfault *f, int n)
+{
+	struct pollfd pfd = { .fd = fault_fd, .events = POLLIN };
+	ssize_t got;
+
+	CHECK(poll(&pfd, 1, 2000) == 1, "no fault on the fault queue within 2 s (endpoint "
+	      "status %u, response code %#x)", rd(IPTD_PRI_STATUS), rd(IPTD_PRI_RESP_CODE));
+	got = read(fault_fd, f, n * sizeof(*f));
+	CHECK(got == (ssize_t)(n * sizeof(*f)), "read %zd bytes of faults, want %zu: %s", got,
+	      n * sizeof(*f), got < 0 ? strerror(errno) : "");
+	return 0;
+}
+
+static int respond(uint32_t cookie, uint32_t code)
+{
+	struct iommu_hwpt_page_response r = { .cookie = cookie, .code = code };
+
+	return write(fault_fd, &r, sizeof(r)) == sizeof(r) ? 0 : -errno;
+}
+
+static int check_fault(const struct iommu_hwpt_pgfault *f, int page, uint32_t grpid,
+		       uint32_t perm, int last)
+{
+	CHECK(f->addr == IOVA + page * PAGE, "fault address %#llx, want %#lx",
+	      (unsigned long long)f->addr, IOVA + page * PAGE);
+	CHECK(f->grpid == grpid, "fault group %u, want %u", f->grpid, grpid);
+	CHECK(f->perm == perm, "fault access %#x, want %#x", f->perm, perm);
+	CHECK(f->dev_id == c.devid, "fault of device %u, want %u", f->dev_id, c.devid);
+	CHECK(!(f->flags & IOMMU_PGFAULT_FLAGS_PASID_VALID), "fault with a PASID (%u)", f->pasid);
+	CHECK(!!(f->flags & IOMMU_PGFAULT_FLAGS_LAST_PAGE) == last, "fault flags %#x", f->flags);
+	return 0;
+}
+
+static int test_fault_hwpt_enables_pri(void)
+{
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct iommu_hwpt_alloc ha = {
+		.size = sizeof(ha),
+		.flags = IOMMU_HWPT_FAULT_ID_VALID,
+		.dev_id = c.devid,
+		.pt_id = c.ioas,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	uint16_t ctrl;
+
+	/* Give the endpoint back as the kernel left it, PRI off, for the kernel to enable. */
+	if (!kernel_enabled_pri) {
+		TRY(pri_ctrl(&ctrl));
+		ctrl &= ~PCI_PRI_CTRL_ENABLE;
+		TRY(cfg_rw(IPTD_PRI_CAP + PCI_PRI_CTRL, &ctrl, 2, 1));
+	}
+	CHECK(!ioctl(c.iommufd, IOMMU_FAULT_QUEUE_ALLOC, &fa), "IOMMU_FAULT_QUEUE_ALLOC: %s",
+	      strerror(errno));
+	fault_fd = fa.out_fault_fd;
+	ha.fault_id = fa.out_fault_id;
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &ha), "IOMMU_HWPT_ALLOC(FAULT_ID_VALID): %s",
+	      strerror(errno));
+	fault_hwpt = ha.out_hwpt_id;
+	at.pt_id = fault_hwpt;
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(HWPT with a fault queue): %s", strerror(errno));
+	TRY(pri_ctrl(&ctrl));
+	CHECK(ctrl & PCI_PRI_CTRL_ENABLE, "the kernel did not enable PRI for a HWPT with a fault "
+	      "queue (PRI control %#x)", ctrl);
+	return 0;
+}
+
+static int test_fault_mapped_answered_and_retried(void)
+{
+	const int page = FAULT_PAGE;
+	struct iommu_hwpt_pgfault f;
+	void *buf;
+	uint32_t st;
+	int err;
+
+	CHECK(fault_fd >= 0, "no fault queue");
+	st = page_request(page, IPTD_PRI_REQ_READ | IPTD_PRI_REQ_WRITE | IPTD_PRI_REQ_LAST |
+			  5 << 16);
+	CHECK(st == IPTD_STATUS_PRI_WAITING, "Page Request: status %u (0: answered at once by "
+	      "the driver, code %#x)", st, rd(IPTD_PRI_RESP_CODE));
+	TRY(read_faults(&f, 1));
+	TRY(check_fault(&f, page, 5, IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE, 1));
+	usleep(50000);
+	CHECK(rd(IPTD_PRI_STATUS) == IPTD_STATUS_PRI_WAITING,
+	      "the group was answered before user space answered it (status %u)",
+	      rd(IPTD_PRI_STATUS));
+
+	/* user space makes the page present, then says so */
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(buf != MAP_FAILED, "mmap: %s", strerror(errno));
+	memset(buf, 0, PAGE);
+	TRY(ctx_map(&c, buf, IOVA + page * PAGE, PAGE));
+	err = respond(f.cookie, IOMMUFD_PAGE_RESP_SUCCESS);
+	CHECK(!err, "response Success: %s", strerror(-err));
+	st = wait_response();
+	CHECK(st == IPTD_STATUS_OK, "no response at the endpoint within 2 s (status %u)", st);
+	CHECK(rd(IPTD_PRI_RESP_CODE) == 0 && rd(IPTD_PRI_RESP_PRGI) == 5,
+	      "the endpoint got code %#x for PRG %u, want Success (0) for PRG 5",
+	      rd(IPTD_PRI_RESP_CODE), rd(IPTD_PRI_RESP_PRGI));
+
+	/* the retried access lands */
+	for (int i = 0; i < 16; i++)
+		wr(IPTD_BUF + 4 * i, 0xa0b0c000u + i);
+	wr(IPTD_DMA_ADDR, (uint32_t)(IOVA + page * PAGE));
+	wr(IPTD_DMA_ADDR + 4, (IOVA + page * PAGE) >> 32);
+	wr(IPTD_DMA_LEN, 64);
+	wr(IPTD_DMA_PASID, 0);
+	wr(IPTD_DMA_CMD, IPTD_DMA_CMD_WRITE);
+	CHECK(rd(IPTD_DMA_STATUS) == IPTD_STATUS_OK, "DMA write after Success: status %u",
+	      rd(IPTD_DMA_STATUS));
+	for (int i = 0; i < 16; i++)
+		CHECK(((volatile uint32_t *)buf)[i] == 0xa0b0c000u + i,
+		      "word %d of the page is %#x, want %#x", i, ((volatile uint32_t *)buf)[i],
+		      0xa0b0c000u + i);
+	return 0;
+}
+
+static int test_fault_group_of_two(void)
+{
+	struct iommu_hwpt_pgfault f[2];
+	uint32_t st;
+	int err;
+
+	CHECK(fault_fd >= 0, "no fault queue");
+	st = page_request(FAULT_PAGE + 1, IPTD_PRI_REQ_READ | 6 << 16);
+	CHECK(st == IPTD_STATUS_PRI_SENT, "first request of PRG 6: status %u", st);
+	st = page_request(FAULT_PAGE + 2, IPTD_PRI_REQ_WRITE | IPTD_PRI_REQ_LAST | 6 << 16);
+	CHECK(st == IPTD_STATUS_PRI_WAITING, "last request of PRG 6: status %u", st);
+	TRY(read_faults(f, 2));
+	TRY(check_fault(&f[0], FAULT_PAGE + 1, 6, IOMMU_PGFAULT_PERM_READ, 0));
+	TRY(check_fault(&f[1], FAULT_PAGE + 2, 6, IOMMU_PGFAULT_PERM_WRITE, 1));
+	CHECK(f[0].cookie == f[1].cookie, "one group, two cookies (%u, %u)", f[0].cookie,
+	      f[1].cookie);
+	err = respond(f[1].cookie, IOMMUFD_PAGE_RESP_INVALID);
+	CHECK(!err, "response Invalid: %s", strerror(-err));
+	st = wait_response();
+	CHECK(st == IPTD_STATUS_OK, "no response at the endpoint within 2 s (status %u)", st);
+	CHECK(rd(IPTD_PRI_RESP_CODE) == 1 && rd(IPTD_PRI_RESP_PRGI) == 6,
+	      "the endpoint got code %#x for PRG %u, want Invalid Request (1) for PRG 6",
+	      rd(IPTD_PRI_RESP_CODE), rd(IPTD_PRI_RESP_PRGI));
+	return 0;
+}
+
+static int test_bad_responses_refused(void)
+{
+	struct iommu_hwpt_pgfault f;
+	uint32_t before, st;
+	int err;
+
+	CHECK(fault_fd >= 0, "no fault queue");
+	err = respond(0xdead, IOMMUFD_PAGE_RESP_SUCCESS);
+	CHECK(err == -EINVAL, "response for an unknown group: %s, want EINVAL",
+	      err ? strerror(-err) : "accepted");
+	st = page_request(FAULT_PAGE + 3, IPTD_PRI_REQ_READ | IPTD_PRI_REQ_LAST | 7 << 16);
+	CHECK(st == IPTD_STATUS_PRI_WAITING, "Page Request: status %u", st);
+	TRY(read_faults(&f, 1));
+	err = respond(f.cookie, 5);
+	CHECK(err == -EINVAL, "response code 5: %s, want EINVAL",
+	      err ? strerror(-err) : "accepted");
+	before = rd(IPTD_PRI_RESP_COUNT);
+	err = respond(f.cookie, IOMMUFD_PAGE_RESP_INVALID);
+	CHECK(!err, "response Invalid: %s", strerror(-err));
+	err = respond(f.cookie, IOMMUFD_PAGE_RESP_SUCCESS);
+	CHECK(err == -EINVAL, "second response to a group: %s, want EINVAL",
+	      err ? strerror(-err) : "accepted");
+	st = wait_response();
+	CHECK(st == IPTD_STATUS_OK, "no response at the endpoint within 2 s (status %u)", st);
+	usleep(100000);
+	CHECK(rd(IPTD_PRI_RESP_COUNT) == before + 1, "%u responses for one group",
+	      rd(IPTD_PRI_RESP_COUNT) - before);
+	return 0;
+}
+
+static int test_pending_answered_on_detach(void)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at), .pt_id = c.ioas };
+	struct iommu_hwpt_pgfault f;
+	uint16_t ctrl;
+	uint32_t st;
+
+	CHECK(fault_fd >= 0, "no fault queue");
+	st = page_request(FAULT_PAGE + 4, IPTD_PRI_REQ_READ | IPTD_PRI_REQ_LAST | 8 << 16);
+	CHECK(st == IPTD_STATUS_PRI_WAITING, "Page Request: status %u", st);
+	TRY(read_faults(&f, 1));
+	/* user space never answers: the device leaves the HWPT */
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(IOAS): %s", strerror(errno));
+	st = wait_response();
+	CHECK(st == IPTD_STATUS_OK, "the pending group was not answered within 2 s of the "
+	      "detach (status %u)", st);
+	CHECK(rd(IPTD_PRI_RESP_CODE) == 1 && rd(IPTD_PRI_RESP_PRGI) == 8,
+	      "the endpoint got code %#x for PRG %u, want Invalid Request (1) for PRG 8",
+	      rd(IPTD_PRI_RESP_CODE), rd(IPTD_PRI_RESP_PRGI));
+	TRY(pri_ctrl(&ctrl));
+	CHECK(!(ctrl & PCI_PRI_CTRL_ENABLE), "PRI still enabled without a fault queue "
+	      "(control %#x)", ctrl);
+	return 0;
+}
+
+/* The fail-nth sweep of the fault queue ioctls: what one run made. */
+static struct {
+	int fd, attached;
+	uint32_t fault, hwpt;
+} fo;
+
+enum { F_QUEUE, F_HWPT, F_ATTACH, F_DETACH, F_STEPS };
+
+static const char *const fnames[F_STEPS] = {
+	"IOMMU_FAULT_QUEUE_ALLOC", "IOMMU_HWPT_ALLOC(FAULT_ID_VALID)", "ATTACH(fault HWPT)",
+	"ATTACH(IOAS)",
+};
+
+static int attach_pt(uint32_t pt)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at), .pt_id = pt };
+
+	return ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+}
+
+static void fault_reset(void *ctx)
+{
+	(void)ctx;
+	memset(&fo, 0, sizeof(fo));
+	fo.fd = -1;
+}
+
+static int fault_run(void *ctx, int *err)
+{
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct iommu_hwpt_alloc ha = {
+		.size = sizeof(ha),
+		.flags = IOMMU_HWPT_FAULT_ID_VALID,
+		.dev_id = c.devid,
+		.pt_id = c.ioas,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	int step = 0;
+
+	(void)ctx;
+#define STEP(call) do { errno = 0; if (call) { *err = errno; return step; } step++; } while (0)
+	STEP(ioctl(c.iommufd, IOMMU_FAULT_QUEUE_ALLOC, &fa));
+	fo.fd = fa.out_fault_fd;
+	fo.fault = fa.out_fault_id;
+	ha.fault_id = fo.fault;
+	STEP(ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &ha));
+	fo.hwpt = ha.out_hwpt_id;
+	STEP(attach_pt(fo.hwpt));
+	fo.attached = 1;
+	STEP(attach_pt(c.ioas));
+	fo.attached = 0;
+#undef STEP
+	return step;
+}
+
+static int fault_undo(void *ctx)
+{
+	struct iommu_destroy d = { .size = sizeof(d) };
+
+	(void)ctx;
+	if (fo.attached)
+		CHECK(!attach_pt(c.ioas), "ATTACH(IOAS): %s", strerror(errno));
+	if (fo.hwpt) {
+		d.id = fo.hwpt;
+		CHECK(!ioctl(c.iommufd, IOMMU_DESTROY, &d), "IOMMU_DESTROY(fault HWPT %u): %s",
+		      fo.hwpt, strerror(errno));
+	}
+	if (fo.fd >= 0)
+		close(fo.fd);
+	if (fo.fault) {
+		d.id = fo.fault;
+		CHECK(!ioctl(c.iommufd, IOMMU_DESTROY, &d), "IOMMU_DESTROY(fault queue %u): %s",
+		      fo.fault, strerror(errno));
+	}
+	return 0;
+}
+
+static int test_failnth_fault_queue(void)
+{
+	const struct failnth_seq seq = {
+		.names = fnames, .steps = F_STEPS, .reset = fault_reset, .run = fault_run,
+		.undo = fault_undo,
+	};
+	struct iommu_hwpt_pgfault f;
+	uint32_t st;
+	int err;
+
+	CHECK(fault_fd >= 0, "no fault queue");
+	if (failnth_sweep(&seq))
+		return -1;
+	/* the first fault queue and its HWPT still work */
+	CHECK(!attach_pt(fault_hwpt), "ATTACH(fault HWPT): %s", strerror(errno));
+	st = page_request(FAULT_PAGE + 5, IPTD_PRI_REQ_READ | IPTD_PRI_REQ_LAST | 9 << 16);
+	CHECK(st == IPTD_STATUS_PRI_WAITING, "Page Request after the sweep: status %u", st);
+	TRY(read_faults(&f, 1));
+	TRY(check_fault(&f, FAULT_PAGE + 5, 9, IOMMU_PGFAULT_PERM_READ, 1));
+	err = respond(f.cookie, IOMMUFD_PAGE_RESP_INVALID);
+	CHECK(!err, "response Invalid: %s", strerror(-err));
+	st = wait_response();
+	CHECK(st == IPTD_STATUS_OK && rd(IPTD_PRI_RESP_PRGI) == 9,
+	      "no response for PRG 9 after the sweep (status %u, PRG %u)", st,
+	      rd(IPTD_PRI_RESP_PRGI));
+	CHECK(!attach_pt(c.ioas), "ATTACH(IOAS): %s", strerror(errno));
+	return 0;
+}
+
 static const struct ktap_case cases[] = {
 	{ "pri_enabled", test_pri_enabled },
 	{ "page_request_answered", test_request_answered },
 	{ "group_answered_once_after_its_last_request", test_group_answered_once },
 	{ "no_unexpected_prg_response", test_no_unexpected_response },
+	{ "fault_hwpt_enables_pri", test_fault_hwpt_enables_pri },
+	{ "fault_reported_mapped_answered_and_retried", test_fault_mapped_answered_and_retried },
+	{ "fault_group_of_two_answered_invalid", test_fault_group_of_two },
+	{ "bad_fault_responses_refused", test_bad_responses_refused },
+	{ "pending_fault_answered_on_detach", test_pending_answered_on_detach },
+	{ "no_unexpected_prg_response_after_faults", test_no_unexpected_response },
+	{ "failnth_fault_queue_ioctls", test_failnth_fault_queue },
 };
 
 static int setup(const char *dev)
@@ -186,6 +526,8 @@ static int setup(const char *dev)
 
 static void teardown(void)
 {
+	if (fault_fd >= 0)
+		close(fault_fd);
 	ctx_close(&c);
 }
 
