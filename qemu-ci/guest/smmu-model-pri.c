@@ -24,7 +24,10 @@
  * as user space says. Responses for unknown groups, with undefined codes, or a
  * second one for a group are refused (EINVAL). A group pending when the device
  * leaves the HWPT is answered (Invalid Request) by the kernel: the endpoint
- * never hangs; PRI is then disabled again. Last, the fail-nth sweep
+ * never hangs; PRI is then disabled again. Where the kernel gives a vIOMMU
+ * (an ACPI boot with a CANWBS root complex), the same fault flows through a
+ * nested HWPT (a vDEVICE, a bypass vSTE on a NEST_PARENT HWPT of the IOAS)
+ * with the fault queue. Last, the fail-nth sweep
  * (failnth_sweep() in vfio-lib.h) of the fault queue ioctls: fault queue,
  * HWPT with it, the RID attached to it and back to the IOAS; a page request
  * must then still reach user space and its answer the endpoint.
@@ -56,7 +59,7 @@ static struct ctx c;
 static char bdf[32];
 static int kernel_enabled_pri;
 static int fault_fd = -1;
-static uint32_t fault_hwpt;
+static uint32_t fault_id, fault_hwpt;
 
 static uint32_t rd(unsigned int off)
 {
@@ -253,6 +256,7 @@ static int test_fault_hwpt_enables_pri(void)
 	CHECK(!ioctl(c.iommufd, IOMMU_FAULT_QUEUE_ALLOC, &fa), "IOMMU_FAULT_QUEUE_ALLOC: %s",
 	      strerror(errno));
 	fault_fd = fa.out_fault_fd;
+	fault_id = fa.out_fault_id;
 	ha.fault_id = fa.out_fault_id;
 	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &ha), "IOMMU_HWPT_ALLOC(FAULT_ID_VALID): %s",
 	      strerror(errno));
@@ -399,6 +403,123 @@ static int test_pending_answered_on_detach(void)
 	return 0;
 }
 
+/* STE word 0 of a vSTE: valid, stage 1 bypass (the guest's IPA is the IOVA). */
+#define VSTE0_BYPASS	(1ULL | 4ULL << 1)
+#define VSID		0x42
+
+static int destroy(uint32_t id, const char *what)
+{
+	struct iommu_destroy d = { .size = sizeof(d), .id = id };
+
+	CHECK(!id || !ioctl(c.iommufd, IOMMU_DESTROY, &d), "IOMMU_DESTROY(%s %u): %s", what, id,
+	      strerror(errno));
+	return 0;
+}
+
+static int nested_fault(uint32_t *s2, uint32_t *viommu, uint32_t *vdev, uint32_t *nested)
+{
+	struct iommu_hwpt_alloc pa = {
+		.size = sizeof(pa),
+		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = c.devid,
+		.pt_id = c.ioas,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct iommu_viommu_alloc va = {
+		.size = sizeof(va), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3, .dev_id = c.devid,
+	};
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .dev_id = c.devid, .virt_id = VSID };
+	struct iommu_hwpt_arm_smmuv3 vste = { .ste = { VSTE0_BYPASS, 0 } };
+	struct iommu_hwpt_alloc na = {
+		.size = sizeof(na),
+		.flags = IOMMU_HWPT_FAULT_ID_VALID,
+		.dev_id = c.devid,
+		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3,
+		.data_len = sizeof(vste),
+		.data_uptr = (uintptr_t)&vste,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	const int page = FAULT_PAGE + 6;
+	struct iommu_hwpt_pgfault f;
+	uint16_t ctrl;
+	void *buf;
+	uint32_t st;
+	int err;
+
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &pa), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
+	      strerror(errno));
+	*s2 = pa.out_hwpt_id;
+	at.pt_id = *s2;
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(NEST_PARENT): %s",
+	      strerror(errno));
+	va.hwpt_id = *s2;
+	if (ioctl(c.iommufd, IOMMU_VIOMMU_ALLOC, &va)) {
+		CHECK(errno == EOPNOTSUPP, "IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
+		return skip("no vIOMMU here (EOPNOTSUPP: a device tree boot, or a root complex "
+			    "without CANWBS)");
+	}
+	*viommu = va.out_viommu_id;
+	vd.viommu_id = *viommu;
+	CHECK(!ioctl(c.iommufd, IOMMU_VDEVICE_ALLOC, &vd), "IOMMU_VDEVICE_ALLOC: %s",
+	      strerror(errno));
+	*vdev = vd.out_vdevice_id;
+	na.pt_id = *viommu;
+	na.fault_id = fault_id;
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &na),
+	      "IOMMU_HWPT_ALLOC(nested, FAULT_ID_VALID): %s", strerror(errno));
+	*nested = na.out_hwpt_id;
+	at.pt_id = *nested;
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(nested HWPT): %s",
+	      strerror(errno));
+	TRY(pri_ctrl(&ctrl));
+	CHECK(ctrl & PCI_PRI_CTRL_ENABLE, "the kernel did not enable PRI for a nested HWPT with "
+	      "a fault queue (PRI control %#x)", ctrl);
+
+	st = page_request(page, IPTD_PRI_REQ_WRITE | IPTD_PRI_REQ_LAST | 10 << 16);
+	CHECK(st == IPTD_STATUS_PRI_WAITING, "Page Request: status %u (code %#x)", st,
+	      rd(IPTD_PRI_RESP_CODE));
+	TRY(read_faults(&f, 1));
+	TRY(check_fault(&f, page, 10, IOMMU_PGFAULT_PERM_WRITE, 1));
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(buf != MAP_FAILED, "mmap: %s", strerror(errno));
+	memset(buf, 0, PAGE);
+	/* the parent's IOAS is the guest's IPA space: the VMM maps the page there */
+	TRY(ctx_map(&c, buf, IOVA + page * PAGE, PAGE));
+	err = respond(f.cookie, IOMMUFD_PAGE_RESP_SUCCESS);
+	CHECK(!err, "response Success: %s", strerror(-err));
+	st = wait_response();
+	CHECK(st == IPTD_STATUS_OK && rd(IPTD_PRI_RESP_CODE) == 0 && rd(IPTD_PRI_RESP_PRGI) == 10,
+	      "the endpoint got status %u, code %#x for PRG %u, want Success for PRG 10", st,
+	      rd(IPTD_PRI_RESP_CODE), rd(IPTD_PRI_RESP_PRGI));
+	wr(IPTD_BUF, 0x6e57ed00);
+	wr(IPTD_DMA_ADDR, (uint32_t)(IOVA + page * PAGE));
+	wr(IPTD_DMA_ADDR + 4, (IOVA + page * PAGE) >> 32);
+	wr(IPTD_DMA_LEN, 4);
+	wr(IPTD_DMA_PASID, 0);
+	wr(IPTD_DMA_CMD, IPTD_DMA_CMD_WRITE);
+	CHECK(rd(IPTD_DMA_STATUS) == IPTD_STATUS_OK, "DMA write through the nested HWPT after "
+	      "Success: status %u", rd(IPTD_DMA_STATUS));
+	CHECK(*(volatile uint32_t *)buf == 0x6e57ed00, "the page holds %#x",
+	      *(volatile uint32_t *)buf);
+	return 0;
+}
+
+static int test_nested_fault(void)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at), .pt_id = c.ioas };
+	uint32_t s2 = 0, viommu = 0, vdev = 0, nested = 0;
+	int r;
+
+	CHECK(fault_fd >= 0, "no fault queue");
+	r = nested_fault(&s2, &viommu, &vdev, &nested);
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(IOAS): %s",
+	      strerror(errno));
+	if (destroy(nested, "nested HWPT") || destroy(vdev, "vDEVICE") ||
+	    destroy(viommu, "vIOMMU") || destroy(s2, "NEST_PARENT HWPT"))
+		return -1;
+	return r;
+}
+
 /* The fail-nth sweep of the fault queue ioctls: what one run made. */
 static struct {
 	int fd, attached;
@@ -515,6 +636,7 @@ static const struct ktap_case cases[] = {
 	{ "fault_group_of_two_answered_invalid", test_fault_group_of_two },
 	{ "bad_fault_responses_refused", test_bad_responses_refused },
 	{ "pending_fault_answered_on_detach", test_pending_answered_on_detach },
+	{ "nested_fault_reported_mapped_answered", test_nested_fault },
 	{ "no_unexpected_prg_response_after_faults", test_no_unexpected_response },
 	{ "failnth_fault_queue_ioctls", test_failnth_fault_queue },
 };
