@@ -482,6 +482,10 @@ impl Paging {
             if ats {
                 self.tag().ats_remove(m);
             }
+        } else if ats && !m.ats_enabled() {
+            // The function refused to enable ATS (logged): it caches nothing, and invalidation
+            // requests to a function with ATS off could only fail.
+            self.tag().ats_remove(m);
         }
         r
     }

@@ -299,6 +299,12 @@ impl Master {
         self.ats.is_some()
     }
 
+    /// Whether ATS is enabled on the device now (its RID is in a paging domain, and the function
+    /// accepted it).
+    pub(crate) fn ats_enabled(&self) -> bool {
+        self.ctx.lock().ats_on
+    }
+
     /// Whether the device's root complex makes its DMA write-back cacheable and shareable
     /// whatever it asks for (ACPI IORT's CANWBS): its no-snoop DMA is coherent anyway, so a
     /// domain can enforce cache coherency for it.
