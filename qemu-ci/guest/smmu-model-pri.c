@@ -234,16 +234,36 @@ static int check_fault(const struct iommu_hwpt_pgfault *f, int page, uint32_t gr
 	return 0;
 }
 
-static int test_fault_hwpt_enables_pri(void)
+/* A fault queue: its fd and object ID; returns the ioctl's. */
+static int fault_queue_alloc(int *fd, uint32_t *id)
 {
 	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	int r = ioctl(c.iommufd, IOMMU_FAULT_QUEUE_ALLOC, &fa);
+
+	*fd = r ? -1 : (int)fa.out_fault_fd;
+	*id = r ? 0 : fa.out_fault_id;
+	return r;
+}
+
+/* A HWPT on the IOAS whose faults go to the fault queue @fault; returns the ioctl's. */
+static int fault_hwpt_alloc(uint32_t fault, uint32_t *id)
+{
 	struct iommu_hwpt_alloc ha = {
 		.size = sizeof(ha),
 		.flags = IOMMU_HWPT_FAULT_ID_VALID,
 		.dev_id = c.devid,
 		.pt_id = c.ioas,
 		.data_type = IOMMU_HWPT_DATA_NONE,
+		.fault_id = fault,
 	};
+	int r = ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &ha);
+
+	*id = r ? 0 : ha.out_hwpt_id;
+	return r;
+}
+
+static int test_fault_hwpt_enables_pri(void)
+{
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 	uint16_t ctrl;
 
@@ -253,14 +273,10 @@ static int test_fault_hwpt_enables_pri(void)
 		ctrl &= ~PCI_PRI_CTRL_ENABLE;
 		TRY(cfg_rw(IPTD_PRI_CAP + PCI_PRI_CTRL, &ctrl, 2, 1));
 	}
-	CHECK(!ioctl(c.iommufd, IOMMU_FAULT_QUEUE_ALLOC, &fa), "IOMMU_FAULT_QUEUE_ALLOC: %s",
+	CHECK(!fault_queue_alloc(&fault_fd, &fault_id), "IOMMU_FAULT_QUEUE_ALLOC: %s",
 	      strerror(errno));
-	fault_fd = fa.out_fault_fd;
-	fault_id = fa.out_fault_id;
-	ha.fault_id = fa.out_fault_id;
-	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &ha), "IOMMU_HWPT_ALLOC(FAULT_ID_VALID): %s",
+	CHECK(!fault_hwpt_alloc(fault_id, &fault_hwpt), "IOMMU_HWPT_ALLOC(FAULT_ID_VALID): %s",
 	      strerror(errno));
-	fault_hwpt = ha.out_hwpt_id;
 	at.pt_id = fault_hwpt;
 	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
 	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(HWPT with a fault queue): %s", strerror(errno));
@@ -270,55 +286,64 @@ static int test_fault_hwpt_enables_pri(void)
 	return 0;
 }
 
-static int test_fault_mapped_answered_and_retried(void)
+/*
+ * A write Page Request of group @grpid for IOVA page @page, which must reach
+ * the fault queue and wait there; user space then maps the page and answers
+ * Success, which must reach the endpoint, whose DMA write to the page must
+ * then land.
+ */
+static int fault_served(int page, uint32_t grpid)
 {
-	const int page = FAULT_PAGE;
+	uint64_t iova = IOVA + page * PAGE;
 	struct iommu_hwpt_pgfault f;
-	void *buf;
+	volatile uint32_t *buf;
 	uint32_t st;
 	int err;
 
 	CHECK(fault_fd >= 0, "no fault queue");
 	st = page_request(page, IPTD_PRI_REQ_READ | IPTD_PRI_REQ_WRITE | IPTD_PRI_REQ_LAST |
-			  5 << 16);
+			  grpid << 16);
 	CHECK(st == IPTD_STATUS_PRI_WAITING, "Page Request: status %u (0: answered at once by "
 	      "the driver, code %#x)", st, rd(IPTD_PRI_RESP_CODE));
 	TRY(read_faults(&f, 1));
-	TRY(check_fault(&f, page, 5, IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE, 1));
+	TRY(check_fault(&f, page, grpid, IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE, 1));
 	usleep(50000);
 	CHECK(rd(IPTD_PRI_STATUS) == IPTD_STATUS_PRI_WAITING,
 	      "the group was answered before user space answered it (status %u)",
 	      rd(IPTD_PRI_STATUS));
 
-	/* user space makes the page present, then says so */
+	/* user space makes the page present (in the IOAS: a nested HWPT's IPA), then says so */
 	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
 	CHECK(buf != MAP_FAILED, "mmap: %s", strerror(errno));
-	memset(buf, 0, PAGE);
-	TRY(ctx_map(&c, buf, IOVA + page * PAGE, PAGE));
+	memset((void *)buf, 0, PAGE);
+	TRY(ctx_map(&c, (void *)buf, iova, PAGE));
 	err = respond(f.cookie, IOMMUFD_PAGE_RESP_SUCCESS);
 	CHECK(!err, "response Success: %s", strerror(-err));
 	st = wait_response();
 	CHECK(st == IPTD_STATUS_OK, "no response at the endpoint within 2 s (status %u)", st);
-	CHECK(rd(IPTD_PRI_RESP_CODE) == 0 && rd(IPTD_PRI_RESP_PRGI) == 5,
-	      "the endpoint got code %#x for PRG %u, want Success (0) for PRG 5",
-	      rd(IPTD_PRI_RESP_CODE), rd(IPTD_PRI_RESP_PRGI));
+	CHECK(rd(IPTD_PRI_RESP_CODE) == 0 && rd(IPTD_PRI_RESP_PRGI) == grpid,
+	      "the endpoint got code %#x for PRG %u, want Success (0) for PRG %u",
+	      rd(IPTD_PRI_RESP_CODE), rd(IPTD_PRI_RESP_PRGI), grpid);
 
 	/* the retried access lands */
 	for (int i = 0; i < 16; i++)
 		wr(IPTD_BUF + 4 * i, 0xa0b0c000u + i);
-	wr(IPTD_DMA_ADDR, (uint32_t)(IOVA + page * PAGE));
-	wr(IPTD_DMA_ADDR + 4, (IOVA + page * PAGE) >> 32);
+	wr(IPTD_DMA_ADDR, (uint32_t)iova);
+	wr(IPTD_DMA_ADDR + 4, iova >> 32);
 	wr(IPTD_DMA_LEN, 64);
 	wr(IPTD_DMA_PASID, 0);
 	wr(IPTD_DMA_CMD, IPTD_DMA_CMD_WRITE);
 	CHECK(rd(IPTD_DMA_STATUS) == IPTD_STATUS_OK, "DMA write after Success: status %u",
 	      rd(IPTD_DMA_STATUS));
 	for (int i = 0; i < 16; i++)
-		CHECK(((volatile uint32_t *)buf)[i] == 0xa0b0c000u + i,
-		      "word %d of the page is %#x, want %#x", i, ((volatile uint32_t *)buf)[i],
+		CHECK(buf[i] == 0xa0b0c000u + i, "word %d of the page is %#x, want %#x", i, buf[i],
 		      0xa0b0c000u + i);
 	return 0;
+}
+
+static int test_fault_mapped_answered_and_retried(void)
+{
+	return fault_served(FAULT_PAGE, 5);
 }
 
 static int test_fault_group_of_two(void)
@@ -439,12 +464,7 @@ static int nested_fault(uint32_t *s2, uint32_t *viommu, uint32_t *vdev, uint32_t
 		.data_uptr = (uintptr_t)&vste,
 	};
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
-	const int page = FAULT_PAGE + 6;
-	struct iommu_hwpt_pgfault f;
 	uint16_t ctrl;
-	void *buf;
-	uint32_t st;
-	int err;
 
 	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &pa), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
 	      strerror(errno));
@@ -475,33 +495,7 @@ static int nested_fault(uint32_t *s2, uint32_t *viommu, uint32_t *vdev, uint32_t
 	CHECK(ctrl & PCI_PRI_CTRL_ENABLE, "the kernel did not enable PRI for a nested HWPT with "
 	      "a fault queue (PRI control %#x)", ctrl);
 
-	st = page_request(page, IPTD_PRI_REQ_WRITE | IPTD_PRI_REQ_LAST | 10 << 16);
-	CHECK(st == IPTD_STATUS_PRI_WAITING, "Page Request: status %u (code %#x)", st,
-	      rd(IPTD_PRI_RESP_CODE));
-	TRY(read_faults(&f, 1));
-	TRY(check_fault(&f, page, 10, IOMMU_PGFAULT_PERM_WRITE, 1));
-	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(buf != MAP_FAILED, "mmap: %s", strerror(errno));
-	memset(buf, 0, PAGE);
-	/* the parent's IOAS is the guest's IPA space: the VMM maps the page there */
-	TRY(ctx_map(&c, buf, IOVA + page * PAGE, PAGE));
-	err = respond(f.cookie, IOMMUFD_PAGE_RESP_SUCCESS);
-	CHECK(!err, "response Success: %s", strerror(-err));
-	st = wait_response();
-	CHECK(st == IPTD_STATUS_OK && rd(IPTD_PRI_RESP_CODE) == 0 && rd(IPTD_PRI_RESP_PRGI) == 10,
-	      "the endpoint got status %u, code %#x for PRG %u, want Success for PRG 10", st,
-	      rd(IPTD_PRI_RESP_CODE), rd(IPTD_PRI_RESP_PRGI));
-	wr(IPTD_BUF, 0x6e57ed00);
-	wr(IPTD_DMA_ADDR, (uint32_t)(IOVA + page * PAGE));
-	wr(IPTD_DMA_ADDR + 4, (IOVA + page * PAGE) >> 32);
-	wr(IPTD_DMA_LEN, 4);
-	wr(IPTD_DMA_PASID, 0);
-	wr(IPTD_DMA_CMD, IPTD_DMA_CMD_WRITE);
-	CHECK(rd(IPTD_DMA_STATUS) == IPTD_STATUS_OK, "DMA write through the nested HWPT after "
-	      "Success: status %u", rd(IPTD_DMA_STATUS));
-	CHECK(*(volatile uint32_t *)buf == 0x6e57ed00, "the page holds %#x",
-	      *(volatile uint32_t *)buf);
-	return 0;
+	return fault_served(FAULT_PAGE + 6, 10);
 }
 
 static int test_nested_fault(void)
@@ -549,24 +543,12 @@ static void fault_reset(void *ctx)
 
 static int fault_run(void *ctx, int *err)
 {
-	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
-	struct iommu_hwpt_alloc ha = {
-		.size = sizeof(ha),
-		.flags = IOMMU_HWPT_FAULT_ID_VALID,
-		.dev_id = c.devid,
-		.pt_id = c.ioas,
-		.data_type = IOMMU_HWPT_DATA_NONE,
-	};
 	int step = 0;
 
 	(void)ctx;
 #define STEP(call) do { errno = 0; if (call) { *err = errno; return step; } step++; } while (0)
-	STEP(ioctl(c.iommufd, IOMMU_FAULT_QUEUE_ALLOC, &fa));
-	fo.fd = fa.out_fault_fd;
-	fo.fault = fa.out_fault_id;
-	ha.fault_id = fo.fault;
-	STEP(ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &ha));
-	fo.hwpt = ha.out_hwpt_id;
+	STEP(fault_queue_alloc(&fo.fd, &fo.fault));
+	STEP(fault_hwpt_alloc(fo.fault, &fo.hwpt));
 	STEP(attach_pt(fo.hwpt));
 	fo.attached = 1;
 	STEP(attach_pt(c.ioas));

@@ -90,7 +90,7 @@ pub(crate) struct InQueue<const N: usize, I> {
     ring: Ring<N>,
     /// The consumer index (with wrap and overflow-acknowledge bits) last written.
     cons: u32,
-    _indices: PhantomData<I>,
+    _indices: PhantomData<fn() -> I>,
 }
 
 /// The event queue.

@@ -7,7 +7,10 @@ use kernel::{
     io::Io,
     irq::IrqReturn,
     prelude::*,
-    sync::Arc,
+    sync::{
+        Arc,
+        SpinLock, //
+    },
     task::cond_resched,
     time::Instant, //
 };
@@ -25,7 +28,11 @@ use crate::{
         },
         user::is_user_event,
     },
-    queue::inq::Batch,
+    queue::inq::{
+        Batch,
+        InQueue,
+        Indices, //
+    },
     regs::{
         GERROR,
         GERRORN, //
@@ -54,22 +61,47 @@ impl Smmu {
     /// the CPU away between batches: a device that faults without end costs this thread CPU
     /// time, not the system its responsiveness.
     pub(crate) fn drain_events(&self) -> IrqReturn {
-        let mut batch = Batch::<EVT_QWORDS>::new();
-        let mut handled = false;
-        loop {
-            let r = self.with_regs(|io| self.evtq.lock().read_batch(io, &mut batch));
-            if let Err(e) = r {
-                dev_err!(self.dev(), "event queue drain failed: {:?}\n", e);
-                return IrqReturn::Handled;
-            }
-            if batch.overflow && self.may_log() {
-                dev_err!(self.dev(), "event queue overflowed: events were lost\n");
-            }
-            handled |= batch.overflow || !batch.records().is_empty();
-            for raw in batch.records() {
+        self.drain_queue(
+            &self.evtq,
+            "event",
+            || {
+                if self.may_log() {
+                    dev_err!(self.dev(), "event queue overflowed: events were lost\n");
+                }
+            },
+            |raw| {
                 if !self.forward_event(raw) {
                     self.report_event(&Event::decode(raw));
                 }
+            },
+        )
+    }
+
+    /// Drains `queue` (the event or PRI queue, `what` in messages) a [`Batch`] at a time:
+    /// copies the records out under its spinlock, then calls `overflow` if the SMMU lost
+    /// records before them and `handle` for each, with no lock held, giving the CPU away
+    /// between batches.
+    pub(super) fn drain_queue<const N: usize, I: Indices>(
+        &self,
+        queue: &SpinLock<InQueue<N, I>>,
+        what: &str,
+        mut overflow: impl FnMut(),
+        mut handle: impl FnMut(&[u64; N]),
+    ) -> IrqReturn {
+        let mut batch = Batch::<N>::new();
+        let mut handled = false;
+        loop {
+            let r = self.with_regs(|io| queue.lock().read_batch(io, &mut batch));
+            if let Err(e) = r {
+                dev_err!(self.dev(), "{} queue drain failed: {:?}\n", what, e);
+                return IrqReturn::Handled;
+            }
+            if batch.overflow {
+                overflow();
+            }
+            handled |= batch.overflow || !batch.records().is_empty();
+            for raw in batch.records() {
+                handle(raw);
             }
             if !batch.is_full() {
                 break;

@@ -34,7 +34,6 @@ use kernel::{
         Mutex,
         SpinLock, //
     },
-    task::cond_resched,
 };
 
 use crate::{
@@ -43,19 +42,10 @@ use crate::{
             Cmd,
             PriResp, //
         },
-        event::{
-            PageRequest,
-            PRI_QWORDS, //
-        },
+        event::PageRequest,
         ids::Ssid,
     },
-    queue::{
-        inq::{
-            Batch,
-            Priq, //
-        },
-        Ring,
-    },
+    queue::{inq::Priq, Ring},
 };
 
 use super::Smmu;
@@ -153,36 +143,19 @@ impl Smmu {
             return IrqReturn::None;
         };
         let _drain = pri.drain.lock();
-        let mut batch = Batch::<PRI_QWORDS>::new();
-        let mut handled = false;
-        loop {
-            let r = self.with_regs(|io| pri.queue.lock().read_batch(io, &mut batch));
-            if let Err(e) = r {
-                dev_err!(self.dev(), "PRI queue drain failed: {:?}\n", e);
-                return IrqReturn::Handled;
-            }
-            if batch.overflow {
+        self.drain_queue(
+            &pri.queue,
+            "PRI",
+            || {
                 dev_err!(
                     self.dev(),
                     "PRI queue overflowed: page requests were lost\n"
                 );
                 // A group whose last request was lost would wait for it forever.
                 pri.iopf.discard_partial();
-            }
-            handled |= batch.overflow || !batch.records().is_empty();
-            for raw in batch.records() {
-                self.handle_request(pri, &PageRequest::decode(raw));
-            }
-            if !batch.is_full() {
-                break;
-            }
-            cond_resched();
-        }
-        if handled {
-            IrqReturn::Handled
-        } else {
-            IrqReturn::None
-        }
+            },
+            |raw| self.handle_request(pri, &PageRequest::decode(raw)),
+        )
     }
 
     /// Reports `req` for its device, or answers it "invalid" if nobody takes its page faults.
