@@ -39,6 +39,7 @@
 #define IPTD_PRI_RESP_CODE	0x64
 #define IPTD_PRI_RESP_PRGI	0x68
 #define IPTD_PRI_RESP_COUNT	0x70
+#define IPTD_PRI_DISCARDED	0x74
 #define IPTD_BUF		0x1000
 
 /* Register values */
@@ -56,6 +57,7 @@
 #define IPTD_STATUS_DMA_ERROR	1
 #define IPTD_FEATURE_PRI	(1u << 2)
 #define IPTD_PRI_CMD_REQUEST	1
+#define IPTD_PRI_CMD_BURST	2
 #define IPTD_PRI_REQ_READ	(1u << 0)
 #define IPTD_PRI_REQ_WRITE	(1u << 1)
 #define IPTD_PRI_REQ_LAST	(1u << 2)

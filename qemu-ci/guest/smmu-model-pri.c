@@ -27,7 +27,11 @@
  * never hangs; PRI is then disabled again. Where the kernel gives a vIOMMU
  * (an ACPI boot with a CANWBS root complex), the same fault flows through a
  * nested HWPT (a vDEVICE, a bypass vSTE on a NEST_PARENT HWPT of the IOAS)
- * with the fault queue. Last, the fail-nth sweep
+ * with the fault queue. Booted with a 2-entry PRI queue
+ * (arm_smmu_v3_rs.priq_log2=1), requests sent back to back must overflow it:
+ * the endpoint sees some discarded, the group's last request still reaches the
+ * fault queue and its answer the endpoint, and the next group works (the
+ * driver acknowledged the overflow). Last, the fail-nth sweep
  * (failnth_sweep() in vfio-lib.h) of the fault queue ioctls: fault queue,
  * HWPT with it, the RID attached to it and back to the IOAS; a page request
  * must then still reach user space and its answer the endpoint.
@@ -232,6 +236,13 @@ static int check_fault(const struct iommu_hwpt_pgfault *f, int page, uint32_t gr
 	CHECK(!(f->flags & IOMMU_PGFAULT_FLAGS_PASID_VALID), "fault with a PASID (%u)", f->pasid);
 	CHECK(!!(f->flags & IOMMU_PGFAULT_FLAGS_LAST_PAGE) == last, "fault flags %#x", f->flags);
 	return 0;
+}
+
+static int attach_pt(uint32_t pt)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at), .pt_id = pt };
+
+	return ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
 }
 
 /* A fault queue: its fd and object ID; returns the ioctl's. */
@@ -514,6 +525,83 @@ static int test_nested_fault(void)
 	return r;
 }
 
+/* Whether the kernel command line has @arg. */
+static int cmdline_has(const char *arg)
+{
+	char buf[1024];
+	ssize_t n;
+	int fd = open("/proc/cmdline", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return strstr(buf, arg) != NULL;
+}
+
+static int test_priq_overflow(void)
+{
+	struct iommu_hwpt_pgfault f[64];
+	int discarded = 0, sent = 0;
+	ssize_t got;
+	uint32_t st;
+	int err;
+
+	if (!cmdline_has("arm_smmu_v3_rs.priq_log2=1"))
+		return skip("the PRI queue is too large to overflow here (boot the Rust driver "
+			    "with arm_smmu_v3_rs.priq_log2=1)");
+	CHECK(fault_fd >= 0, "no fault queue");
+	CHECK(!attach_pt(fault_hwpt), "ATTACH(fault HWPT): %s", strerror(errno));
+	/* bursts of PRG 11 requests (back to back in the endpoint) until the queue discards some */
+	wr(IPTD_DMA_ADDR, (uint32_t)(IOVA + (FAULT_PAGE + 7) * PAGE));
+	wr(IPTD_DMA_ADDR + 4, (IOVA + (FAULT_PAGE + 7) * PAGE) >> 32);
+	wr(IPTD_DMA_PASID, 0);
+	wr(IPTD_PRI_REQ, IPTD_PRI_REQ_READ | 11 << 16);
+	for (int i = 0; i < 8 && !discarded; i++) {
+		wr(IPTD_PRI_CMD, IPTD_PRI_CMD_BURST);
+		st = rd(IPTD_PRI_STATUS);
+		CHECK(st == IPTD_STATUS_PRI_SENT || st == IPTD_STATUS_DMA_ERROR,
+		      "burst %d of PRG 11: status %u", i, st);
+		discarded += rd(IPTD_PRI_DISCARDED);
+		sent += 8 - rd(IPTD_PRI_DISCARDED);
+	}
+	printf("# %d requests queued, %d discarded by the full PRI queue\n", sent, discarded);
+	CHECK(discarded, "no request was discarded: the PRI queue never overflowed");
+	/* the last request, once the driver has made room */
+	for (int i = 0; i < 200; i++) {
+		st = page_request(FAULT_PAGE + 7, IPTD_PRI_REQ_READ | IPTD_PRI_REQ_LAST | 11 << 16);
+		if (st != IPTD_STATUS_DMA_ERROR)
+			break;
+		usleep(10000);
+	}
+	CHECK(st == IPTD_STATUS_PRI_WAITING, "last request of PRG 11: status %u", st);
+	{
+		struct pollfd pfd = { .fd = fault_fd, .events = POLLIN };
+
+		CHECK(poll(&pfd, 1, 2000) == 1, "PRG 11 did not reach the fault queue within 2 s");
+	}
+	got = read(fault_fd, f, sizeof(f));
+	CHECK(got > 0 && got % sizeof(f[0]) == 0, "read %zd bytes of faults: %s", got,
+	      got < 0 ? strerror(errno) : "");
+	got /= sizeof(f[0]);
+	printf("# PRG 11 came as a group of %zd of the %d requests queued\n", got, sent + 1);
+	/* the requests the full queue held when it lost one were forgotten with their group */
+	CHECK(got < sent + 1, "PRG 11 came whole (%zd requests) although some were lost: the "
+	      "partial group was not discarded at the overflow", got);
+	TRY(check_fault(&f[got - 1], FAULT_PAGE + 7, 11, IOMMU_PGFAULT_PERM_READ, 1));
+	err = respond(f[got - 1].cookie, IOMMUFD_PAGE_RESP_INVALID);
+	CHECK(!err, "response Invalid: %s", strerror(-err));
+	st = wait_response();
+	CHECK(st == IPTD_STATUS_OK && rd(IPTD_PRI_RESP_PRGI) == 11,
+	      "no response for PRG 11 (status %u, PRG %u)", st, rd(IPTD_PRI_RESP_PRGI));
+	/* the overflow was acknowledged: the next group is queued */
+	if (fault_served(FAULT_PAGE + 8, 12))
+		return -1;
+	CHECK(!attach_pt(c.ioas), "ATTACH(IOAS): %s", strerror(errno));
+	return 0;
+}
+
 /* The fail-nth sweep of the fault queue ioctls: what one run made. */
 static struct {
 	int fd, attached;
@@ -526,13 +614,6 @@ static const char *const fnames[F_STEPS] = {
 	"IOMMU_FAULT_QUEUE_ALLOC", "IOMMU_HWPT_ALLOC(FAULT_ID_VALID)", "ATTACH(fault HWPT)",
 	"ATTACH(IOAS)",
 };
-
-static int attach_pt(uint32_t pt)
-{
-	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at), .pt_id = pt };
-
-	return ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
-}
 
 static void fault_reset(void *ctx)
 {
@@ -619,6 +700,7 @@ static const struct ktap_case cases[] = {
 	{ "bad_fault_responses_refused", test_bad_responses_refused },
 	{ "pending_fault_answered_on_detach", test_pending_answered_on_detach },
 	{ "nested_fault_reported_mapped_answered", test_nested_fault },
+	{ "priq_overflow_group_still_answered", test_priq_overflow },
 	{ "no_unexpected_prg_response_after_faults", test_no_unexpected_response },
 	{ "failnth_fault_queue_ioctls", test_failnth_fault_queue },
 };

@@ -92,5 +92,10 @@ kernel::module_platform_driver! {
             description: "Use a linear stream table even where the SMMU supports two levels \
                 (2^SIDSIZE entries of 64 bytes)",
         },
+        priq_log2: u32 {
+            default: 12,
+            description: "log2 of the largest PRI queue to allocate, 1 to 12 (a small queue \
+                overflows sooner, to test that path)",
+        },
     },
 }

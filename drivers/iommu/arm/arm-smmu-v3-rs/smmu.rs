@@ -128,6 +128,15 @@ const STREAM_BATCH: usize = 16;
 /// log2 of the largest PRI queue the driver allocates: 2^12 requests of 16 bytes, 64 KiB.
 const PRIQ_MAX_LOG2: u32 = 12;
 
+/// log2 of the PRI queue to allocate: what the SMMU allows, at most [`PRIQ_MAX_LOG2`] or what
+/// the `priq_log2` parameter asks for (at least 1).
+fn priq_log2(features: &Features) -> u32 {
+    let asked = crate::module_parameters::priq_log2
+        .value()
+        .clamp(1, PRIQ_MAX_LOG2);
+    features.idr.priq_log2size().min(asked)
+}
+
 /// The registers of a mapped SMMU.
 type Regs<'a> = IoMem<'a, { regs::SIZE }>;
 
@@ -233,7 +242,7 @@ impl Smmu {
         // interrupt they would wait for their answers forever.
         let pri = if features.idr.pri() && features.idr.ats() && pri_irq && cfg!(CONFIG_PCI_PRI) {
             Some(KBox::pin_init(
-                pri::Pri::new(dev, features.idr.priq_log2size().min(PRIQ_MAX_LOG2))?,
+                pri::Pri::new(dev, priq_log2(&features))?,
                 GFP_KERNEL,
             )?)
         } else {

@@ -78,9 +78,9 @@ impl Smmu {
     }
 
     /// Drains `queue` (the event or PRI queue, `what` in messages) a [`Batch`] at a time:
-    /// copies the records out under its spinlock, then calls `overflow` if the SMMU lost
-    /// records before them and `handle` for each, with no lock held, giving the CPU away
-    /// between batches.
+    /// copies the records out under its spinlock, then, with no lock held, calls `handle` for
+    /// each and `overflow` if the SMMU lost records meanwhile (after the records it had
+    /// written), giving the CPU away between batches.
     pub(super) fn drain_queue<const N: usize, I: Indices>(
         &self,
         queue: &SpinLock<InQueue<N, I>>,
@@ -96,12 +96,13 @@ impl Smmu {
                 dev_err!(self.dev(), "{} queue drain failed: {:?}\n", what, e);
                 return IrqReturn::Handled;
             }
-            if batch.overflow {
-                overflow();
-            }
             handled |= batch.overflow || !batch.records().is_empty();
             for raw in batch.records() {
                 handle(raw);
+            }
+            // After the records: those the SMMU wrote before it lost one come first.
+            if batch.overflow {
+                overflow();
             }
             if !batch.is_full() {
                 break;

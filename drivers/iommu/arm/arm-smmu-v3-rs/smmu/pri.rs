@@ -151,7 +151,10 @@ impl Smmu {
                     self.dev(),
                     "PRI queue overflowed: page requests were lost\n"
                 );
-                // A group whose last request was lost would wait for it forever.
+                // A group whose last request was lost would wait for it forever: the partial
+                // groups reported so far, which include the requests written before the loss,
+                // are forgotten (a group that started after it is then answered on its last
+                // request alone, and the device asks again).
                 pri.iopf.discard_partial();
             },
             |raw| self.handle_request(pri, &PageRequest::decode(raw)),
