@@ -2,6 +2,7 @@
 
 //! Host tests: the shared checks of `hw::selftest`, plus property tests against simple models.
 
+mod cmdq;
 mod hitless;
 mod queue;
 mod selftest;

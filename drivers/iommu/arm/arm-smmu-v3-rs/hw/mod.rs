@@ -23,6 +23,7 @@
 //! - [`cmd`], [`tlbi`]: command queue entries and range invalidation splitting.
 //! - [`event`]: event queue and PRI queue record decoding.
 //! - [`prodcons`]: producer and consumer index arithmetic of the queues.
+//! - [`cmdq`]: the command queue's protocol between CPUs: positions, space and completion.
 //! - [`idr`]: the ID registers' fields, decoded.
 //! - [`ctrl`]: the control registers' fields: the values the driver writes and reads back.
 //! - [`probe`]: the SMMUs the driver refuses, the page sizes and the stream table layout it
@@ -35,6 +36,7 @@
 
 pub(crate) mod cd;
 pub(crate) mod cmd;
+pub(crate) mod cmdq;
 pub(crate) mod compose;
 pub(crate) mod ctrl;
 #[path = "../../../rust-hw/error.rs"]
