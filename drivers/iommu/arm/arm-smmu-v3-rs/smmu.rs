@@ -57,15 +57,13 @@ use kernel::{
     },
     new_mutex,
     new_spinlock,
-    new_spinlock_irq,
     platform,
     prelude::*,
     sync::{
         aref::ARef,
         Arc,
         Mutex,
-        SpinLock,
-        SpinLockIrq, //
+        SpinLock, //
     },
     time::{
         Instant,
@@ -148,7 +146,7 @@ pub(crate) struct Smmu {
     /// What the SMMU implements.
     pub(crate) features: Features,
     #[pin]
-    cmdq: SpinLockIrq<Cmdq>,
+    cmdq: Cmdq,
     #[pin]
     evtq: SpinLock<Evtq>,
     /// The PRI queue, when the driver takes page requests.
@@ -254,7 +252,7 @@ impl Smmu {
                 dev: dev.into(),
                 regs,
                 features,
-                cmdq <- new_spinlock_irq!(cmdq, "arm_smmu_v3_rs::cmdq"),
+                cmdq <- cmdq,
                 evtq <- new_spinlock!(evtq, "arm_smmu_v3_rs::evtq"),
                 pri,
                 event_log <- new_mutex!(
@@ -313,20 +311,21 @@ impl Smmu {
 
     /// How many commands the SMMU refused so far (each logged and replaced by a `CMD_SYNC`).
     pub(crate) fn cmdq_skipped(&self) -> u64 {
-        self.cmdq.lock().skipped()
+        self.cmdq.skipped()
     }
 
     /// Runs `f`, recording the commands the current task issues meanwhile; returns what `f`
     /// returned, the commands, and how many more did not fit the record.
     #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
     pub(crate) fn trace_commands<R>(&self, f: impl FnOnce() -> R) -> Result<(R, KVec<Cmd>, usize)> {
-        self.cmdq.lock().trace.start();
+        self.cmdq.with_trace(|t| t.start());
         let r = f();
-        let mut cmdq = self.cmdq.lock();
-        let (cmds, lost) = cmdq.trace.stop();
-        let mut out = KVec::with_capacity(cmds.len(), GFP_ATOMIC)?;
-        out.extend_from_slice(cmds, GFP_ATOMIC)?;
-        Ok((r, out, lost))
+        self.cmdq.with_trace(|t| {
+            let (cmds, lost) = t.stop();
+            let mut out = KVec::with_capacity(cmds.len(), GFP_ATOMIC)?;
+            out.extend_from_slice(cmds, GFP_ATOMIC)?;
+            Ok((r, out, lost))
+        })
     }
 
     /// The SubstreamID bits the driver uses: `IDR1.SSIDSIZE` (at most the architecture's 20)
@@ -503,12 +502,10 @@ impl Smmu {
         let mut rest = cmds;
         loop {
             let (now, later) = rest.split_at(run.min(rest.len()));
-            let mut cmdq = self.cmdq.lock();
-            cmdq.issue_sync(self.dev(), io, now)?;
+            self.cmdq.issue_sync(self.dev(), io, now)?;
             if repeat && q.repeat_after_sync(now) {
-                cmdq.issue_sync(self.dev(), io, now)?;
+                self.cmdq.issue_sync(self.dev(), io, now)?;
             }
-            drop(cmdq);
             if later.is_empty() {
                 return Ok(());
             }

@@ -3,25 +3,45 @@
 //! The command queue.
 //!
 //! Commands are written into free slots, published by one write of `CMDQ_PROD`, and followed by
-//! a `CMD_SYNC` whose consumption tells that every earlier command has completed. The queue is
-//! used under the SMMU's command lock with interrupts off, so completion is polled with a bounded
-//! busy-wait: a timeout is reported, never hung on.
+//! a `CMD_SYNC` whose consumption tells that every earlier command has completed. Many CPUs
+//! share the queue with the protocol of [`crate::hw::cmdq`]: the producer lock is held only while
+//! a caller writes its entries and `CMDQ_PROD`, never while it waits for the SMMU, and each
+//! caller polls `CMDQ_CONS` for its own `CMD_SYNC`, with interrupts as it had them. Every wait of
+//! a call counts against one deadline, measured in time: a stuck SMMU costs each waiting CPU one
+//! timeout, and waiting CPUs time out together.
 //!
 //! # Ownership of the ring
 //!
 //! Slots from `CONS` (exclusive of a stopped, erroneous entry) up to `prod` belong to the SMMU;
-//! all others belong to the driver. The driver writes only slots it owns and publishes them with
-//! `CMDQ_PROD`, whose MMIO write orders the preceding stores to coherent memory.
+//! all others belong to the holder of the producer lock, which writes only slots it has checked
+//! are free and publishes them with `CMDQ_PROD`, whose MMIO write orders the preceding stores to
+//! coherent memory. The slot of a stopped, erroneous entry is rewritten only by the recovery,
+//! under the error lock.
+
+use core::sync::atomic::{
+    AtomicU64,
+    Ordering, //
+};
 
 use kernel::{
     device::Device,
     io::{
         mem::IoMem,
-        poll::read_poll_timeout_atomic,
         Io, //
     },
+    new_spinlock_irq,
     prelude::*,
-    time::Delta, //
+    processor::cpu_relax,
+    sync::{
+        SpinLockIrq,
+        SpinLockIrqGuard, //
+    },
+    time::{
+        delay::udelay,
+        Delta,
+        Instant,
+        Monotonic, //
+    },
 };
 
 use crate::{
@@ -31,6 +51,7 @@ use crate::{
             SyncCompletion,
             CMD_QWORDS, //
         },
+        cmdq::Positions,
         ctrl::{
             gerror_active,
             GERROR_CMDQ_ERR, //
@@ -47,40 +68,77 @@ use crate::{
     },
 };
 
-/// How long a `CMD_SYNC` may take: one second, as the C driver allows.
-const SYNC_TIMEOUT_US: usize = 1_000_000;
+/// How long a call may wait for space and for its `CMD_SYNC`: one second, as the C driver
+/// allows.
+const SYNC_TIMEOUT: Delta = Delta::from_secs(1);
 
-/// The SMMU command queue.
-pub(crate) struct Cmdq {
-    ring: Ring<CMD_QWORDS>,
-    /// The producer index (with wrap bit) last published to the SMMU.
-    prod: u32,
-    /// How many commands the SMMU refused and [`Cmdq::recover`] replaced: none outside fault
+/// How many times a waiter polls `CMDQ_CONS` back to back before it starts to delay.
+const POLL_SPINS: u32 = 10;
+
+/// The longest delay between two polls, in microseconds; delays double up to it from 1.
+const POLL_DELAY_MAX_US: i64 = 64;
+
+/// What the producer lock guards.
+struct Producer {
+    /// The next free position (see [`Positions`]); `CMDQ_PROD` was last written with it.
+    prod: u64,
+    /// The commands issued by one task, for the live KUnit suite.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    trace: trace::Trace,
+}
+
+/// What the error lock guards, besides the writes of `GERRORN`.
+struct ErrorState {
+    /// How many commands the SMMU refused and [`Errors::recover`] replaced: none outside fault
     /// injection, since every such command is a driver bug or a failed ATC invalidation.
     skipped: u64,
     /// The `CMDQ_CONS` of the last fetch abort logged, so that a persistent one is logged once.
     abt_logged: Option<u32>,
-    /// The commands issued by one task, for the live KUnit suite.
-    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
-    pub(crate) trace: trace::Trace,
+}
+
+/// The SMMU command queue.
+#[pin_data]
+pub(crate) struct Cmdq {
+    ring: Ring<CMD_QWORDS>,
+    pos: Positions,
+    #[pin]
+    producer: SpinLockIrq<Producer>,
+    /// A lower bound of the SMMU's consumer position, raised by whoever reads `CMDQ_CONS`.
+    cons: AtomicU64,
+    /// Taken to recover from a command error and to write `GERRORN`.
+    #[pin]
+    errors: SpinLockIrq<ErrorState>,
 }
 
 impl Cmdq {
-    /// Wraps an allocated ring; the queue starts empty at index 0.
-    pub(crate) fn new(ring: Ring<CMD_QWORDS>) -> Self {
-        Self {
+    /// Wraps an allocated ring; the queue starts empty at position 0.
+    pub(crate) fn new(ring: Ring<CMD_QWORDS>) -> impl PinInit<Self> {
+        let pos = Positions::new(ring.queue());
+        pin_init!(Self {
             ring,
-            prod: 0,
-            skipped: 0,
-            abt_logged: None,
-            #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
-            trace: trace::Trace::new(),
-        }
+            pos,
+            producer <- new_spinlock_irq!(
+                Producer {
+                    prod: 0,
+                    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+                    trace: trace::Trace::new(),
+                },
+                "arm_smmu_v3_rs::cmdq"
+            ),
+            cons: AtomicU64::new(0),
+            errors <- new_spinlock_irq!(
+                ErrorState {
+                    skipped: 0,
+                    abt_logged: None,
+                },
+                "arm_smmu_v3_rs::cmdq_errors"
+            ),
+        })
     }
 
     /// How many refused commands were replaced so far.
     pub(crate) fn skipped(&self) -> u64 {
-        self.skipped
+        self.errors.lock().skipped
     }
 
     /// The value of `SMMU_CMDQ_BASE`.
@@ -88,90 +146,134 @@ impl Cmdq {
         self.ring.base_reg()
     }
 
-    /// Forgets everything queued: the SMMU's indices were just reset to 0.
-    pub(crate) fn reset(&mut self) {
-        self.prod = 0;
+    /// Forgets everything queued: the SMMU's indices were just reset to 0, with no caller
+    /// issuing commands.
+    pub(crate) fn reset(&self) {
+        let mut p = self.producer.lock();
+        p.prod = 0;
+        self.cons.store(0, Ordering::Release);
+    }
+
+    /// Takes the error lock, which the global error handler holds while it writes `GERRORN`.
+    pub(crate) fn errors(&self) -> Errors<'_> {
+        Errors {
+            cmdq: self,
+            state: self.errors.lock(),
+        }
+    }
+
+    /// Runs `f` on the KUnit trace, under the producer lock.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn with_trace<R>(&self, f: impl FnOnce(&mut trace::Trace) -> R) -> R {
+        f(&mut self.producer.lock().trace)
     }
 
     /// Issues `cmds` followed by a `CMD_SYNC`, and waits until all of them have completed.
     ///
+    /// The producer lock is taken (interrupts off) only to write entries and `CMDQ_PROD`; waits
+    /// for space and for the `CMD_SYNC` run with interrupts as the caller had them, in parallel
+    /// with other callers'. The commands and their `CMD_SYNC` are published at once if they fit
+    /// the queue, a larger batch as space frees up.
+    ///
     /// # Errors
     ///
-    /// `ETIMEDOUT` if the SMMU did not consume the commands within [`SYNC_TIMEOUT_US`].
+    /// `ETIMEDOUT` if the SMMU did not consume the commands within [`SYNC_TIMEOUT`] of the call.
     pub(crate) fn issue_sync(
-        &mut self,
+        &self,
         dev: &Device,
         io: &IoMem<'_, { regs::SIZE }>,
         cmds: &[Cmd],
     ) -> Result {
+        let start = Instant::<Monotonic>::now();
         let sync = Cmd::sync(SyncCompletion::None)?;
-        let q = self.ring.queue();
         let total = cmds.len() + 1;
         let mut done = 0;
+        let mut last = 0;
         while done < total {
-            let space = self.wait_space(dev, io)?;
-            // CAST: `space` is at most the queue size, below 2^19.
-            let n = (space as usize).min(total - done);
+            let mut p = self.producer.lock();
+            let left = total - done;
+            let n = self
+                .pos
+                .take(p.prod, self.cons.load(Ordering::Acquire), left);
+            if n == 0 {
+                let prod = p.prod;
+                drop(p);
+                self.wait(dev, io, &start, |cons| self.pos.take(prod, cons, left) > 0)?;
+                continue;
+            }
             for i in done..done + n {
                 let cmd = cmds.get(i).unwrap_or(&sync);
-                self.ring.write(self.prod, cmd.words())?;
-                self.prod = q.advance(self.prod, 1);
+                self.ring.write(self.pos.reg(p.prod), cmd.words())?;
+                p.prod += 1;
                 #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
-                self.trace.record(cmd);
+                p.trace.record(cmd);
             }
-            // The MMIO write orders the entries' stores before the SMMU can see `PROD`.
-            io.write_reg(CMDQ_PROD::from_raw(self.prod));
+            // The MMIO write orders the entries' stores before the SMMU can see `PROD`, and the
+            // lock keeps the writes of `PROD` in order: it never moves backwards.
+            io.write_reg(CMDQ_PROD::from_raw(self.pos.reg(p.prod)));
             done += n;
+            last = p.prod - 1;
         }
-        self.wait_empty(dev, io)
+        self.wait(dev, io, &start, |cons| Positions::completed(cons, last))
     }
 
-    /// Waits for at least one free slot; returns how many there are.
-    fn wait_space(&mut self, dev: &Device, io: &IoMem<'_, { regs::SIZE }>) -> Result<u32> {
-        let q = self.ring.queue();
-        let prod = self.prod;
-        let cons = self.poll(dev, io, |cons| q.space(prod, *cons) > 0)?;
-        Ok(q.space(prod, cons))
-    }
-
-    /// Waits until the SMMU has consumed everything published.
-    fn wait_empty(&mut self, dev: &Device, io: &IoMem<'_, { regs::SIZE }>) -> Result {
-        let q = self.ring.queue();
-        let prod = self.prod;
-        self.poll(dev, io, |cons| q.is_empty(prod, *cons))
-            .map(|_| ())
-    }
-
-    /// Polls `CMDQ_CONS` until `cond` holds, recovering from command errors on the way.
-    fn poll(
-        &mut self,
+    /// Polls `CMDQ_CONS`, raising the shared lower bound, until `cond` holds of it; recovers
+    /// from command errors once polls stop succeeding at once.
+    fn wait(
+        &self,
         dev: &Device,
         io: &IoMem<'_, { regs::SIZE }>,
-        mut cond: impl FnMut(&u32) -> bool,
-    ) -> Result<u32> {
-        read_poll_timeout_atomic(
-            || {
-                // The SMMU stops at an erroneous command; the global error interrupt may be
-                // waiting for the lock this caller holds, so recover here as well.
-                self.recover(dev, io)?;
-                Ok(io.read(CMDQ_CONS).into_raw())
-            },
-            |cons| cond(cons),
-            Delta::from_micros(1),
-            SYNC_TIMEOUT_US,
-        )
-        .inspect_err(|e| {
-            if *e == ETIMEDOUT {
+        start: &Instant<Monotonic>,
+        mut cond: impl FnMut(u64) -> bool,
+    ) -> Result {
+        let mut polls = 0u32;
+        let mut delay_us = 1;
+        loop {
+            // Another CPU's poll may have seen enough already.
+            let k = self.cons.load(Ordering::Acquire);
+            if cond(k) {
+                return Ok(());
+            }
+            // `readl`: what follows is ordered after it, the completion of the commands in
+            // particular. Raising `cons` with release semantics passes that on to CPUs that
+            // see the new bound without reading `CMDQ_CONS` themselves.
+            let c = self.pos.decode(k, io.read(CMDQ_CONS).into_raw());
+            let c = self.cons.fetch_max(c, Ordering::AcqRel).max(c);
+            if cond(c) {
+                return Ok(());
+            }
+            if polls < POLL_SPINS {
+                polls += 1;
+                cpu_relax();
+                continue;
+            }
+            // The SMMU stops at an erroneous command; the global error interrupt may not be
+            // able to run on this CPU, so recover here too, unless another CPU is at it.
+            if let Some(state) = self.errors.try_lock() {
+                Errors { cmdq: self, state }.recover(dev, io)?;
+            }
+            if start.elapsed() > SYNC_TIMEOUT {
                 dev_err!(
                     dev,
                     "CMD_SYNC timeout: prod {:#x} cons {:#x}\n",
-                    self.prod,
+                    io.read(CMDQ_PROD).into_raw(),
                     io.read(CMDQ_CONS).into_raw()
                 );
+                return Err(ETIMEDOUT);
             }
-        })
+            udelay(Delta::from_micros(delay_us));
+            delay_us = (delay_us * 2).min(POLL_DELAY_MAX_US);
+        }
     }
+}
 
+/// The command queue with its error lock held.
+pub(crate) struct Errors<'a> {
+    cmdq: &'a Cmdq,
+    state: SpinLockIrqGuard<'a, ErrorState>,
+}
+
+impl Errors<'_> {
     /// Recovers from a command error reported in `GERROR.CMDQ_ERR`, if there is one.
     ///
     /// As the architecture specifies, the driver fixes the entry at `CONS` and acknowledges the
@@ -180,8 +282,9 @@ impl Cmdq {
     /// replaced by a `CMD_SYNC`, which has no effect of its own; a fetch abort is retried as it
     /// is; an error code of none leaves the queue as it is.
     ///
-    /// `GERRORN` is written only here and by the global error handler, both under the lock
-    /// that guards this queue: its read-modify-write never races with itself.
+    /// `GERRORN` is written only here and by the global error handler, both under the error
+    /// lock: its read-modify-write never races with itself. The entry at `CONS` was published,
+    /// so no producer writes its slot.
     pub(crate) fn recover(&mut self, dev: &Device, io: &IoMem<'_, { regs::SIZE }>) -> Result {
         let gerror = io.read(GERROR).into_raw();
         let gerrorn = io.read(GERRORN).into_raw();
@@ -192,13 +295,13 @@ impl Cmdq {
         match CmdqError::from_cons(cons) {
             Some(CmdqError::None) => {}
             Some(CmdqError::Abt) => {
-                if self.abt_logged != Some(cons) {
+                if self.state.abt_logged != Some(cons) {
                     dev_err!(dev, "command fetch aborted at cons {:#x}; retrying\n", cons);
-                    self.abt_logged = Some(cons);
+                    self.state.abt_logged = Some(cons);
                 }
             }
             err => {
-                let bad = self.ring.read(cons)?;
+                let bad = self.cmdq.ring.read(cons)?;
                 dev_err!(
                     dev,
                     "command error {:?} at cons {:#x}: {:#018x} {:#018x}; skipped\n",
@@ -207,8 +310,9 @@ impl Cmdq {
                     bad[0],
                     bad[1]
                 );
-                self.skipped += 1;
-                self.ring
+                self.state.skipped += 1;
+                self.cmdq
+                    .ring
                     .write(cons, Cmd::sync(SyncCompletion::None)?.words())?;
             }
         }

@@ -106,13 +106,12 @@ impl Smmu {
             io.write_reg(STRTAB_BASE_CFG::from_raw(strtab_cfg));
 
             {
-                let mut cmdq = self.cmdq.lock();
-                let (lo, hi) = halves(cmdq.base_reg()?);
+                let (lo, hi) = halves(self.cmdq.base_reg()?);
                 io.write_reg(CMDQ_BASE_LO::from_raw(lo));
                 io.write_reg(CMDQ_BASE_HI::from_raw(hi));
                 io.write_reg(CMDQ_PROD::from_raw(0));
                 io.write_reg(CMDQ_CONS::from_raw(0));
-                cmdq.reset();
+                self.cmdq.reset();
             }
 
             for step in enable_steps(&self.features.idr, self.has_pri()) {

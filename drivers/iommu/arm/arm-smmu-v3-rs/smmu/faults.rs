@@ -190,12 +190,12 @@ impl Smmu {
 
     /// Handles the global error interrupt (threaded interrupt context).
     ///
-    /// Everything runs under the command queue lock, which the recovery of a command error
-    /// needs anyway: `GERRORN` then has a single writer at a time.
+    /// Everything runs under the command queue's error lock, which the recovery of a command
+    /// error needs anyway: `GERRORN` then has a single writer at a time.
     pub(crate) fn handle_gerror(&self) -> IrqReturn {
         let dev = self.dev();
         let r = self.with_regs(|io| {
-            let mut cmdq = self.cmdq.lock();
+            let mut cmdq = self.cmdq.errors();
             let gerror = io.read(GERROR).into_raw();
             let Some(a) = gerror_actions(gerror, io.read(GERRORN).into_raw()) else {
                 return Ok(false);
