@@ -368,6 +368,11 @@ mod live_tests {
         },
         smmu::Smmu,
     };
+    use core::sync::atomic::{
+        AtomicU32,
+        AtomicU64,
+        Ordering, //
+    };
     use kernel::{
         faux,
         io::PhysAddr,
@@ -378,7 +383,15 @@ mod live_tests {
             PagingFlags, //
         },
         prelude::*,
-        sync::Arc, //
+        sync::{
+            Arc,
+            Completion, //
+        },
+        time::{
+            Instant,
+            Monotonic, //
+        },
+        workqueue, //
     };
 
     /// The live SMMU, or `None` after marking the test skipped.
@@ -753,6 +766,98 @@ mod live_tests {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// What the workers of `cmdq_concurrent_batches` share.
+    #[pin_data]
+    struct Workers {
+        #[pin]
+        done: Completion,
+        /// Workers still running.
+        left: AtomicU32,
+        /// Calls that failed.
+        failed: AtomicU32,
+        /// The longest call, in microseconds.
+        worst_us: AtomicU64,
+    }
+
+    /// Several workers issue batches of TLBIs with their `CMD_SYNC`, many times round the queue
+    /// together: every call completes in time, the SMMU refuses none of the commands, and at
+    /// the end `CMDQ_PROD` holds every entry the workers wrote and the SMMU consumed them all.
+    #[test]
+    fn cmdq_concurrent_batches() -> Result {
+        const WORKERS: u32 = 4;
+        /// Commands per `CMD_SYNC`: a batch of 16 entries.
+        const BATCH: usize = 15;
+        let Some(smmu) = smmu() else { return Ok(()) };
+        // TLBIs of ASID or VMID 0, which no domain has: legal, and harmless.
+        let tlbi = if smmu.features.idr.s1() {
+            Cmd::tlbi_nh_asid(0, 0)
+        } else {
+            Cmd::tlbi_s12_vmall(0)
+        };
+        // Each worker goes four times round the queue.
+        let calls = 4 * (1usize << smmu.features.cmdq_log2) / (BATCH + 1);
+        let shared = Arc::pin_init(
+            pin_init!(Workers {
+                done <- Completion::new(),
+                left: AtomicU32::new(WORKERS),
+                failed: AtomicU32::new(0),
+                worst_us: AtomicU64::new(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        let skipped = smmu.cmdq_skipped();
+        let (start, _) = smmu.cmdq_drained()?;
+        let began = Instant::<Monotonic>::now();
+        for _ in 0..WORKERS {
+            let (smmu, w) = (smmu.clone(), shared.clone());
+            let work = move || {
+                let cmds = [tlbi; BATCH];
+                for _ in 0..calls {
+                    let t = Instant::<Monotonic>::now();
+                    let r = smmu.issue_sync(&cmds);
+                    let us = u64::try_from(t.elapsed().as_micros_ceil()).unwrap_or(0);
+                    w.worst_us.fetch_max(us, Ordering::Relaxed);
+                    if r.is_err() {
+                        // One timeout is enough to fail; do not wait out the others.
+                        w.failed.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+                if w.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    w.done.complete_all();
+                }
+            };
+            if workqueue::system_unbound()
+                .try_spawn(GFP_KERNEL, work)
+                .is_err()
+            {
+                shared.failed.fetch_add(1, Ordering::Relaxed);
+                if shared.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    shared.done.complete_all();
+                }
+            }
+        }
+        shared.done.wait_for_completion();
+        let us = began.elapsed().as_micros_ceil().max(1);
+        let (end, drained) = smmu.cmdq_drained()?;
+        let entries = u64::from(WORKERS) * u64::try_from(calls * (BATCH + 1))?;
+        pr_info!(
+            "cmdq: {} workers x {} calls of {} entries in {} us ({} entries/s), worst call {} us\n",
+            WORKERS,
+            calls,
+            BATCH + 1,
+            us,
+            i64::try_from(entries)? * 1_000_000 / us,
+            shared.worst_us.load(Ordering::Relaxed)
+        );
+        assert_eq!(shared.failed.load(Ordering::Relaxed), 0);
+        assert_eq!(smmu.cmdq_skipped(), skipped);
+        // Other devices may have issued commands meanwhile, never fewer.
+        assert!(end - start >= entries);
+        assert!(drained);
         Ok(())
     }
 }

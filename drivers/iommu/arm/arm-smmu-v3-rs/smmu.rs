@@ -328,6 +328,13 @@ impl Smmu {
         })
     }
 
+    /// The command queue's next free position, and whether the SMMU consumed everything the
+    /// driver published, up to that position (for the live KUnit suite).
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn cmdq_drained(&self) -> Result<(u64, bool)> {
+        self.with_regs(|io| Ok(self.cmdq.drained(io)))
+    }
+
     /// The SubstreamID bits the driver uses: `IDR1.SSIDSIZE` (at most the architecture's 20)
     /// with stage 1, which is what gives a substream its translation (a CD); 0 otherwise.
     pub(crate) fn ssid_bits(&self) -> u32 {

@@ -168,6 +168,22 @@ impl Cmdq {
         f(&mut self.producer.lock().trace)
     }
 
+    /// The next free position, and whether `CMDQ_PROD` holds it and the SMMU consumed everything
+    /// up to it (within a millisecond), read under the producer lock; for the live KUnit suite.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn drained(&self, io: &IoMem<'_, { regs::SIZE }>) -> (u64, bool) {
+        let p = self.producer.lock();
+        let prod = self.pos.reg(p.prod);
+        for _ in 0..1000 {
+            let cons = self.pos.reg(u64::from(io.read(CMDQ_CONS).into_raw()));
+            if io.read(CMDQ_PROD).into_raw() == prod && cons == prod {
+                return (p.prod, true);
+            }
+            udelay(Delta::from_micros(1));
+        }
+        (p.prod, false)
+    }
+
     /// Issues `cmds` followed by a `CMD_SYNC`, and waits until all of them have completed.
     ///
     /// The producer lock is taken (interrupts off) only to write entries and `CMDQ_PROD`; waits
