@@ -12,6 +12,14 @@
  *   blk_read             - O_DIRECT reads of the virtio-blk disk in 1 MiB
  *                          requests: the kernel's DMA API, a map and an unmap
  *                          per request (strict mode: invalidated on unmap)
+ *   cmdq_tN, cmdq_tN_max - the command queue shared by N threads (1, 2, 4):
+ *                          each issues IOMMU_HWPT_INVALIDATE calls of 15
+ *                          TLBI_NH_ASID on a vIOMMU (each call 15 commands
+ *                          and a CMD_SYNC in both drivers); commands per
+ *                          second over all threads, and the longest call.
+ *                          Only where a vIOMMU can be allocated: the SMMU
+ *                          nests (the bench's default) and the root complex
+ *                          is CANWBS (qemu-ci/bench --canwbs) or S2FWB.
  *
  * Each is repeated; the median of the repetitions is printed as
  * "BENCH <name> <value> <unit>". Timings are of an emulated machine (QEMU
@@ -22,6 +30,7 @@
  */
 #include "vfio-lib.h"
 
+#include <pthread.h>
 #include <time.h>
 
 #define ROUNDS 7
@@ -121,6 +130,135 @@ static int bench_blk(const char *disk)
 	return 0;
 }
 
+#define IDR0_NESTING 0x3
+#define CMD_TLBI_NH_ASID 0x11
+#define CMDQ_BATCH 15
+#define CMDQ_CALLS 256
+#define CMDQ_THREADS_MAX 4
+
+struct cmdq_thread {
+	pthread_t t;
+	int iommufd;
+	uint32_t viommu;
+	uint64_t worst_ns;
+	int err;
+};
+
+/* CMDQ_CALLS invalidations of CMDQ_BATCH commands on the vIOMMU. */
+static void *cmdq_worker(void *arg)
+{
+	struct cmdq_thread *w = arg;
+	uint64_t cmds[CMDQ_BATCH][2];
+
+	for (int i = 0; i < CMDQ_BATCH; i++) {
+		/* ASID 1 of the vIOMMU's VMID: nothing is cached there. */
+		cmds[i][0] = CMD_TLBI_NH_ASID | (1ULL << 48);
+		cmds[i][1] = 0;
+	}
+	for (int i = 0; i < CMDQ_CALLS; i++) {
+		struct iommu_hwpt_invalidate inv = {
+			.size = sizeof(inv),
+			.hwpt_id = w->viommu,
+			.data_uptr = (uintptr_t)cmds,
+			.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+			.entry_len = sizeof(cmds[0]),
+			.entry_num = CMDQ_BATCH,
+		};
+		uint64_t t0 = now_ns(), dt;
+
+		if (ioctl(w->iommufd, IOMMU_HWPT_INVALIDATE, &inv) || inv.entry_num != CMDQ_BATCH) {
+			w->err = errno ? errno : EIO;
+			return NULL;
+		}
+		dt = now_ns() - t0;
+		if (dt > w->worst_ns)
+			w->worst_ns = dt;
+	}
+	return NULL;
+}
+
+/* One round of n threads: commands per second over all, and the longest call in ns. */
+static int cmdq_round(int iommufd, uint32_t viommu, int n, uint64_t *rate, uint64_t *worst)
+{
+	struct cmdq_thread w[CMDQ_THREADS_MAX] = { 0 };
+	uint64_t t0 = now_ns();
+	int err = 0;
+
+	for (int i = 0; i < n; i++) {
+		w[i].iommufd = iommufd;
+		w[i].viommu = viommu;
+		CHECK(!pthread_create(&w[i].t, NULL, cmdq_worker, &w[i]), "pthread_create failed");
+	}
+	*worst = 0;
+	for (int i = 0; i < n; i++) {
+		pthread_join(w[i].t, NULL);
+		if (w[i].err)
+			err = w[i].err;
+		if (w[i].worst_ns > *worst)
+			*worst = w[i].worst_ns;
+	}
+	CHECK(!err, "IOMMU_HWPT_INVALIDATE: %s", strerror(err));
+	*rate = (uint64_t)n * CMDQ_CALLS * CMDQ_BATCH * 1000000000ULL / (now_ns() - t0);
+	return 0;
+}
+
+/*
+ * The command queue under 1, 2 and 4 threads, through a vIOMMU over a nesting
+ * parent of the IOAS that c's device is then attached to. Nothing (and no
+ * failure) where the SMMU does not nest.
+ */
+static int bench_cmdq(struct ctx *c)
+{
+	struct iommu_hw_info_arm_smmuv3 smmu = { 0 };
+	struct iommu_hw_info info = {
+		.size = sizeof(info),
+		.dev_id = c->devid,
+		.data_len = sizeof(smmu),
+		.data_uptr = (uintptr_t)&smmu,
+	};
+	struct iommu_hwpt_alloc hwpt = {
+		.size = sizeof(hwpt),
+		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = c->devid,
+		.pt_id = c->ioas,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct iommu_viommu_alloc va = {
+		.size = sizeof(va),
+		.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+		.dev_id = c->devid,
+	};
+
+	CHECK(!ioctl(c->iommufd, IOMMU_GET_HW_INFO, &info), "IOMMU_GET_HW_INFO: %s",
+	      strerror(errno));
+	if ((smmu.idr[0] & IDR0_NESTING) != IDR0_NESTING)
+		return 0;
+	CHECK(!ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &hwpt), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
+	      strerror(errno));
+	at.pt_id = hwpt.out_hwpt_id;
+	CHECK(!ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(NEST_PARENT): %s", strerror(errno));
+	va.hwpt_id = hwpt.out_hwpt_id;
+	if (ioctl(c->iommufd, IOMMU_VIOMMU_ALLOC, &va) && errno == EOPNOTSUPP) {
+		/* No vIOMMU without CANWBS or S2FWB (qemu-ci/bench --canwbs). */
+		fprintf(stderr, "iommu-bench: no vIOMMU here: no cmdq measures\n");
+		return 0;
+	}
+	CHECK(va.out_viommu_id, "IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
+	for (int n = 1; n <= CMDQ_THREADS_MAX; n *= 2) {
+		uint64_t rate[ROUNDS], worst[ROUNDS];
+
+		for (int r = 0; r < ROUNDS; r++)
+			if (cmdq_round(c->iommufd, va.out_viommu_id, n, &rate[r], &worst[r]))
+				return -1;
+		printf("BENCH cmdq_t%d %llu cmd/s\n", n, (unsigned long long)median(rate, ROUNDS));
+		printf("BENCH cmdq_t%d_max %llu ns\n", n,
+		       (unsigned long long)median(worst, ROUNDS));
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *disk = "/dev/vda";
@@ -149,7 +287,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (ctx_open(&c, "iommufd", bdf) || bench_map(&c, buf, PAGE, N_4K, "4k") ||
-	    bench_map(&c, buf, SZ_2M, N_2M, "2m") || bench_blk(disk)) {
+	    bench_map(&c, buf, SZ_2M, N_2M, "2m") || bench_blk(disk) || bench_cmdq(&c)) {
 		fprintf(stderr, "iommu-bench: %s\n", failmsg);
 		ret = 1;
 	}
