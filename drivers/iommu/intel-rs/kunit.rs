@@ -73,6 +73,16 @@ mod tests {
     }
 
     #[test]
+    fn sspt_entries() -> Result {
+        run(selftest::sspt::entries())
+    }
+
+    #[test]
+    fn sspt_indexing() -> Result {
+        run(selftest::sspt::indexing())
+    }
+
+    #[test]
     fn qi_descriptors() -> Result {
         run(selftest::qi::descriptors())
     }

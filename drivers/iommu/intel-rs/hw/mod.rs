@@ -19,6 +19,7 @@
 //! - [`regs`]: register offsets, `CAP`/`ECAP` decoding and control register values.
 //! - [`context`]: root and context entries, legacy and scalable mode.
 //! - [`pasid`]: scalable-mode PASID directory and PASID table entries.
+//! - [`sspt`]: second-stage page-table entries and table indexing.
 //! - [`qi`]: invalidation queue descriptors and page-selective range arithmetic.
 //! - [`fault`]: fault recording registers and fault reasons.
 //! - [`ids`]: domain IDs, PASIDs and source-ids.
@@ -37,6 +38,7 @@ pub(crate) mod ids;
 pub(crate) mod pasid;
 pub(crate) mod qi;
 pub(crate) mod regs;
+pub(crate) mod sspt;
 
 #[cfg(any(test, CONFIG_KUNIT = "y"))]
 pub(crate) mod selftest;

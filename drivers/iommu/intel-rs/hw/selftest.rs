@@ -29,6 +29,7 @@ pub(crate) mod fault;
 pub(crate) mod pasid;
 pub(crate) mod qi;
 pub(crate) mod regs;
+pub(crate) mod sspt;
 
 /// Runs every check, returning the first failure.
 pub(crate) fn all() -> Check {
@@ -40,6 +41,8 @@ pub(crate) fn all() -> Check {
     context::sm_context_entries()?;
     pasid::dir_entries()?;
     pasid::pasid_entries()?;
+    sspt::entries()?;
+    sspt::indexing()?;
     qi::descriptors()?;
     qi::ranges()?;
     fault::records()?;

@@ -10,7 +10,8 @@ use crate::hw::selftest::{
     fault,
     pasid,
     qi,
-    regs, //
+    regs,
+    sspt, //
 };
 
 #[test]
@@ -26,6 +27,16 @@ fn ecap_decoding() {
 #[test]
 fn register_values() {
     ok(regs::register_values());
+}
+
+#[test]
+fn sspt_entries() {
+    ok(sspt::entries());
+}
+
+#[test]
+fn sspt_indexing() {
+    ok(sspt::indexing());
 }
 
 #[test]
