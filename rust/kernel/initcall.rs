@@ -94,3 +94,43 @@ macro_rules! __builtin_initcall {
         ));
     };
 }
+
+/// Defines `LocalModule`, the module type of a built-in crate that has no `module!`, for the
+/// `OwnerModule` that `#[vtable]` impls name (`crate::LocalModule`): its `THIS_MODULE` is NULL,
+/// as it is for all built-in code.
+///
+/// `builtin_module_metadata!(NAME)` takes the crate's name as a C string literal.
+///
+/// # Examples
+///
+/// ```ignore
+/// kernel::builtin_module_metadata!(c"my_driver");
+/// ```
+#[macro_export]
+macro_rules! builtin_module_metadata {
+    ($name:expr) => {
+        #[cfg(MODULE)]
+        ::core::compile_error!("builtin_module_metadata! is for built-in code only");
+
+        /// The crate's module: built in, without a `struct module`.
+        #[allow(
+            dead_code,
+            reason = "only named as a type, the owner of `#[vtable]` impls"
+        )]
+        struct LocalModule;
+
+        impl $crate::ModuleMetadata for LocalModule {
+            const NAME: &'static $crate::str::CStr = $name;
+            const THIS_MODULE: $crate::ThisModule = $crate::initcall::BUILTIN_THIS_MODULE;
+        }
+    };
+}
+
+/// The `THIS_MODULE` of built-in code, for
+/// [`builtin_module_metadata!`](crate::builtin_module_metadata).
+#[doc(hidden)]
+pub const BUILTIN_THIS_MODULE: crate::ThisModule = {
+    // SAFETY: Built-in code has no `struct module`: C's `THIS_MODULE` is NULL there
+    // (`include/linux/init.h`), and `try_module_get()` and `module_put()` accept NULL.
+    unsafe { crate::ThisModule::from_ptr(core::ptr::null_mut()) }
+};

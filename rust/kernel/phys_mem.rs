@@ -16,9 +16,12 @@
 use core::ptr::NonNull;
 
 use crate::{
-    alloc::flags::{
-        __GFP_ZERO, //
-        GFP_KERNEL,
+    alloc::{
+        flags::{
+            __GFP_ZERO, //
+            GFP_KERNEL,
+        },
+        Flags,
     },
     bindings,
     io::PhysAddr,
@@ -52,13 +55,19 @@ impl PhysMem {
     ///
     /// May sleep.
     pub fn new_zeroed(len: usize) -> Result<Self> {
+        Self::new_zeroed_with(len, GFP_KERNEL)
+    }
+
+    /// As [`PhysMem::new_zeroed`], with the allocation flags `gfp` (`GFP_ATOMIC` where the
+    /// caller must not sleep).
+    pub fn new_zeroed_with(len: usize, gfp: Flags) -> Result<Self> {
         if len == 0 {
             return Err(EINVAL);
         }
         let len = len.checked_next_multiple_of(PAGE_SIZE).ok_or(EINVAL)?;
-        // SAFETY: Any size may be asked for; the flags are valid for a sleeping allocation.
-        let virt =
-            unsafe { bindings::alloc_pages_exact_noprof(len, (GFP_KERNEL | __GFP_ZERO).as_raw()) };
+        // SAFETY: Any size may be asked for; the flags are valid allocation flags, and the
+        // caller chose them for its context.
+        let virt = unsafe { bindings::alloc_pages_exact_noprof(len, (gfp | __GFP_ZERO).as_raw()) };
         let virt = NonNull::new(virt.cast::<u64>()).ok_or(ENOMEM)?;
         // SAFETY: `virt` is a direct-mapped kernel address of the allocation just made.
         let phys = unsafe { bindings::slow_virt_to_phys(virt.as_ptr().cast()) };

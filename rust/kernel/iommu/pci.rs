@@ -242,3 +242,34 @@ impl Drop for Pri {
         unsafe { bindings::pci_disable_pri(raw(&self.pdev)) };
     }
 }
+
+/// Returns the requester IDs the DMA of `pdev` may carry: its own and those of its DMA aliases
+/// (the bridges and quirks between it and the root complex that take over or add requester
+/// IDs), as `pci_for_each_dma_alias()` walks them, each once, the function's own first. An
+/// IOMMU that translates by requester ID (VT-d, AMD-Vi) must set up the translation of every
+/// one of them.
+///
+/// The IDs are bus number (bits 15:8) and devfn (bits 7:0) on the function's PCI segment.
+pub fn dma_aliases(pdev: &pci::Device) -> Result<KVec<u16>> {
+    extern "C" fn collect(_pdev: *mut bindings::pci_dev, alias: u16, data: *mut c_void) -> c_int {
+        // SAFETY: `data` is the `KVec` that `dma_aliases()` passes, exclusively borrowed for
+        // the walk, which calls this on the walking thread.
+        let ids = unsafe { &mut *data.cast::<KVec<u16>>() };
+        if ids.contains(&alias) {
+            return 0;
+        }
+        match ids.push(alias, GFP_KERNEL) {
+            Ok(()) => 0,
+            Err(_) => ENOMEM.to_errno(),
+        }
+    }
+
+    let mut ids = KVec::new();
+    // SAFETY: `raw(pdev)` is a valid `struct pci_dev`; `collect` matches the callback type and
+    // `data` points to `ids`, which outlives the call.
+    let ret = unsafe {
+        bindings::pci_for_each_dma_alias(raw(pdev), Some(collect), (&raw mut ids).cast::<c_void>())
+    };
+    to_result(ret)?;
+    Ok(ids)
+}
