@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! How the driver comes up: a built-in `rootfs_initcall`, after PCI enumeration and before any
-//! PCI driver probes, that finds the remapping units in the ACPI DMAR table and brings them up.
+//! PCI driver probes, that finds the remapping units in the ACPI DMAR table, brings them up and
+//! registers them with the IOMMU core.
 //!
 //! The C driver's own init (`pci_iommu_init()`, the same initcall level, earlier in link order)
 //! and interrupt remapping must be kept out of a boot that runs this one
@@ -19,6 +20,7 @@ use crate::{
         Dmar,
         Structure, //
     },
+    iommu,
     unit::Unit,
     yn,
     Show, //
@@ -29,14 +31,14 @@ use crate::{
 static UNITS: SetOnce<KVec<Unit>> = SetOnce::new();
 
 /// The units this driver brought up; empty if it did not run (the C driver's boot) or failed.
-#[cfg(CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST)]
 pub(crate) fn units() -> &'static [Unit] {
     UNITS.as_ref().map_or(&[], |units| units)
 }
 
 /// Finds the DMAR table and brings up every unit it describes: registers claimed, queued
-/// invalidation on, an empty root table installed. Translation stays off (the IOMMU core
-/// registration and the domains are still to come), so devices keep DMAing untranslated.
+/// invalidation on, an empty root table installed; then registers each with the IOMMU core,
+/// which probes the PCI devices and attaches their default domains, and turns translation on,
+/// in that order, as C's `intel_iommu_init()`.
 fn init() -> Result {
     let table = match Table::get(b"DMAR") {
         Ok(table) => table,
@@ -83,6 +85,23 @@ fn init() -> Result {
     }
     // Only this initcall, which runs once, populates it.
     UNITS.populate(units);
+    for unit in self::units() {
+        if !unit.ecap.smts() || !unit.ecap.ssts() {
+            // The context and PASID entries are scalable-mode ones, the paging domains
+            // second-stage ones.
+            pr_err!(
+                "{}: not registered: no scalable mode with second-stage translation \
+                 (ECAP.SMTS {}, SSTS {}); first-stage and legacy-mode domains are not \
+                 implemented yet\n",
+                unit.label(),
+                yn(unit.ecap.smts()),
+                yn(unit.ecap.ssts())
+            );
+            continue;
+        }
+        iommu::register(unit)?;
+        unit.enable_translation()?;
+    }
     Ok(())
 }
 

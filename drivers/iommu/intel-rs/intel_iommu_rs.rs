@@ -8,9 +8,15 @@
 //!   invalidation descriptors, fault records). Pure `core` code, also built and tested on the
 //!   host.
 //! - `queue`: the invalidation queue, with synchronous, bounded waits.
-//! - `unit`: one remapping unit: its registers, claimed and mapped, global commands, the queue
-//!   and the root table.
-//! - `driver`: the built-in init that finds the units in the DMAR table.
+//! - `unit`: one remapping unit: its registers, claimed and mapped, global commands, the queue,
+//!   the root and context tables and the domain IDs.
+//! - `pgtable`: second-stage page tables.
+//! - `master`: a client device: its requester IDs, context entries, PASID directory and table.
+//! - `domain`: the identity, blocked and second-stage paging domains.
+//! - `iommu`: the IOMMU core glue (`iommu_ops`, domain ops) and the registration of a unit.
+//! - `driver`: the built-in init that finds the units in the DMAR table and registers them.
+//!
+//! Each uses only the ones listed before it.
 //!
 //! How the driver comes up beside the C driver and interrupt remapping, and what is still to be
 //! done, is in `Documentation/iommu-rs/intel-rs.rst`. With only
@@ -25,9 +31,17 @@
 mod hw;
 
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod domain;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod driver;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod iommu;
 #[cfg(CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST)]
 mod kunit;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod master;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod pgtable;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod queue;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
@@ -36,6 +50,10 @@ mod unit;
 /// The prefix of this crate's log lines. `module!` defines it for a module; this crate is
 /// started by [`kernel::builtin_initcall!`] instead, and the kernel's `pr_*!` macros need it.
 const __LOG_PREFIX: &[u8] = b"intel_iommu_rs\0";
+
+// The module `#[vtable]` impls name as their owner: this crate is built in.
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+kernel::builtin_module_metadata!(c"intel_iommu_rs");
 
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 impl From<hw::Error> for kernel::error::Error {

@@ -12,17 +12,31 @@ use kernel::{
         poll::read_poll_timeout,
         Io, //
     },
-    new_spinlock,
+    new_mutex,
+    new_spinlock_irq,
     phys_mem::PhysMem,
     prelude::*,
     str::CString,
-    sync::SpinLock,
+    sync::{
+        atomic::Relaxed,
+        Mutex,
+        SpinLockIrq, //
+    },
     time::Delta, //
 };
 
 use crate::{
     hw::{
+        context::{
+            RootEntry,
+            SmContextEntry, //
+        },
         dmar::Drhd,
+        ids::{
+            DomainId,
+            Pasid,
+            SourceId, //
+        },
         qi::{
             ContextScope,
             Desc,
@@ -33,6 +47,7 @@ use crate::{
         regs::{
             self,
             global,
+            Agaw,
             Cap,
             Ecap,
             Ttm, //
@@ -54,6 +69,9 @@ pub(crate) struct Unit {
     regs: FwIoMem,
     /// The PCI segment the unit serves.
     pub(crate) segment: u16,
+    /// The unit translates every PCI function of its segment that no other unit's device scope
+    /// names (`INCLUDE_PCI_ALL`).
+    pub(crate) include_all: bool,
     /// `VER_REG`.
     pub(crate) ver: u32,
     /// `CAP_REG`.
@@ -61,10 +79,42 @@ pub(crate) struct Unit {
     /// `ECAP_REG`.
     pub(crate) ecap: Ecap,
     /// The invalidation queue, once enabled ([`Unit::enable_qi`]).
-    qi: Option<Pin<KBox<SpinLock<Queue>>>>,
+    qi: Option<Pin<KBox<SpinLockIrq<Queue>>>>,
     /// The root table, once installed ([`Unit::install_root_table`]).
     root: Option<PhysMem>,
+    /// The context tables the root table points to.
+    contexts: Pin<KBox<Mutex<Contexts>>>,
+    /// The domain IDs in use.
+    dids: Pin<KBox<SpinLockIrq<Dids>>>,
+    /// The depth of the second-stage tables the unit walks for this driver's paging domains.
+    pub(crate) agaw: Agaw,
 }
+
+/// The scalable-mode context tables of a unit: per bus, one for devfn 0-127 (lower) and one
+/// for devfn 128-255 (upper), allocated when the first device on them is set up and kept for
+/// the life of the unit.
+struct Contexts {
+    /// Indexed by `bus * 2 + devfn / 128`.
+    tables: KVec<Option<PhysMem>>,
+}
+
+/// The domain IDs of a unit, one bit each.
+///
+/// IDs 0 and [`IDENTITY_DID`] are never handed out: 0 is what the C driver keeps free, and
+/// [`IDENTITY_DID`] tags the pass-through entries of the identity domain, as C's
+/// `FLPT_DEFAULT_DID`.
+struct Dids {
+    /// Bit `n % 64` of word `n / 64` is set if ID `n` is in use.
+    used: KVec<u64>,
+    /// The number of IDs the unit has (`CAP.ND`).
+    count: usize,
+}
+
+/// The domain ID of the identity (pass-through) PASID entries, C's `FLPT_DEFAULT_DID`.
+pub(crate) const IDENTITY_DID: DomainId = DomainId::new(1);
+
+/// The number of context entries of a scalable-mode context table: 128 of 256 bits.
+const SM_CONTEXT_ENTRIES: usize = 128;
 
 impl Unit {
     /// Claims and maps the registers of the DRHD at `index` of the DMAR table, decodes what the
@@ -104,15 +154,52 @@ impl Unit {
         } else {
             regs
         };
+        let Some(agaw) = cap.agaw_for(cap.mgaw()) else {
+            pr_err!(
+                "dmar{index}: no usable second-stage table depth (SAGAW {:#x})\n",
+                cap.sagaw()
+            );
+            return Err(ENODEV);
+        };
+        if cap.caching_mode() {
+            // Creating a mapping would need an invalidation too (`iotlb_sync_map`), which the
+            // paging domains do not issue yet.
+            pr_err!("dmar{index}: caching mode (CAP.CM) is not supported yet\n");
+            return Err(ENODEV);
+        }
+        let domains = usize::try_from(cap.domains().ok_or(ENODEV)?)?;
+        let mut used = KVec::with_capacity(domains.div_ceil(64), GFP_KERNEL)?;
+        used.resize(domains.div_ceil(64), 0, GFP_KERNEL)?;
+        used[0] |= 1 | (1 << IDENTITY_DID.raw());
+        let mut tables = KVec::with_capacity(512, GFP_KERNEL)?;
+        for _ in 0..512 {
+            tables.push(None, GFP_KERNEL)?;
+        }
         let unit = Self {
             name: name()?,
             regs,
             segment: drhd.segment,
+            include_all: drhd.include_all,
             ver,
             cap,
             ecap,
             qi: None,
             root: None,
+            contexts: KBox::pin_init(
+                new_mutex!(Contexts { tables }, "intel_iommu_rs::contexts"),
+                GFP_KERNEL,
+            )?,
+            dids: KBox::pin_init(
+                new_spinlock_irq!(
+                    Dids {
+                        used,
+                        count: domains
+                    },
+                    "intel_iommu_rs::dids"
+                ),
+                GFP_KERNEL,
+            )?,
+            agaw,
         };
         unit.check_free()?;
         Ok(unit)
@@ -184,7 +271,7 @@ impl Unit {
         self.regs.try_write64(0, regs::IQT)?;
         self.regs.try_write64(queue.iqa()?, regs::IQA)?;
         self.qi = Some(KBox::pin_init(
-            new_spinlock!(queue, "intel_iommu_rs::qi"),
+            new_spinlock_irq!(queue, "intel_iommu_rs::qi"),
             GFP_KERNEL,
         )?);
         self.global_command(global::QIE, true)
@@ -248,6 +335,140 @@ impl Unit {
             },
             self.root.as_ref().map_or(0, |r| r.phys())
         );
+        Ok(())
+    }
+
+    /// Writes back the CPU cache lines of `words` of `mem` if the unit does not snoop them.
+    pub(crate) fn flush(&self, mem: &PhysMem, words: core::ops::Range<usize>) -> Result {
+        if self.needs_flush() {
+            mem.flush(words)?;
+        }
+        Ok(())
+    }
+
+    /// Points the context entry of `sid` at the PASID directory `dir` of `2^(pdts + 7)`
+    /// entries, with requests without a PASID looked up as [`Pasid::NONE`].
+    ///
+    /// The entry is written while it is not present, so no cache holds it (caching mode is
+    /// refused at probe): no invalidation is needed, as in C's `context_present_cache_flush()`.
+    /// An entry that is present already is rewritten the same way after being cleared.
+    pub(crate) fn set_context(&self, sid: SourceId, dir: u64, pdts: u8) -> Result {
+        let root = self.root.as_ref().ok_or(ENODEV)?;
+        let entry = SmContextEntry {
+            pasid_dir: dir,
+            pdts,
+            rid_pasid: Pasid::NONE,
+            rid_priv: false,
+            dte: false,
+            paside: false,
+            pre: false,
+            fpd: false,
+        }
+        .encode()?;
+        let mut contexts = self.contexts.lock();
+        let bus = usize::from(sid.bus());
+        let upper = usize::from(sid.devfn()) >= SM_CONTEXT_ENTRIES;
+        let slot = bus * 2 + usize::from(upper);
+        if contexts.tables[slot].is_none() {
+            let table = PhysMem::new_zeroed(SM_CONTEXT_ENTRIES * 32)?;
+            self.flush(&table, 0..table.len() / 8)?;
+            contexts.tables[slot] = Some(table);
+            let phys = |i: usize| contexts.tables[i].as_ref().map(|t| t.phys());
+            let words = RootEntry {
+                lower: phys(bus * 2),
+                upper: phys(bus * 2 + 1),
+            }
+            .encode()?;
+            let root_words = &root.words()[bus * 2..bus * 2 + 2];
+            for (w, v) in root_words.iter().zip(words) {
+                w.store(v, Relaxed);
+            }
+            self.flush(root, bus * 2..bus * 2 + 2)?;
+        }
+        let table = contexts.tables[slot].as_ref().ok_or(EINVAL)?;
+        let first = (usize::from(sid.devfn()) % SM_CONTEXT_ENTRIES) * 4;
+        let words = &table.words()[first..first + 4];
+        if words[0].load(Relaxed) & 1 != 0 {
+            self.clear_context_locked(table, first, sid)?;
+        }
+        // The present bit is in the first qword: it goes in last.
+        for i in [1, 2, 3, 0] {
+            words[i].store(entry[i], Relaxed);
+        }
+        self.flush(table, first..first + 4)
+    }
+
+    /// Clears the context entry of `sid` and invalidates what the unit may have cached through
+    /// it: the context entry, the PASID entries and the translations, all of them (as C's
+    /// `intel_context_flush_no_pasid()` with its domain-wide flushes). Nothing if the entry is
+    /// not present.
+    pub(crate) fn clear_context(&self, sid: SourceId) -> Result {
+        let contexts = self.contexts.lock();
+        let slot = usize::from(sid.bus()) * 2 + usize::from(sid.devfn()) / SM_CONTEXT_ENTRIES;
+        let Some(table) = contexts.tables[slot].as_ref() else {
+            return Ok(());
+        };
+        let first = (usize::from(sid.devfn()) % SM_CONTEXT_ENTRIES) * 4;
+        if table.words()[first].load(Relaxed) & 1 == 0 {
+            return Ok(());
+        }
+        self.clear_context_locked(table, first, sid)
+    }
+
+    /// Clears the present context entry at word `first` of `table`, under the context lock.
+    fn clear_context_locked(&self, table: &PhysMem, first: usize, sid: SourceId) -> Result {
+        let words = &table.words()[first..first + 4];
+        for w in words {
+            w.store(0, Relaxed);
+        }
+        self.flush(table, first..first + 4)?;
+        let descs = [
+            Desc::context(ContextScope::Device {
+                did: DomainId::new(0),
+                sid,
+                fm: 0,
+            })?,
+            Desc::pasid_cache(PasidCacheScope::Global),
+            Desc::iotlb(IotlbScope::Global, Drain::from_cap(self.cap))?,
+        ];
+        self.submit_sync(&descs)
+    }
+
+    /// Takes a free domain ID. `ENOSPC` if all are in use.
+    pub(crate) fn alloc_did(&self) -> Result<DomainId> {
+        let mut dids = self.dids.lock();
+        let count = dids.count;
+        for (i, word) in dids.used.iter_mut().enumerate() {
+            if *word != u64::MAX {
+                let bit = word.trailing_ones();
+                let id = i * 64 + usize::try_from(bit)?;
+                if id >= count {
+                    break;
+                }
+                *word |= 1 << bit;
+                return Ok(DomainId::new(u16::try_from(id)?));
+            }
+        }
+        Err(ENOSPC)
+    }
+
+    /// Gives back a domain ID from [`Unit::alloc_did`], once nothing the unit caches is
+    /// tagged with it any more.
+    pub(crate) fn free_did(&self, did: DomainId) {
+        let raw = usize::from(did.raw());
+        if let Some(word) = self.dids.lock().used.get_mut(raw / 64) {
+            *word &= !(1 << (raw % 64));
+        }
+    }
+
+    /// Turns translation on (`GCMD.TE`): from now on every DMA request is translated through
+    /// the root table, and a device without a present context entry is blocked.
+    pub(crate) fn enable_translation(&self) -> Result {
+        if self.cap.rwbf() {
+            self.global_command(global::WBF, true)?;
+        }
+        self.global_command(global::TE, true)?;
+        pr_info!("{}: translation enabled\n", self.label());
         Ok(())
     }
 
@@ -319,7 +540,8 @@ impl Unit {
 impl Drop for Unit {
     fn drop(&mut self) {
         // The queue's and the root table's memory is freed after this: the unit must have
-        // stopped fetching from it. Translation is never on while a `Unit` can be dropped.
+        // stopped fetching from it. Only a unit that was never registered with the IOMMU core
+        // is dropped (a failed init); registered units live for the life of the kernel.
         let gsts = self.gsts().unwrap_or(0);
         if gsts & global::TE != 0 {
             let _ = self.global_command(global::TE, false);

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The IOMMU core glue: `iommu_ops` ([`IntelIommu`]), the domain ops, and the registration of
+//! a unit with the IOMMU core.
+//!
+//! A DMAR unit is not a device, and `kernel::iommu::Registration` registers an IOMMU for a
+//! bound device: each unit gets a faux device (`/sys/bus/faux/devices/dmar<N>`), bound from its
+//! creation, as its parent in sysfs. The registration has no firmware node, so the core offers
+//! this driver every device without an IOMMU firmware description, as it does the C driver;
+//! [`IntelIommu::probe_device`] takes PCI functions on the unit's segment and refuses the rest.
+//!
+//! C reference: `intel_iommu_ops` and `intel_iommu_init()` in
+//! [`drivers/iommu/intel/iommu.c`](srctree/drivers/iommu/intel/iommu.c).
+
+use kernel::{
+    faux,
+    io::PhysAddr,
+    iommu::{
+        self,
+        iommufd::UserData,
+        pci::dma_aliases,
+        AnyDomain,
+        Capability,
+        ClientDevice,
+        Config,
+        Domain,
+        DomainOps,
+        Group,
+        HwInfo,
+        IommuDevice,
+        IotlbGather,
+        LookupRequest,
+        MapRequest,
+        PagingFlags,
+        Registration,
+        ResvRegions,
+        ResvType,
+        StaticDomain,
+        StaticDomainCell,
+        UnmapRequest, //
+    },
+    pci,
+    prelude::*,
+    sync::aref::ARef, //
+};
+
+use crate::{
+    domain::{
+        attach_blocked,
+        attach_identity,
+        SsDomain, //
+    },
+    hw::ids::SourceId,
+    master::Master,
+    unit::Unit,
+};
+
+/// The interrupt address range of x86, `0xfee00000`-`0xfeefffff`: DMA writes there are
+/// interrupt requests, which DMA remapping does not translate (C's `IOAPIC_RANGE_START`).
+const MSI_RANGE: (PhysAddr, usize) = (0xfee0_0000, 0x10_0000);
+
+/// `IOMMU_HW_INFO_TYPE_DEFAULT` of the uAPI: the driver chooses.
+const HW_INFO_TYPE_DEFAULT: u32 = 0;
+
+/// `IOMMU_HW_INFO_TYPE_INTEL_VTD` of the uAPI: `struct iommu_hw_info_vtd`.
+const HW_INFO_TYPE_INTEL_VTD: u32 = 1;
+
+/// The Rust VT-d driver, as the IOMMU core sees it.
+pub(crate) struct IntelIommu;
+
+/// The identity domain's data.
+pub(crate) struct Identity;
+
+/// The blocked domain's data.
+pub(crate) struct Blocked;
+
+/// The static identity domain.
+static IDENTITY: StaticDomainCell<Identity> = StaticDomainCell::identity(Identity);
+
+/// The static blocked domain, also the release domain.
+static BLOCKED: StaticDomainCell<Blocked> = StaticDomainCell::blocked(Blocked);
+
+#[vtable]
+impl iommu::Ops for IntelIommu {
+    type IommuData = &'static Unit;
+    type DeviceData = KBox<Master>;
+    type PagingDomain = SsDomain;
+    type Viommu = iommu::NoViommu<Self>;
+
+    const IDENTITY_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&IDENTITY));
+    const BLOCKED_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&BLOCKED));
+    const RELEASE_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&BLOCKED));
+
+    fn probe_device(iommu: &IommuDevice<Self>, dev: &ClientDevice<Self>) -> Result<KBox<Master>> {
+        let unit: &'static Unit = iommu.data();
+        // Only PCI functions, on segment 0 (the kernel crate does not give a function's
+        // segment yet, and q35 has one); every function there is the unit's, as the DRHD of
+        // such a platform says with `INCLUDE_PCI_ALL`.
+        let pdev = <&pci::Device>::try_from(dev.as_ref()).map_err(|_| ENODEV)?;
+        if unit.segment != 0 || !unit.include_all {
+            return Err(ENODEV);
+        }
+        let mut sids = KVec::new();
+        for alias in dma_aliases(pdev)? {
+            sids.push(SourceId::new(alias), GFP_KERNEL)?;
+        }
+        let master = Master::new(unit, sids)?;
+        Ok(KBox::new(master, GFP_KERNEL)?)
+    }
+
+    fn release_device(_iommu: &IommuDevice<Self>, _dev: &ClientDevice<Self>, _data: KBox<Master>) {
+        // The core attached the release (blocked) domain first; dropping the data clears the
+        // context entries.
+    }
+
+    fn capable(_dev: &ClientDevice<Self>, cap: Capability) -> bool {
+        // As C: DMA remapping keeps DMA coherent (snooped) unless a device asks otherwise.
+        cap == Capability::CACHE_COHERENCY
+    }
+
+    fn hw_info(dev: &ClientDevice<Self>, requested: u32) -> Result<HwInfo> {
+        if requested != HW_INFO_TYPE_DEFAULT && requested != HW_INFO_TYPE_INTEL_VTD {
+            return Err(EOPNOTSUPP);
+        }
+        let unit = dev.data().ok_or(ENODEV)?.unit;
+        // `struct iommu_hw_info_vtd`: `flags` and `__reserved` (no erratum flag), `cap_reg`,
+        // `ecap_reg`; little-endian, as x86 is.
+        HwInfo::new(
+            KBox::new([0u64, unit.cap.0, unit.ecap.0], GFP_KERNEL)?,
+            HW_INFO_TYPE_INTEL_VTD,
+        )
+    }
+
+    fn domain_alloc_paging(
+        iommu: &IommuDevice<Self>,
+        _dev: &ClientDevice<Self>,
+        flags: PagingFlags,
+        user_data: Option<&UserData>,
+    ) -> Result<Pin<KBox<Domain<SsDomain>>>> {
+        if flags != PagingFlags::NONE || user_data.is_some() {
+            return Err(EOPNOTSUPP);
+        }
+        SsDomain::alloc(iommu.data())
+    }
+
+    fn device_group(dev: &ClientDevice<Self>) -> Result<ARef<Group>> {
+        Group::for_device(dev.as_ref())
+    }
+
+    fn get_resv_regions(_dev: &ClientDevice<Self>, regions: &ResvRegions) {
+        // The core tolerates a missing region; there is nothing better to do on ENOMEM.
+        let _ = regions.add(MSI_RANGE.0, MSI_RANGE.1, 0, ResvType::Msi);
+    }
+}
+
+#[vtable]
+impl DomainOps for Identity {
+    type Iommu = IntelIommu;
+
+    fn attach_dev(
+        _domain: &Domain<Self>,
+        dev: &ClientDevice<IntelIommu>,
+        old: Option<&AnyDomain>,
+    ) -> Result {
+        attach_identity(dev.data().ok_or(ENODEV)?, old)
+    }
+}
+
+#[vtable]
+impl DomainOps for Blocked {
+    type Iommu = IntelIommu;
+
+    fn attach_dev(
+        _domain: &Domain<Self>,
+        dev: &ClientDevice<IntelIommu>,
+        old: Option<&AnyDomain>,
+    ) -> Result {
+        attach_blocked(dev.data().ok_or(ENODEV)?, old)
+    }
+}
+
+#[vtable]
+impl DomainOps for SsDomain {
+    type Iommu = IntelIommu;
+
+    fn attach_dev(
+        domain: &Domain<Self>,
+        dev: &ClientDevice<IntelIommu>,
+        old: Option<&AnyDomain>,
+    ) -> Result {
+        domain.attach(dev.data().ok_or(ENODEV)?, old)
+    }
+
+    fn map_pages(domain: &Domain<Self>, req: &MapRequest, mapped: &mut usize) -> Result {
+        domain.map(req, mapped)
+    }
+
+    fn unmap_pages(domain: &Domain<Self>, req: &UnmapRequest, gather: &IotlbGather) -> usize {
+        domain.unmap(req, gather)
+    }
+
+    fn flush_iotlb_all(domain: &Domain<Self>) {
+        domain.flush_all();
+    }
+
+    fn iotlb_sync(domain: &Domain<Self>, gather: &IotlbGather) {
+        domain.sync(gather);
+    }
+
+    fn iova_to_phys(domain: &Domain<Self>, req: &LookupRequest) -> PhysAddr {
+        domain.lookup(req)
+    }
+}
+
+/// Registers `unit` with the IOMMU core, for the life of the kernel: the core then probes
+/// every PCI device and attaches its default domain.
+pub(crate) fn register(unit: &'static Unit) -> Result {
+    let faux = KBox::new(faux::Registration::new(&unit.name, None)?, GFP_KERNEL)?;
+    // The unit, its faux device and its registration are never removed (the driver is built
+    // in, as the C driver, whose units also stay).
+    let faux: &'static faux::Registration = KBox::leak(faux);
+    let config = Config {
+        name: &unit.name,
+        fwnode: None,
+        max_pasids: 0,
+    };
+    let reg = KBox::pin_init(
+        Registration::<IntelIommu>::new_with_config(faux.as_ref().as_ref(), config, unit),
+        GFP_KERNEL,
+    )?;
+    core::mem::forget(reg);
+    pr_info!("{}: registered with the IOMMU core\n", unit.label());
+    Ok(())
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A device the driver translates: its requester IDs, its PASID directory and table, and the
+//! PASID table entry its requests without a PASID use (`RID_PASID`, PASID 0).
+//!
+//! Every requester ID the device's DMA may carry (its own and its DMA aliases) gets a
+//! scalable-mode context entry pointing to the device's PASID directory of 128 entries (the
+//! smallest, `PDTS` 0), whose first entry points to one PASID table of 64 entries. Only PASID 0
+//! is used so far: attaching a domain writes its entry there.
+//!
+//! C reference: `intel_pasid_alloc_table()`, `intel_pasid_setup_sm_context()`,
+//! `intel_pasid_setup_second_level()`, `intel_pasid_setup_pass_through()` and
+//! `intel_pasid_tear_down_entry()` in
+//! [`drivers/iommu/intel/pasid.c`](srctree/drivers/iommu/intel/pasid.c).
+
+use kernel::{
+    new_mutex,
+    phys_mem::PhysMem,
+    prelude::*,
+    sync::{
+        atomic::Relaxed,
+        Mutex, //
+    },
+};
+
+use crate::{
+    hw::{
+        context::SmContextEntry,
+        ids::{
+            DomainId,
+            Pasid,
+            SourceId, //
+        },
+        pasid::{
+            self,
+            PasidEntry,
+            PASID_QWORDS, //
+        },
+        qi::{
+            Desc,
+            Drain,
+            IotlbScope,
+            PasidCacheScope, //
+        },
+    },
+    unit::Unit,
+};
+
+/// The PASID directory's entries: the smallest directory (`PDTS` 0).
+const DIR_ENTRIES: usize = 128;
+
+/// The driver's data of a client device.
+pub(crate) struct Master {
+    /// The unit that translates the device.
+    pub(crate) unit: &'static Unit,
+    /// The requester IDs of the device's DMA, its own first.
+    sids: KVec<SourceId>,
+    /// The PASID directory and table; `None` only once they are leaked (see `drop`).
+    tables: Option<PasidTables>,
+    /// The domain ID of PASID 0's entry while it is present.
+    rid: Pin<KBox<Mutex<Option<DomainId>>>>,
+}
+
+/// A PASID directory and the one PASID table it points to.
+struct PasidTables {
+    /// The PASID directory.
+    dir: PhysMem,
+    /// The PASID table of PASIDs 0-63.
+    table: PhysMem,
+}
+
+impl Master {
+    /// Sets up the device whose DMA carries the requester IDs `sids` on `unit`: its PASID
+    /// directory and table, empty (its DMA is blocked once translation is on), and the context
+    /// entry of every requester ID.
+    pub(crate) fn new(unit: &'static Unit, sids: KVec<SourceId>) -> Result<Self> {
+        let dir = PhysMem::new_zeroed(DIR_ENTRIES * 8)?;
+        let table = PhysMem::new_zeroed(pasid::PASID_TABLE_ENTRIES * PASID_QWORDS * 8)?;
+        unit.flush(&table, 0..table.len() / 8)?;
+        dir.words()[0].store(pasid::dir_entry(table.phys(), false)?, Relaxed);
+        unit.flush(&dir, 0..dir.len() / 8)?;
+        let pdts = SmContextEntry::pdts_for(DIR_ENTRIES).ok_or(EINVAL)?;
+        let tables = PasidTables { dir, table };
+        let dir_phys = tables.dir.phys();
+        let master = Self {
+            unit,
+            sids,
+            tables: Some(tables),
+            rid: KBox::pin_init(new_mutex!(None, "intel_iommu_rs::rid"), GFP_KERNEL)?,
+        };
+        // On error, dropping `master` clears the entries set so far.
+        for sid in &master.sids {
+            unit.set_context(*sid, dir_phys, pdts)?;
+        }
+        Ok(master)
+    }
+
+    /// Replaces PASID 0's entry with `entry` (`None`: not present, the device's DMA without a
+    /// PASID is blocked).
+    ///
+    /// A present entry is torn down first, as C's `intel_pasid_tear_down_entry()`: cleared,
+    /// then the PASID cache entry and the IOTLB entries of its domain ID invalidated (the
+    /// domain-selective IOTLB invalidation that C issues for second-stage and pass-through
+    /// entries), so that nothing cached still translates with it. The new entry is written
+    /// while not present, its present bit last; with caching mode refused, a not-present entry
+    /// is never cached, so it needs no invalidation.
+    ///
+    /// Returns the domain ID the old entry had.
+    pub(crate) fn set_rid_entry(&self, entry: Option<&PasidEntry>) -> Result<Option<DomainId>> {
+        let new = entry.map(|e| e.encode()).transpose()?;
+        let table = &self.tables.as_ref().ok_or(ENODEV)?.table;
+        let mut rid = self.rid.lock();
+        let words = &table.words()[..PASID_QWORDS];
+        let old = *rid;
+        if let Some(did) = old {
+            // The present bit is in the first qword: it goes first.
+            for w in words {
+                w.store(0, Relaxed);
+            }
+            self.unit.flush(table, 0..PASID_QWORDS)?;
+            *rid = None;
+            let descs = [
+                Desc::pasid_cache(PasidCacheScope::Pasid(did, Pasid::NONE)),
+                Desc::iotlb(IotlbScope::Domain(did), Drain::from_cap(self.unit.cap))?,
+            ];
+            self.unit.submit_sync(&descs)?;
+        }
+        if let (Some(w), Some(e)) = (new, entry) {
+            for i in Iterator::chain(1..PASID_QWORDS, core::iter::once(0)) {
+                words[i].store(w[i], Relaxed);
+            }
+            self.unit.flush(table, 0..PASID_QWORDS)?;
+            *rid = Some(e.did);
+        }
+        Ok(old)
+    }
+}
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        // The core attached the release (blocked) domain first, so PASID 0's entry is clear;
+        // clearing the context entries invalidates what the unit cached through them before
+        // the directory and the table are freed.
+        for sid in &self.sids {
+            if self.unit.clear_context(*sid).is_err() {
+                // The unit may still walk the tables: keep them rather than free them under
+                // it.
+                pr_err!(
+                    "{}: cannot clear the context entry of {}: its PASID tables are leaked\n",
+                    self.unit.label(),
+                    crate::Show(sid)
+                );
+                core::mem::forget(self.tables.take());
+                return;
+            }
+        }
+    }
+}
