@@ -80,11 +80,15 @@ fn init() -> Result {
         unit.install_root_table()?;
         units.push(unit, GFP_KERNEL)?;
     }
+    if let [unit] = &mut units[..] {
+        unit.sole = true;
+    }
     if units.is_empty() {
         pr_info!("the DMAR table describes no remapping unit\n");
     }
     // Only this initcall, which runs once, populates it.
     UNITS.populate(units);
+    let mut usable = KVec::new();
     for unit in self::units() {
         if !unit.ecap.smts() || !unit.ecap.ssts() {
             // The context and PASID entries are scalable-mode ones, the paging domains
@@ -99,7 +103,10 @@ fn init() -> Result {
             );
             continue;
         }
-        iommu::register(unit)?;
+        usable.push(unit, GFP_KERNEL)?;
+    }
+    iommu::register(&usable)?;
+    for unit in usable {
         unit.enable_translation()?;
     }
     Ok(())

@@ -41,7 +41,10 @@ use kernel::{
     },
     pci,
     prelude::*,
-    sync::aref::ARef, //
+    sync::{
+        aref::ARef,
+        SetOnce, //
+    },
 };
 
 use crate::{
@@ -97,15 +100,26 @@ impl iommu::Ops for IntelIommu {
         // segment yet, and q35 has one); every function there is the unit's, as the DRHD of
         // such a platform says with `INCLUDE_PCI_ALL`.
         let pdev = <&pci::Device>::try_from(dev.as_ref()).map_err(|_| ENODEV)?;
-        if unit.segment != 0 || !unit.include_all {
+        if unit.segment != 0 || !(unit.include_all || unit.sole) {
+            dev_info!(
+                dev.as_ref(),
+                "not on {}: segment {}, INCLUDE_PCI_ALL {}, the only unit {}\n",
+                unit.label(),
+                unit.segment,
+                crate::yn(unit.include_all),
+                crate::yn(unit.sole)
+            );
             return Err(ENODEV);
         }
-        let mut sids = KVec::new();
-        for alias in dma_aliases(pdev)? {
-            sids.push(SourceId::new(alias), GFP_KERNEL)?;
-        }
-        let master = Master::new(unit, sids)?;
-        Ok(KBox::new(master, GFP_KERNEL)?)
+        let take = || -> Result<KBox<Master>> {
+            let mut sids = KVec::new();
+            for alias in dma_aliases(pdev)? {
+                sids.push(SourceId::new(alias), GFP_KERNEL)?;
+            }
+            let master = Master::new(unit, sids)?;
+            Ok(KBox::new(master, GFP_KERNEL)?)
+        };
+        take().inspect_err(|e| dev_err!(dev.as_ref(), "not taken by {}: {:?}\n", unit.label(), e))
     }
 
     fn release_device(_iommu: &IommuDevice<Self>, _dev: &ClientDevice<Self>, _data: KBox<Master>) {
@@ -212,23 +226,34 @@ impl DomainOps for SsDomain {
     }
 }
 
-/// Registers `unit` with the IOMMU core, for the life of the kernel: the core then probes
-/// every PCI device and attaches its default domain.
-pub(crate) fn register(unit: &'static Unit) -> Result {
-    let faux = KBox::new(faux::Registration::new(&unit.name, None)?, GFP_KERNEL)?;
-    // The unit, its faux device and its registration are never removed (the driver is built
-    // in, as the C driver, whose units also stay).
-    let faux: &'static faux::Registration = KBox::leak(faux);
-    let config = Config {
-        name: &unit.name,
-        fwnode: None,
-        max_pasids: 0,
-    };
-    let reg = KBox::pin_init(
-        Registration::<IntelIommu>::new_with_config(faux.as_ref().as_ref(), config, unit),
-        GFP_KERNEL,
-    )?;
-    core::mem::forget(reg);
-    pr_info!("{}: registered with the IOMMU core\n", unit.label());
+/// The faux devices of the registered units, for the life of the kernel.
+static FAUX: SetOnce<KVec<faux::Registration>> = SetOnce::new();
+
+/// Registers `units` with the IOMMU core, for the life of the kernel (the driver is built in,
+/// as the C driver, whose units also stay): the core then probes every PCI device and attaches
+/// its default domain. Called once.
+pub(crate) fn register(units: &[&'static Unit]) -> Result {
+    let mut fauxes = KVec::with_capacity(units.len(), GFP_KERNEL)?;
+    for unit in units {
+        fauxes.push(faux::Registration::new(&unit.name, None)?, GFP_KERNEL)?;
+    }
+    if !FAUX.populate(fauxes) {
+        return Err(EBUSY);
+    }
+    let fauxes: &'static KVec<faux::Registration> = FAUX.as_ref().ok_or(EINVAL)?;
+    for (unit, faux) in units.iter().zip(fauxes.iter()) {
+        let config = Config {
+            name: &unit.name,
+            fwnode: None,
+            max_pasids: 0,
+        };
+        let reg = KBox::pin_init(
+            Registration::<IntelIommu>::new_with_config(faux.as_ref().as_ref(), config, *unit),
+            GFP_KERNEL,
+        )?;
+        // Never unregistered; the core's lists keep pointers into it.
+        core::mem::forget(reg);
+        pr_info!("{}: registered with the IOMMU core\n", unit.label());
+    }
     Ok(())
 }

@@ -72,6 +72,10 @@ pub(crate) struct Unit {
     /// The unit translates every PCI function of its segment that no other unit's device scope
     /// names (`INCLUDE_PCI_ALL`).
     pub(crate) include_all: bool,
+    /// The unit is the DMAR table's only one, so every PCI function is behind it, whatever
+    /// its device scopes say (QEMU's q35 lists its devices in scopes instead of setting
+    /// `INCLUDE_PCI_ALL`; the scopes are not matched yet).
+    pub(crate) sole: bool,
     /// `VER_REG`.
     pub(crate) ver: u32,
     /// `CAP_REG`.
@@ -180,6 +184,7 @@ impl Unit {
             regs,
             segment: drhd.segment,
             include_all: drhd.include_all,
+            sole: false,
             ver,
             cap,
             ecap,
