@@ -26,15 +26,18 @@ DRIVERS = {
           # bdf="00:01.0" for edu.
           "fault_event": r"DMAR: \[DMA (?:Read|Write) NO_PASID\] Request device \[0000:{bdf}\] "
                          r"fault addr 0x[0-9a-f]+ \[fault reason 0x[0-9a-f]+\]"},
-    # Phase 1 of the Rust driver (Documentation/iommu-rs/intel-rs.rst): a rootfs_initcall of its
-    # own, after pci_iommu_init(), that brings the units up (registers claimed, queued
-    # invalidation, root table) but does not register with the IOMMU core yet. "probed" is what
+    # The Rust driver (Documentation/iommu-rs/intel-rs.rst): a rootfs_initcall of its own,
+    # after pci_iommu_init(), that brings the units up (registers claimed, queued invalidation,
+    # root table), registers them with the IOMMU core and turns translation on. "probed" is what
     # it prints once a unit is up; the fault line is the record hw/fault.rs formats (C's format
-    # after the unit's name), which it will print once it has a fault interrupt.
+    # after the unit's name), which it will print once it has a fault interrupt. Its paging
+    # domains are second-stage ones, so its VT-d is the second-stage one (VTD_SS).
     "rust": {"config": "CONFIG_INTEL_IOMMU_RUST",
              "off": ["initcall_blacklist=__intel_iommu_rs_init"],
              "name": "intel_iommu_rs",
              "probed": r"intel_iommu_rs: (dmar\d+): \S+ root table at 0x[0-9a-f]+ installed",
+             "registered": r"intel_iommu_rs: (dmar\d+): registered with the IOMMU core",
+             "translating": r"intel_iommu_rs: (dmar\d+): translation enabled",
              "fault_event": r"intel_iommu_rs: \S+: \[DMA (?:Read|Write) (?:NO_)?PASID[^]]*\] "
                             r"Request device \[0000:{bdf}\] fault addr 0x[0-9a-f]+ "},
 }
@@ -44,6 +47,16 @@ DRIVERS = {
 # 10.0's (`-device intel-iommu,help`); QEMU 11 drops the "x-" of x-scalable-mode and x-flts.
 # The IOMMU must come before the PCI devices it translates.
 VTD = "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48"
+
+# The same unit with second-stage translation instead of first-stage: QEMU 10.0's scalable mode
+# offers one or the other (x-flts=on sets ECAP.FSTS and clears ECAP.SSTS). The Rust driver's
+# paging domains are second-stage ones, so its boots get this unit.
+VTD_SS = "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48"
+
+
+def vtd_device(driver):
+    """The -device value of the VT-d that `driver` (a key of DRIVERS) runs on."""
+    return VTD_SS if driver == "rust" else VTD
 
 
 def accel():
@@ -101,7 +114,7 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
     # -vga none: no VGA at 00:01.0, where edu then sits as on arm64's virt.
     return [harness.QEMU, *accel(), "-smp", "2", "-m", "3G", "-nographic", "-no-reboot",
             "-vga", "none", "-nic", "none", *quiet_firmware(),
-            "-device", VTD,
+            "-device", vtd_device(driver),
             "-device", "edu,addr=1,dma_mask=0xffffffffffffffff",
             "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
             "-drive", f"if=none,id=disk0,format=raw,file={harness.disk_image()}",

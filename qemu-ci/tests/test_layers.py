@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The Rust SMMUv3 driver's modules depend on each other without cycles (see the crate doc)."""
+"""The Rust SMMUv3 and VT-d drivers' modules depend on each other without cycles."""
 
 import re
 import unittest
@@ -65,6 +65,15 @@ class Layers(unittest.TestCase):
         deps = {k: v - EXEMPT for k, v in module_deps().items() if k not in EXEMPT}
         self.assertIn("smmu", deps["master"])
         # The pure layer is built on the host too: it uses nothing of the driver.
+        self.assertEqual(deps["hw"], set())
+        self.assertEqual(cycle(deps), None)
+
+    def test_intel_rs_no_module_cycles(self):
+        """The Rust VT-d driver is layered the same way (see its crate doc)."""
+        crate = CRATE.parents[1] / "intel-rs"
+        deps = {k: v - {"intel_iommu_rs", "kunit"} for k, v in module_deps(crate).items()
+                if k not in ("intel_iommu_rs", "kunit")}
+        self.assertIn("unit", deps["master"])
         self.assertEqual(deps["hw"], set())
         self.assertEqual(cycle(deps), None)
 

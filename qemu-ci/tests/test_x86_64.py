@@ -101,6 +101,13 @@ class Q35CommandTest(unittest.TestCase):
         self.assertIn("initcall_blacklist=__intel_iommu_rs_init", append)
         self.assertNotIn("intremap=off", append)
 
+    def test_rust_gets_a_second_stage_unit(self):
+        """The Rust driver's paging domains are second-stage: QEMU 10.0's x-flts=on unit has
+        no second stage (ECAP.SSTS clear), so the Rust boots get the unit without it."""
+        cmd = self.command("rust", ["c", "rust"])
+        devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
+        self.assertEqual(devices[0], "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48")
+
     def test_driver_not_built(self):
         with self.assertRaisesRegex(harness.HarnessError, "CONFIG_INTEL_IOMMU_RUST"):
             self.command("rust", ["c"])
