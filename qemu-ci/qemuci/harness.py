@@ -80,11 +80,14 @@ DRIVERS = SMMU_DRIVERS
 # tests map them (vfio-edu, vfio-igb, the VFIO selftests' hugetlb cases), so that IOMMU block
 # mappings (2 MiB at level 2, 1 GiB at level 1) and their invalidation are exercised.
 HUGEPAGES = ["hugepagesz=2M", "hugepages=16"]
-# One 1 GiB page (no test maps two at once), in the boots that ask for it (huge_1g): the kernel
-# takes it from memblock at boot (no CMA or compaction here to allocate it later), and memblock
-# allocations are kmemleak objects, which kmemleak scans in full. The end-of-boot scan then
-# takes about 120 s longer (measured: power-down 155 s after the payload, against 32 s).
-HUGEPAGES_1G = ["hugepagesz=1G", "hugepages=1"]
+# And one 1 GiB page (no test maps two at once), which the guest init allocates as soon as it
+# runs (iommu_rs.huge_1g, printing IOMMU-RS-HUGEPAGES), when memory is still mostly free: the
+# kernel assembles it from movable pages (CONFIG_CONTIG_ALLOC, from CONFIG_CMA). Taken at boot
+# from memblock (hugepagesz=1G hugepages=1) it is a kmemleak object that the end-of-boot leak
+# scan reads in full, about 120 s (measured: power-down 155 s after the payload, against 32 s);
+# taken from a CMA area (hugetlb_cma=) it cannot be pinned for DMA (FOLL_LONGTERM refuses CMA
+# pages: IOMMU_IOAS_MAP fails with ENOMEM). arm64 only: the x86_64 kernel has no CONTIG_ALLOC.
+HUGEPAGES_1G = ["iommu_rs.huge_1g=1"]
 # igb's network: user-mode, isolated. The project's QEMU is built without slirp
 # (--without-default-features): there igb hangs off a hub port with nothing else on the hub.
 NETDEV_USER = "user,id=net0,restrict=on"
@@ -691,12 +694,12 @@ def iort_override_problems(text):
 # --- QEMU ----------------------------------------------------------------
 
 def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested",
-                 dt_edits=(), acpi=False, iort=None, features=(), huge_1g=False):
+                 dt_edits=(), acpi=False, iort=None, features=()):
     """The QEMU command line booting the kernel with `driver` on an SMMUv3 with `stages`
     (a key of SMMU_STAGES), its device tree changed by `dt_edits` (keys of DT_EDITS), or
     through EDK2 with QEMU's ACPI tables instead of a device tree if `acpi`; with `iort` (a key
-    of IORT_EDITS), QEMU's IORT changed so and handed to the kernel in the initramfs; with
-    `huge_1g`, a 1 GiB hugepage reserved besides the 2 MiB ones (HUGEPAGES_1G). With model
+    of IORT_EDITS), QEMU's IORT changed so and handed to the kernel in the initramfs. Every
+    boot reserves hugepages (HUGEPAGES_1G, HUGEPAGES). With model
     `features` (keys of SMMU_FEATURES, or "ssid=N"), the project's QEMU with those on and the test
     endpoint attached; without, Debian's QEMU."""
     if ARCH == "x86_64":
@@ -736,7 +739,7 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages
                            f"({DRIVERS[driver]['config']} is not set)")
     blacklist = [DRIVERS[d]["initcall"] for d in built if d != driver]
     cmdline = ["console=ttyAMA0", "panic=-1", f"iommu_rs.mode={mode}",
-               *(HUGEPAGES_1G if huge_1g else []), *HUGEPAGES]
+               *HUGEPAGES_1G, *HUGEPAGES]
     if e2e is not None:
         cmdline.append("iommu_rs.e2e=" + (",".join(e2e) or "none"))
     if blacklist:
