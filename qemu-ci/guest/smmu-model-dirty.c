@@ -11,7 +11,9 @@
  * before any DMA, not a page it only read, again a page written after its
  * dirty state was read and cleared (the driver must invalidate the TLB when it
  * cleans: the SMMU caches a dirty entry as writable), and with NO_CLEAR the
- * same pages twice. The same cases then run on a stage 2 (NEST_PARENT) HWPT
+ * same pages twice; with tracking off, writes still land but no bitmap is
+ * read (EINVAL), and once it is on again only later writes are reported. The
+ * same cases then run on a stage 2 (NEST_PARENT) HWPT
  * with dirty tracking, what a VMM migrating a guest with a nested vIOMMU
  * tracks; they are skipped, with the reason, where the driver refuses that
  * HWPT (the C driver tracks stage 1 only). Output is KTAP.
@@ -82,16 +84,22 @@ static int dirty_is(uint32_t want, bool no_clear, const char *when)
 	return 0;
 }
 
-static int test_tracking_on(void)
+static int set_tracking(bool on)
 {
 	struct iommu_hwpt_set_dirty_tracking set = {
 		.size = sizeof(set),
-		.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+		.flags = on ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
 		.hwpt_id = hwpt,
 	};
 
 	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_SET_DIRTY_TRACKING, &set),
-	      "IOMMU_HWPT_SET_DIRTY_TRACKING: %s", strerror(errno));
+	      "IOMMU_HWPT_SET_DIRTY_TRACKING(%s): %s", on ? "on" : "off", strerror(errno));
+	return 0;
+}
+
+static int test_tracking_on(void)
+{
+	TRY(set_tracking(true));
 	return dirty_is(0, false, "before any DMA");
 }
 
@@ -124,6 +132,45 @@ static int test_no_clear(void)
 	TRY(dirty_is(1u << 2, true, "NO_CLEAR read after a write to page 2"));
 	TRY(dirty_is(1u << 2, false, "second read after NO_CLEAR"));
 	return dirty_is(0, false, "after the clearing read");
+}
+
+/*
+ * Tracking off: DMA writes still land (the SMMU must not take the
+ * writable-clean descriptors for read-only ones), and a bitmap read is
+ * refused (EINVAL), as AMD's and Intel's drivers refused it, rather than
+ * reporting pages written while nobody was tracking.
+ */
+static uint64_t off_bitmap;
+
+static int test_tracking_off(void)
+{
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get),
+		.hwpt_id = hwpt,
+		.iova = IOVA,
+		.length = NPAGES * PAGE,
+		.page_size = PAGE,
+		.data = (uintptr_t)&off_bitmap,
+	};
+	int ret;
+
+	TRY(set_tracking(false));
+	TRY(dma(IPTD_DMA_CMD_WRITE, 4));
+	off_bitmap = 0;
+	ret = ioctl(c.iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	CHECK(ret && errno == EINVAL, "IOMMU_HWPT_GET_DIRTY_BITMAP with tracking off: %s "
+	      "(dirty pages %#llx after a write to page 4), want EINVAL",
+	      ret ? strerror(errno) : "success", (unsigned long long)off_bitmap);
+	return 0;
+}
+
+/* On again: what was written while off is not reported, later writes are. */
+static int test_tracking_on_again(void)
+{
+	TRY(set_tracking(true));
+	TRY(dirty_is(0, false, "tracking on again after a write to page 4 while off"));
+	TRY(dma(IPTD_DMA_CMD_WRITE, 6));
+	return dirty_is(1u << 6, false, "after a write to page 6");
 }
 
 /* Why the stage 2 cases cannot run; empty when they can. */
@@ -180,6 +227,8 @@ S2_CASE(test_s2_written_pages_dirty, test_written_pages_dirty)
 S2_CASE(test_s2_read_leaves_clean, test_read_leaves_clean)
 S2_CASE(test_s2_write_after_clear, test_write_after_clear)
 S2_CASE(test_s2_no_clear, test_no_clear)
+S2_CASE(test_s2_tracking_off, test_tracking_off)
+S2_CASE(test_s2_tracking_on_again, test_tracking_on_again)
 
 /* Each case ends with a clearing read: the next starts from clean pages. */
 static const struct ktap_case cases[] = {
@@ -188,12 +237,16 @@ static const struct ktap_case cases[] = {
 	{ "read_leaves_pages_clean", test_read_leaves_clean },
 	{ "write_after_clear_is_seen", test_write_after_clear },
 	{ "no_clear_keeps_dirty_state", test_no_clear },
+	{ "tracking_off_stops_reporting", test_tracking_off },
+	{ "tracking_on_again_reports_later_writes", test_tracking_on_again },
 	{ "s2_domain_attached", test_s2_domain },
 	{ "s2_tracking_on_nothing_dirty", test_s2_tracking_on },
 	{ "s2_written_pages_dirty_exactly", test_s2_written_pages_dirty },
 	{ "s2_read_leaves_pages_clean", test_s2_read_leaves_clean },
 	{ "s2_write_after_clear_is_seen", test_s2_write_after_clear },
 	{ "s2_no_clear_keeps_dirty_state", test_s2_no_clear },
+	{ "s2_tracking_off_stops_reporting", test_s2_tracking_off },
+	{ "s2_tracking_on_again_reports_later_writes", test_s2_tracking_on_again },
 };
 
 static int setup(const char *bdf)

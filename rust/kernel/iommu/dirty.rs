@@ -57,6 +57,13 @@ impl DirtyBitmap {
         self.0.get()
     }
 
+    /// Returns `true` if recorded ranges reach a caller's bitmap. iommufd's walk that clears
+    /// the dirty state before it turns tracking on passes none: it only clears.
+    pub fn reports(&self) -> bool {
+        // SAFETY: The bitmap is valid and only used by this thread (type invariants).
+        !unsafe { (*self.0.get()).bitmap }.is_null()
+    }
+
     /// Records `[iova, iova + length)` as dirty.
     pub fn record(&self, iova: usize, length: usize) {
         // SAFETY: The bitmap is valid and only used by this thread (type invariants).

@@ -21,6 +21,7 @@
 //! sit behind a CANWBS root complex ([`Coherency`]).
 
 use core::sync::atomic::{
+    AtomicBool,
     AtomicUsize,
     Ordering, //
 };
@@ -429,6 +430,8 @@ impl S1Domain {
 pub(crate) struct Paging {
     stage: Stage,
     coherency: Coherency,
+    /// Whether iommufd has dirty tracking on ([`Paging::set_dirty_tracking`]).
+    tracking: AtomicBool,
 }
 
 /// The stage a paging domain translates at.
@@ -445,6 +448,7 @@ impl Paging {
         Self {
             stage,
             coherency: Coherency::new(),
+            tracking: AtomicBool::new(false),
         }
     }
 
@@ -584,11 +588,30 @@ impl Paging {
     /// its TLB and then not mark them on the next write: the core gathers the cleared range and
     /// invalidates it through [`Paging::iotlb_sync`], which (unlike the C driver's) invalidates
     /// a gather of unknown leaf size too.
+    ///
+    /// While tracking is off, a request that reports (`dirty` has a bitmap) is refused with
+    /// `EINVAL`, as AMD's and Intel's drivers refused it before they moved to generic_pt: the
+    /// SMMU keeps marking descriptors dirty then (see [`Paging::set_dirty_tracking`]), so what
+    /// it would report is not what was written while tracking was on. iommufd's walk that only
+    /// clears, before it turns tracking on, passes no bitmap and is served.
     pub(crate) fn read_and_clear_dirty(&self, req: &DirtyRequest, dirty: &DirtyBitmap) -> Result {
+        if dirty.reports() && !self.tracking.load(Ordering::Acquire) {
+            return Err(EINVAL);
+        }
         match &self.stage {
             Stage::S1(d) => d.pt.read_and_clear_dirty(req, dirty),
             Stage::S2(d) => d.pt.read_and_clear_dirty(req, dirty),
         }
+    }
+
+    /// Turns dirty tracking on or off for iommufd: only whether dirty pages are reported
+    /// ([`Paging::read_and_clear_dirty`]). The CD's HD (stage 1) or the STE's S2HD (stage 2)
+    /// stays set, unlike VT-d's SSADE or AMD's HAD: without it the SMMU would take the
+    /// writable-clean (DBM) descriptors for read-only ones and fault DMA writes. iommufd
+    /// clears the dirty state before it turns tracking on, so what is written while it is off
+    /// is not reported afterwards.
+    pub(crate) fn set_dirty_tracking(&self, on: bool) {
+        self.tracking.store(on, Ordering::Release);
     }
 
     /// Translates the core's lookup request.

@@ -406,12 +406,8 @@ impl DomainOps for Paging {
         (**domain).iova_to_phys(req)
     }
 
-    fn set_dirty_tracking(_domain: &Domain<Self>, _enabled: bool) -> Result {
-        // As the C driver, nothing changes: the CD of a dirty-tracking domain keeps HD set,
-        // since without it the SMMU would take its writable-clean descriptors for read-only
-        // ones and fault DMA writes. iommufd clears the dirty state when it enables tracking,
-        // so what is written while tracking is off is not reported once it is on again (a
-        // bitmap read while it is off reports it).
+    fn set_dirty_tracking(domain: &Domain<Self>, enabled: bool) -> Result {
+        (**domain).set_dirty_tracking(enabled);
         Ok(())
     }
 
