@@ -170,6 +170,11 @@ mod tests {
         run(selftest::illegal::dirty_entries())
     }
 
+    #[test]
+    fn stall_entries() -> Result {
+        run(selftest::illegal::stall_entries())
+    }
+
     /// The raw translation control fields of a table the page-table code allocated.
     #[test]
     fn nesting_validators() -> Result {

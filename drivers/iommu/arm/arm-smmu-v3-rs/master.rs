@@ -525,6 +525,7 @@ impl Master {
             table.dma_address(),
             table.layout(),
             dss,
+            compose::Stalls::new(self.smmu.features.idr.stall_model(), false),
         )?)
     }
 

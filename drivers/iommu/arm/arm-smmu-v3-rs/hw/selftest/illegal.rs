@@ -544,7 +544,8 @@ pub(crate) fn cd_table_stes() -> Check {
             .iter_mut()
             .zip([S1Dss::Ssid0, S1Dss::Bypass, S1Dss::Terminate])
         {
-            let s = compose::cd_table_ste_for(&idr, TABLE, &layout, dss)?;
+            let no_stalls = compose::Stalls::new(idr.stall_model(), false);
+            let s = compose::cd_table_ste_for(&idr, TABLE, &layout, dss, no_stalls)?;
             let w = s.words();
             at(i, expect_eq("STE.S1Fmt", ste::S1FMT.get(w), fmt.raw()))?;
             at(
@@ -640,6 +641,71 @@ pub(crate) fn dirty_entries() -> Check {
             expect(
                 "a dirty-tracking stage 2 STE is legal exactly where IDR0.HTTU has dirty state",
                 check_ste(&smmu, &dirty_s2).is_ok() == legal,
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// The stall bits of a device's entries ([`compose::Stalls`]), as the C driver sets them from
+/// `master->stall_enabled`: on an SMMU that lets software choose (`STALL_MODEL == 0b00`) a
+/// device that can stall gets `CD.S` and no `STE.S1STALLD`, one that cannot the opposite; where
+/// the SMMU forces stalls (`0b10`) every device gets `CD.S` and no `S1STALLD`; where it has none
+/// (`0b01`) neither bit is set. Every combination is legal, and the CD's other bits are the
+/// plain ones.
+pub(crate) fn stall_entries() -> Check {
+    let s1 = lpae(false, 4096, S1_IAS, 48, true, 0x8_0000).ok_or(Failure::from(Error::Invalid))?;
+    for (i, (model, can_stall, stalls, stalld)) in [
+        (0, false, false, true),
+        (0, true, true, false),
+        (1, false, false, false),
+        (1, true, false, false),
+        (2, false, true, false),
+        (2, true, true, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let idr = IdrSpec {
+            stall_model: model,
+            ..IdrSpec::PLAIN
+        }
+        .idr();
+        let smmu = Smmu { idr, e2h: false };
+        let st = compose::Stalls::new(idr.stall_model(), can_stall);
+        at(
+            i,
+            expect_eq("stalls enabled", u64::from(st.enabled()), u64::from(stalls)),
+        )?;
+        let ste = compose::cd_table_ste_for(&idr, 0x4000, &CdLayout::SINGLE, S1Dss::Ssid0, st)?;
+        at(
+            i,
+            expect_eq(
+                "STE.S1STALLD",
+                u64::from(ste::S1STALLD.is_set(ste.words())),
+                u64::from(stalld),
+            ),
+        )?;
+        check_ste(&smmu, &ste).map_err(|v| fail(i, v))?;
+        let plain = compose::s1_cd(&idr, 1, &s1, MAIR)?;
+        let cd = compose::with_stalls(&plain, st);
+        at(
+            i,
+            expect_eq(
+                "CD.S",
+                u64::from(cd::S.is_set(cd.words())),
+                u64::from(stalls),
+            ),
+        )?;
+        let mut others = *cd.words();
+        cd::S.set_bool(&mut others, cd::S.is_set(plain.words()));
+        at(i, expect("CD.S and nothing else", others == *plain.words()))?;
+        check_cd(&smmu, &ste, &cd).map_err(|v| fail(i, v))?;
+        at(
+            i,
+            expect(
+                "an invalid CD stays invalid",
+                compose::with_stalls(&Cd::INVALID, st) == Cd::INVALID,
             ),
         )?;
     }
