@@ -21,6 +21,8 @@ use kernel::{
 
 use crate::smmu::Smmu;
 
+mod stall;
+
 /// The first SMMU the driver bound, for [`live_tests`] (KUnit runs after the driver probed).
 pub(crate) static LIVE_SMMU: SetOnce<Arc<Smmu>> = SetOnce::new();
 
