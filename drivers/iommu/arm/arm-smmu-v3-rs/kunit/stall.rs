@@ -29,7 +29,10 @@ mod stall_tests {
             event::EVT_QWORDS,
             idr::StallModel,
         },
-        kunit::LIVE_SMMU,
+        kunit::{
+            smmu,
+            spare_sid, //
+        },
         smmu::{
             FaultSink,
             Smmu,
@@ -41,9 +44,9 @@ mod stall_tests {
         Ordering, //
     };
     use kernel::{
-        iommu::{
-            iopf::{perm, PageRequest},
-            testing::skip_current_test, //
+        iommu::iopf::{
+            perm,
+            PageRequest, //
         },
         new_mutex,
         prelude::*,
@@ -182,24 +185,6 @@ mod stall_tests {
         fn take(&self) -> KVec<PageRequest> {
             core::mem::take(&mut *self.reported.lock())
         }
-    }
-
-    /// The live SMMU, or `None` after marking the test skipped.
-    fn smmu() -> Option<&'static Arc<Smmu>> {
-        let smmu = LIVE_SMMU.as_ref();
-        if smmu.is_none() {
-            skip_current_test(c"no SMMU bound to arm_smmu_v3_rs");
-        }
-        smmu
-    }
-
-    /// A StreamID no device owns (the model's stream).
-    fn spare_sid(smmu: &Smmu) -> Result<u32> {
-        let first = smmu.stream_owned(0).0.ok_or(ENODEV)?;
-        (0..256u32)
-            .map(|i| (first & !0xff) | i)
-            .find(|sid| !smmu.stream_owned(*sid).1)
-            .ok_or(EBUSY)
     }
 
     /// Fails with `what` logged unless `ok`.
