@@ -29,9 +29,9 @@
 //! the new STE is installed. A device without PRI may be attached to such a domain too, as in
 //! the C driver: it just never faults recoverably.
 //!
-//! A device whose stage 1 faults stall ([`Stalls`]: it can wait for a stalled transaction, or
-//! the SMMU forces stalls) gets `CD.S` in its CDs; one that cannot gets `STE.S1STALLD` where the
-//! SMMU would otherwise stall it. Such a device with one StreamID is put on the fault queue,
+//! A device whose faults stall ([`Stalls`]: it can wait for a stalled transaction, or the SMMU
+//! forces stalls) gets `CD.S` in its CDs and `STE.S2S` in its stage 2 and nested STEs; one that
+//! cannot gets `STE.S1STALLD` where the SMMU would otherwise stall it. Such a device with one StreamID is put on the fault queue,
 //! its stalled page faults reported, while its RID is in a domain that handles page faults (as
 //! in the C driver, a device with several StreamIDs cannot be); leaving the domain terminates
 //! what is still stalled.
@@ -434,8 +434,8 @@ impl Master {
     }
 
     /// Attaches the RID to a domain whose STE, `ste`, does not use the CD table (stage 2,
-    /// nested), with ATS if `ats` and the device has it (see [`Master::install_ats`]), then
-    /// invalidates CD 0.
+    /// nested), with `S2S` if the device's faults stall, else with ATS if `ats` and the device
+    /// has it (see [`Master::install_ats`]), then invalidates CD 0.
     ///
     /// Fails with `EBUSY`, changing nothing, while PASIDs have domains (see
     /// [`Master::pasids_in_use`]); once the first STE is written, every step is carried out.
@@ -444,7 +444,10 @@ impl Master {
         if ctx.pasids > 0 {
             return Err(EBUSY);
         }
-        self.install_ats(&mut ctx, ste, ats);
+        // A stream whose stage 2 faults stall answers no translation requests (`EATS` must be
+        // 0 with `S2S`).
+        let ste = compose::ste_with_stalls(ste, self.stalls);
+        self.install_ats(&mut ctx, &ste, ats && !self.stalls.enabled());
         ctx.rid = Rid::Other;
         self.write_cd(&ctx, Ssid::ZERO, &Cd::INVALID);
         Ok(())

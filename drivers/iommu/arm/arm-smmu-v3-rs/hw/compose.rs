@@ -129,6 +129,19 @@ pub(crate) fn with_stalls(cd: &Cd, stalls: Stalls) -> Cd {
     Cd::from_words(w)
 }
 
+/// `ste` as a device with `stalls` uses it: a stage 2 or nested STE gets `S2S` if the device's
+/// faults stall, as the C driver sets it from `master->stall_enabled` (it is set already where
+/// the SMMU forces stalls). Any other STE is returned as is.
+pub(crate) fn ste_with_stalls(ste: &Ste, stalls: Stalls) -> Ste {
+    let stage2 = matches!(ste.config(), Some(Config::S2Trans | Config::Nested));
+    if !ste.is_valid() || !stage2 || !stalls.enabled() {
+        return *ste;
+    }
+    let mut w = *ste.words();
+    ste::S2S.set_bool(&mut w, true);
+    Ste::from_words(w)
+}
+
 /// The `SHCFG` of entries that use it: the incoming shareability. The field is only honoured
 /// with `IDR1.ATTR_TYPES_OVR`; without, it is RES0 and left zero.
 const fn shcfg(idr: &Idr) -> Shcfg {
