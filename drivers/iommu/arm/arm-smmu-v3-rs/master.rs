@@ -258,7 +258,7 @@ impl Master {
         } else {
             None
         };
-        let stalls = Stalls::new(smmu.stall_model(), can_stall);
+        let stalls = smmu.device_stalls(can_stall);
         smmu.claim_streams(client, &v)?;
         Ok(Self {
             smmu,

@@ -418,7 +418,7 @@ mod stall_tests {
         let Some(smmu) = smmu() else { return Ok(()) };
         let own = smmu.features.idr.stall_model();
         let mut r = check(
-            Stalls::new(smmu.stall_model(), true) == Stalls::new(own, true),
+            smmu.device_stalls(true) == Stalls::new(own, true),
             "the SMMU's own stall model",
         );
         for (model, can_stall, stalls, stalld) in [
@@ -432,7 +432,7 @@ mod stall_tests {
                 break;
             }
             smmu.set_model_stalls(Some(model));
-            let s = Stalls::new(smmu.stall_model(), can_stall);
+            let s = smmu.device_stalls(can_stall);
             r = check(
                 smmu.stalls() == (model != StallModel::NoStall)
                     && s.enabled() == stalls

@@ -26,6 +26,7 @@ use crate::hw::{
         FaultResponse,
         ResumeAction, //
     },
+    compose::Stalls,
     event::Event,
     idr::StallModel,
 };
@@ -47,6 +48,12 @@ impl Smmu {
             return model;
         }
         self.features.idr.stall_model()
+    }
+
+    /// The stalls of a device the firmware says can wait for a stalled transaction
+    /// (`can_stall`, `dma-can-stall`) or not.
+    pub(crate) fn device_stalls(&self, can_stall: bool) -> Stalls {
+        Stalls::new(self.stall_model(), can_stall)
     }
 
     /// Whether the SMMU can stall transactions (`IDR0.STALL_MODEL` 0b00 or 0b10).
