@@ -31,10 +31,10 @@
 //!
 //! A device whose faults stall ([`Stalls`]: it can wait for a stalled transaction, or the SMMU
 //! forces stalls) gets `CD.S` in its CDs and `STE.S2S` in its stage 2 and nested STEs; one that
-//! cannot gets `STE.S1STALLD` where the SMMU would otherwise stall it. Such a device with one StreamID is put on the fault queue,
-//! its stalled page faults reported, while its RID is in a domain that handles page faults (as
-//! in the C driver, a device with several StreamIDs cannot be); leaving the domain terminates
-//! what is still stalled.
+//! cannot gets `STE.S1STALLD` where the SMMU would otherwise stall it. Such a device with one
+//! StreamID is put on the fault queue, its stalled page faults reported, while its RID is in a
+//! domain that handles page faults (as in the C driver, a device with several StreamIDs cannot
+//! be); leaving the domain terminates what is still stalled.
 
 use kernel::{
     device::{
@@ -175,7 +175,7 @@ pub(crate) struct Master {
     sids: KVec<u32>,
     /// Whether the root complex makes the device's DMA write-back cacheable and shareable.
     canwbs: bool,
-    /// Whether the device's stage 1 faults stall.
+    /// Whether the device's faults stall.
     stalls: Stalls,
     /// Serialises the changes of the device's CDs and STEs.
     ctx: Pin<KBox<Mutex<Contexts>>>,

@@ -6,9 +6,10 @@
 //!
 //! Everything the driver writes into a stream table or CD table comes from here, so that the
 //! host tests and KUnit can run [`crate::hw::illegal`] over every entry the driver can compose,
-//! for every SMMU it may meet. The choices follow the C driver: stage 1 stalls only for devices
-//! that can wait for a stalled transaction or where the SMMU forces them ([`Stalls`]), no ATS, the shareability override only where `IDR1.ATTR_TYPES_OVR` makes it meaningful,
-//! NS-EL1 stage 1 contexts with VMID 0 and private ASIDs.
+//! for every SMMU it may meet. The choices follow the C driver: stalls only for devices
+//! that can wait for a stalled transaction or where the SMMU forces them ([`Stalls`]), no ATS,
+//! the shareability override only where `IDR1.ATTR_TYPES_OVR` makes it meaningful, NS-EL1 stage
+//! 1 contexts with VMID 0 and private ASIDs.
 
 use crate::hw::{
     attr::{

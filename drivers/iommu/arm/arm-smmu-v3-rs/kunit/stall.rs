@@ -4,14 +4,18 @@
 //! on the live SMMU, which QEMU cannot stall (`IDR0.STALL_MODEL == 0b01`).
 //!
 //! The model holds the transactions it stalled and writes the event records that report them;
-//! the records go through the driver's event handler ([`Smmu::handle_event`](crate::smmu::Smmu::handle_event), what the event
+//! the records go through the driver's event handler ([`Smmu::handle_event`], what the event
 //! queue's interrupt thread calls for each record). The commands the driver issues meanwhile are
 //! recorded on their way to the live SMMU (which ignores `CMD_RESUME` and `CMD_STALL_TERM`), and
 //! the model carries them out as the architecture says: `CMD_RESUME` resumes the stalled
 //! transaction its StreamID and `STAG` name, and does nothing if none is; `CMD_STALL_TERM`
 //! terminates every stalled transaction of its stream. The driver acts on the model's stall
-//! model ([`Smmu::set_model_stalls`](crate::smmu::Smmu::set_model_stalls)), and reports its page faults to the model's stand-in for
-//! the IOMMU core ([`FaultSink`](crate::smmu::FaultSink)), which needs a device an IOMMU probed.
+//! model ([`Smmu::set_model_stalls`]), and reports its page faults to the model's stand-in for
+//! the IOMMU core ([`FaultSink`]), which needs a device an IOMMU probed.
+//!
+//! [`Smmu::handle_event`]: crate::smmu::Smmu::handle_event
+//! [`Smmu::set_model_stalls`]: crate::smmu::Smmu::set_model_stalls
+//! [`FaultSink`]: crate::smmu::FaultSink
 
 #[kernel::macros::kunit_tests(arm_smmu_v3_rs_stall)]
 mod stall_tests {
