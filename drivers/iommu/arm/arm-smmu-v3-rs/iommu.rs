@@ -23,6 +23,7 @@ use kernel::{
         MapRequest,
         OfPhandleArgs,
         PageResponse,
+        PageResponseCode,
         PagingFlags,
         ResvRegions,
         ResvType,
@@ -49,9 +50,9 @@ use crate::{
         S2Domain,
         Stage, //
     },
+    hw::cmd::FaultResponse,
     master::Master,
     smmu::{
-        pri_resp,
         Smmu,
         HW_INFO_TYPE_ARM_SMMUV3, //
     },
@@ -98,6 +99,11 @@ impl iommu::Ops for SmmuIommu {
         // The root complex supports ATS: the device tree's `ats-supported`, the IORT's ATS
         // attribute.
         let rc_ats = dev.fwspec().is_some_and(|f| f.pci_rc_ats());
+        // As the C driver: the firmware says the device can wait for a stalled transaction.
+        let device: &kernel::device::Device = dev.as_ref();
+        let can_stall = device
+            .fwnode()
+            .is_some_and(|f| f.property_read_bool(c"dma-can-stall"));
         let master = Master::new(
             smmu.clone(),
             iommu.bound_device(),
@@ -105,6 +111,7 @@ impl iommu::Ops for SmmuIommu {
             sids,
             canwbs,
             rc_ats,
+            can_stall,
         )?;
         Ok(KBox::new(master, GFP_KERNEL)?)
     }
@@ -124,11 +131,12 @@ impl iommu::Ops for SmmuIommu {
 
     fn page_response(dev: &ClientDevice<Self>, evt: &IopfFault, msg: &PageResponse) {
         if let Ok(m) = master(dev) {
-            m.page_response(
-                evt.response_pasid(),
-                msg.grpid(),
-                pri_resp(msg.response_code()),
-            );
+            let code = msg.response_code().map(|c| match c {
+                PageResponseCode::Success => FaultResponse::Success,
+                PageResponseCode::Invalid => FaultResponse::Invalid,
+                PageResponseCode::Failure => FaultResponse::Failure,
+            });
+            m.page_response(evt.response_pasid(), msg.grpid(), code);
         }
     }
 

@@ -13,6 +13,8 @@ use kernel::{
         Device, //
     },
     faux,
+    iommu::testing::skip_current_test,
+    prelude::*,
     sync::{
         Arc,
         SetOnce, //
@@ -21,8 +23,28 @@ use kernel::{
 
 use crate::smmu::Smmu;
 
+mod stall;
+
 /// The first SMMU the driver bound, for [`live_tests`] (KUnit runs after the driver probed).
 pub(crate) static LIVE_SMMU: SetOnce<Arc<Smmu>> = SetOnce::new();
+
+/// The live SMMU, or `None` after marking the test skipped.
+fn smmu() -> Option<&'static Arc<Smmu>> {
+    let smmu = LIVE_SMMU.as_ref();
+    if smmu.is_none() {
+        skip_current_test(c"no SMMU bound to arm_smmu_v3_rs");
+    }
+    smmu
+}
+
+/// A StreamID no device owns, in the level-2 span of the lowest owned one.
+fn spare_sid(smmu: &Smmu) -> Result<u32> {
+    let first = smmu.stream_owned(0).0.ok_or(ENODEV)?;
+    (0..256u32)
+        .map(|i| (first & !0xff) | i)
+        .find(|sid| !smmu.stream_owned(*sid).1)
+        .ok_or(EBUSY)
+}
 
 /// The `struct device` of a faux device, a stand-in client for the suites.
 fn faux_device(reg: &faux::Registration) -> &Device {
@@ -168,6 +190,11 @@ mod tests {
     #[test]
     fn dirty_entries() -> Result {
         run(selftest::illegal::dirty_entries())
+    }
+
+    #[test]
+    fn stall_entries() -> Result {
+        run(selftest::illegal::stall_entries())
     }
 
     /// The raw translation control fields of a table the page-table code allocated.
@@ -352,7 +379,8 @@ mod domain_tests {
 mod live_tests {
     use super::{
         faux_device,
-        LIVE_SMMU, //
+        smmu,
+        spare_sid, //
     };
     use crate::{
         hw::{
@@ -379,7 +407,6 @@ mod live_tests {
         iommu::{
             consumer::PagingDomain,
             prot,
-            testing::skip_current_test,
             PagingFlags, //
         },
         prelude::*,
@@ -394,15 +421,6 @@ mod live_tests {
         workqueue, //
     };
 
-    /// The live SMMU, or `None` after marking the test skipped.
-    fn smmu() -> Option<&'static Arc<Smmu>> {
-        let smmu = LIVE_SMMU.as_ref();
-        if smmu.is_none() {
-            skip_current_test(c"no SMMU bound to arm_smmu_v3_rs");
-        }
-        smmu
-    }
-
     /// Runs `f` and checks that the SMMU refused none of the commands issued meanwhile: a
     /// refused command is logged and replaced by a `CMD_SYNC`, so `f` would succeed regardless.
     fn accepted(smmu: &Smmu, f: impl FnOnce() -> Result) -> Result {
@@ -410,15 +428,6 @@ mod live_tests {
         let r = f();
         assert_eq!(smmu.cmdq_skipped(), before);
         r
-    }
-
-    /// A StreamID no device owns, in the level-2 span of the lowest owned one.
-    fn spare_sid(smmu: &Smmu) -> Result<u32> {
-        let first = smmu.stream_owned(0).0.ok_or(ENODEV)?;
-        (0..256u32)
-            .map(|i| (first & !0xff) | i)
-            .find(|sid| !smmu.stream_owned(*sid).1)
-            .ok_or(EBUSY)
     }
 
     /// The opcodes of `cmds`.

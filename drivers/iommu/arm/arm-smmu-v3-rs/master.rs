@@ -28,6 +28,13 @@
 //! installed; leaving such a domain disables PRI and takes the device off the queue, after
 //! the new STE is installed. A device without PRI may be attached to such a domain too, as in
 //! the C driver: it just never faults recoverably.
+//!
+//! A device whose faults stall ([`Stalls`]: it can wait for a stalled transaction, or the SMMU
+//! forces stalls) gets `CD.S` in its CDs and `STE.S2S` in its stage 2 and nested STEs; one that
+//! cannot gets `STE.S1STALLD` where the SMMU would otherwise stall it. Such a device with one
+//! StreamID is put on the fault queue, its stalled page faults reported, while its RID is in a
+//! domain that handles page faults (as in the C driver, a device with several StreamIDs cannot
+//! be); leaving the domain terminates what is still stalled.
 
 use kernel::{
     device::{
@@ -55,9 +62,12 @@ use crate::{
         },
         cmd::{
             Cmd,
-            PriResp, //
+            FaultResponse, //
         },
-        compose,
+        compose::{
+            self,
+            Stalls, //
+        },
         ids::Ssid,
         ste::{
             S1Dss,
@@ -67,6 +77,7 @@ use crate::{
     smmu::{
         EventSink,
         Smmu,
+        Source,
         PRI_REQUESTS, //
     },
 };
@@ -153,6 +164,9 @@ struct Contexts {
     /// PRI enabled on the device, which is on the SMMU's fault queue: its RID is in a domain
     /// that handles page faults.
     pri: Option<Pri>,
+    /// The device, whose faults stall, is on the SMMU's fault queue: its RID is in a domain
+    /// that handles page faults.
+    stall_iopf: bool,
 }
 
 /// The streams of one client device.
@@ -161,6 +175,8 @@ pub(crate) struct Master {
     sids: KVec<u32>,
     /// Whether the root complex makes the device's DMA write-back cacheable and shareable.
     canwbs: bool,
+    /// Whether the device's faults stall.
+    stalls: Stalls,
     /// Serialises the changes of the device's CDs and STEs.
     ctx: Pin<KBox<Mutex<Contexts>>>,
     /// ATS prepared on the PCI function, where the SMMU, the root complex and the function
@@ -183,7 +199,8 @@ impl Master {
     /// `canwbs` is what the firmware says of the device's root complex (see [`Master::canwbs`]),
     /// `rc_ats` whether it supports ATS: then a PCI `client` with the capability has its ATS
     /// prepared for the SMMU's smallest page, unless it has PASIDs (ATS with PASIDs is not
-    /// implemented: their domains would need ATC invalidations per PASID).
+    /// implemented: their domains would need ATC invalidations per PASID). `can_stall` is what
+    /// the firmware says of the device (`dma-can-stall`), see [`Stalls`].
     pub(crate) fn new(
         smmu: Arc<Smmu>,
         dev: &Device<Bound>,
@@ -191,6 +208,7 @@ impl Master {
         sids: &[u32],
         canwbs: bool,
         rc_ats: bool,
+        can_stall: bool,
     ) -> Result<Self> {
         let mut v = KVec::with_capacity(sids.len(), GFP_KERNEL)?;
         for sid in sids {
@@ -229,6 +247,7 @@ impl Master {
                     rid: Rid::Blocked,
                     ats_on: false,
                     pri: None,
+                    stall_iopf: false,
                 },
                 "arm_smmu_v3_rs::master"
             ),
@@ -239,11 +258,13 @@ impl Master {
         } else {
             None
         };
+        let stalls = smmu.device_stalls(can_stall);
         smmu.claim_streams(client, &v)?;
         Ok(Self {
             smmu,
             sids: v,
             canwbs,
+            stalls,
             ctx,
             ats,
             _pasid: pasid,
@@ -256,9 +277,16 @@ impl Master {
     /// device on the SMMU's fault queue, then enables PRI; stopping disables PRI, then takes
     /// the device off the queue (the core answers what it still waits on).
     ///
+    /// A device whose faults stall is put on the queue or taken off it instead (leaving
+    /// terminates its stalled transactions); taking them fails with `EOPNOTSUPP` if it has
+    /// several StreamIDs, as in the C driver.
+    ///
     /// Does nothing for a device whose page requests the SMMU cannot take. Fails as
     /// `pci_enable_pri()` or `iopf_queue_add_device()`, changing nothing.
     pub(crate) fn set_iopf<T: Ops>(&self, dev: &ClientDevice<T>, on: bool) -> Result {
+        if self.stalls.enabled() {
+            return self.set_stall_iopf(dev, on);
+        }
         let Some(f) = self.pri_fn.as_ref() else {
             return Ok(());
         };
@@ -268,7 +296,7 @@ impl Master {
         }
         let sid = self.sids[0];
         if on {
-            self.smmu.iopf_add(dev, sid)?;
+            self.smmu.iopf_add(dev, sid, Source::Pri)?;
             match enable_pri(f) {
                 Ok(pri) => ctx.pri = Some(pri),
                 Err(e) => {
@@ -283,10 +311,40 @@ impl Master {
         Ok(())
     }
 
-    /// Sends the answer `resp` to the device's page request group `grpid`, with the request's
-    /// PASID `pasid` if the device wants it back.
-    pub(crate) fn page_response(&self, pasid: Option<u32>, grpid: u32, resp: PriResp) {
+    /// [`Master::set_iopf`] for a device whose faults stall.
+    fn set_stall_iopf<T: Ops>(&self, dev: &ClientDevice<T>, on: bool) -> Result {
+        let mut ctx = self.ctx.lock();
+        if ctx.stall_iopf == on {
+            return Ok(());
+        }
+        let &[sid] = &self.sids[..] else {
+            // The faults would not say which StreamID to resume.
+            return if on { Err(EOPNOTSUPP) } else { Ok(()) };
+        };
+        if on {
+            self.smmu.iopf_add(dev, sid, Source::Stall)?;
+        } else {
+            self.smmu.iopf_remove(sid);
+        }
+        ctx.stall_iopf = on;
+        Ok(())
+    }
+
+    /// Sends the core's answer `code` (`None`: one it does not define) to the device's page
+    /// request group `grpid` (with the request's PASID `pasid` if the device wants it back), or
+    /// for a device whose faults stall, to its stalled transaction of tag `grpid`.
+    pub(crate) fn page_response(
+        &self,
+        pasid: Option<u32>,
+        grpid: u32,
+        code: Option<FaultResponse>,
+    ) {
+        if self.stalls.enabled() {
+            self.smmu.stall_respond(self.sids[0], grpid, code);
+            return;
+        }
         let ssid = pasid.and_then(|p| Ssid::new(p).ok());
+        let resp = FaultResponse::pri_resp(code);
         match u16::try_from(grpid) {
             Ok(g) => self.smmu.pri_respond(self.sids[0], ssid, g, resp),
             Err(_) => dev_err!(self.smmu.dev(), "bad page request group {:#x}\n", grpid),
@@ -376,8 +434,8 @@ impl Master {
     }
 
     /// Attaches the RID to a domain whose STE, `ste`, does not use the CD table (stage 2,
-    /// nested), with ATS if `ats` and the device has it (see [`Master::install_ats`]), then
-    /// invalidates CD 0.
+    /// nested), with `S2S` if the device's faults stall, else with ATS if `ats` and the device
+    /// has it (see [`Master::install_ats`]), then invalidates CD 0.
     ///
     /// Fails with `EBUSY`, changing nothing, while PASIDs have domains (see
     /// [`Master::pasids_in_use`]); once the first STE is written, every step is carried out.
@@ -386,7 +444,10 @@ impl Master {
         if ctx.pasids > 0 {
             return Err(EBUSY);
         }
-        self.install_ats(&mut ctx, ste, ats);
+        // A stream whose stage 2 faults stall answers no translation requests (`EATS` must be
+        // 0 with `S2S`).
+        let ste = compose::ste_with_stalls(ste, self.stalls);
+        self.install_ats(&mut ctx, &ste, ats && !self.stalls.enabled());
         ctx.rid = Rid::Other;
         self.write_cd(&ctx, Ssid::ZERO, &Cd::INVALID);
         Ok(())
@@ -407,7 +468,7 @@ impl Master {
     pub(crate) fn attach_cd0(&self, cd: &Cd, ats: bool) -> Result {
         let mut ctx = self.ctx.lock();
         let ste = self.table_ste(&ctx, S1Dss::Ssid0)?;
-        self.write_cd(&ctx, Ssid::ZERO, cd);
+        self.write_cd(&ctx, Ssid::ZERO, &compose::with_stalls(cd, self.stalls));
         self.install_ats(&mut ctx, &ste, ats);
         ctx.rid = Rid::Cd0;
         Ok(())
@@ -436,7 +497,8 @@ impl Master {
         }
         table.prepare(dev, ssid, || self.sync_cd(ssid, false))?;
         let was = table.is_valid(ssid)?;
-        let written = table.write(ssid, cd, || self.sync_cd(ssid, true));
+        let cd = compose::with_stalls(cd, self.stalls);
+        let written = table.write(ssid, &cd, || self.sync_cd(ssid, true));
         let now = table.is_valid(ssid)?;
         ctx.count(was, now);
         written?;
@@ -517,7 +579,8 @@ impl Master {
     }
 
     /// The STE that points the device's streams at its CD table, with `dss` for transactions
-    /// without a SubstreamID; `EOPNOTSUPP` without a CD table (no stage 1).
+    /// without a SubstreamID and `S1STALLD` if the device cannot stall; `EOPNOTSUPP` without a
+    /// CD table (no stage 1).
     fn table_ste(&self, ctx: &Contexts, dss: S1Dss) -> Result<Ste> {
         let table = ctx.table.as_ref().ok_or(EOPNOTSUPP)?;
         Ok(compose::cd_table_ste_for(
@@ -525,6 +588,7 @@ impl Master {
             table.dma_address(),
             table.layout(),
             dss,
+            self.stalls,
         )?)
     }
 
@@ -641,7 +705,7 @@ impl Drop for Master {
         // Dropped by `release_device`, the client device still held by the IOMMU core, its
         // streams already aborting. The release domain took the device off the fault queue;
         // should it still be there, it leaves before the core releases it.
-        if self.pri_fn.is_some() {
+        if self.pri_fn.is_some() || self.stalls.enabled() {
             self.smmu.iopf_remove(self.sids[0]);
         }
         self.smmu.release_streams(&self.sids);

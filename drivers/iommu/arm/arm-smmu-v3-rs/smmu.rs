@@ -13,19 +13,22 @@
 //!
 //! This file holds the core and what everything else goes through: command issue, stream
 //! ownership and STE installation. The rest is split by concern: [`control`] (reset, enable,
-//! disable), [`invalidate`] (ASIDs, VMIDs, TLB invalidation) and [`faults`] (events and global
-//! errors).
+//! disable), [`invalidate`] (ASIDs, VMIDs, TLB invalidation), [`faults`] (events and global
+//! errors), and the recoverable page faults: [`iopf`] (the fault queue), [`pri`] (PCIe page
+//! requests) and [`stall`] (stalled transactions).
 
 mod control;
 mod faults;
 mod invalidate;
+mod iopf;
 mod pri;
+mod stall;
 
 pub(crate) use faults::EventSink;
-pub(crate) use pri::{
-    pri_resp,
-    PRI_REQUESTS, //
-};
+#[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+pub(crate) use iopf::FaultSink;
+pub(crate) use iopf::Source;
+pub(crate) use pri::PRI_REQUESTS;
 
 use core::sync::atomic::{
     AtomicBool,
@@ -80,7 +83,10 @@ use crate::{
     hw::{
         cmd::Cmd,
         hitless::UpdateKind,
-        idr::Idr,
+        idr::{
+            Idr,
+            StallModel, //
+        },
         ids::Ssid,
         imp::Quirks,
         ratelimit::{
@@ -151,6 +157,8 @@ pub(crate) struct Smmu {
     evtq: SpinLock<Evtq>,
     /// The PRI queue, when the driver takes page requests.
     pri: Option<Pin<KBox<pri::Pri>>>,
+    /// The IOMMU core's fault queue, when the driver takes page requests or the SMMU can stall.
+    iopf: Option<Pin<KBox<iopf::Iopf>>>,
     /// The rate limit of event reports, with the time its clock counts from; taken only by the
     /// event thread.
     #[pin]
@@ -178,6 +186,10 @@ pub(crate) struct Smmu {
     /// The live KUnit suite's knob: errata to act as if the SMMU had ([`Smmu::force_quirks`]).
     #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
     forced_quirks: AtomicU8,
+    /// The live KUnit suite's knob: the `IDR0.STALL_MODEL` the driver acts on, plus one (0:
+    /// the SMMU's), see [`Smmu::model_stalls`].
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    stall_model: AtomicU8,
 }
 
 impl Smmu {
@@ -246,6 +258,16 @@ impl Smmu {
         } else {
             None
         };
+        // The stall model of the live KUnit suite reports to the fault queue on any SMMU.
+        let stalls = matches!(
+            features.idr.stall_model(),
+            Some(StallModel::Stall | StallModel::Force)
+        );
+        let iopf = if pri.is_some() || stalls || cfg!(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST) {
+            Some(KBox::pin_init(iopf::Iopf::new(dev.name())?, GFP_KERNEL)?)
+        } else {
+            None
+        };
         let regs = io.into_devres()?;
         Arc::pin_init(
             try_pin_init!(Self {
@@ -255,6 +277,7 @@ impl Smmu {
                 cmdq <- cmdq,
                 evtq <- new_spinlock!(evtq, "arm_smmu_v3_rs::evtq"),
                 pri,
+                iopf,
                 event_log <- new_mutex!(
                     (
                         Instant::now(),
@@ -273,6 +296,8 @@ impl Smmu {
                 fail_syncs: AtomicU32::new(0),
                 #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
                 forced_quirks: AtomicU8::new(0),
+                #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+                stall_model: AtomicU8::new(0),
             }),
             GFP_KERNEL,
         )
@@ -534,6 +559,25 @@ impl Smmu {
             u8::from(force_sync) | u8::from(repeat) << 1,
             Ordering::Relaxed,
         );
+    }
+
+    /// Makes the driver act as if `IDR0.STALL_MODEL` were `model` (`None`: the SMMU's), for the
+    /// live KUnit suite's stall model: it decides the stalls of the devices probed from now on
+    /// and which stalled transactions are taken as page faults.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    pub(crate) fn set_model_stalls(&self, model: Option<StallModel>) {
+        // CAST: The encodings are 2 bits wide.
+        let v = model.map_or(0, |m| m.raw() as u8 + 1);
+        self.stall_model.store(v, Ordering::Relaxed);
+    }
+
+    /// The stall model [`Smmu::set_model_stalls`] set, if any.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
+    fn model_stalls(&self) -> Option<Option<StallModel>> {
+        match self.stall_model.load(Ordering::Relaxed) {
+            0 => None,
+            v => Some(StallModel::from_raw(u64::from(v - 1))),
+        }
     }
 
     /// Makes the next `n` `CMD_SYNC`s report a timeout although they completed (for the live

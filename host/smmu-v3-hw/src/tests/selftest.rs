@@ -109,3 +109,8 @@ fn cd_table_stes() {
 fn dirty_entries() {
     ok(selftest::illegal::dirty_entries());
 }
+
+#[test]
+fn stall_entries() {
+    ok(selftest::illegal::stall_entries());
+}

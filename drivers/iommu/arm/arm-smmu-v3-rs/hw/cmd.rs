@@ -174,6 +174,42 @@ encoding! {
     }
 }
 
+/// The answer to a page fault (a page request group, or a stalled transaction), as the IOMMU
+/// core gives it (`enum iommu_page_response_code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FaultResponse {
+    /// The fault was handled: the access may be retried.
+    Success,
+    /// The fault cannot be handled: do not retry.
+    Invalid,
+    /// Handling failed for good: the device should stop asking.
+    Failure,
+}
+
+impl FaultResponse {
+    /// The `CMD_PRI_RESP` response for `code` (`None`: a code the core does not define, which
+    /// is refused).
+    pub(crate) const fn pri_resp(code: Option<Self>) -> PriResp {
+        match code {
+            Some(Self::Success) => PriResp::Success,
+            Some(Self::Failure) => PriResp::Fail,
+            Some(Self::Invalid) | None => PriResp::Deny,
+        }
+    }
+
+    /// The `CMD_RESUME` action for `code`, as the C driver's `arm_smmu_page_response()`: a
+    /// handled fault is retried, one that cannot be handled is aborted (the device sees the
+    /// abort), and a code the core does not define terminates the transaction as the stream's
+    /// configuration says (`CD.A`).
+    pub(crate) const fn resume_action(code: Option<Self>) -> ResumeAction {
+        match code {
+            Some(Self::Success) => ResumeAction::Retry,
+            Some(Self::Invalid | Self::Failure) => ResumeAction::Abort,
+            None => ResumeAction::Terminate,
+        }
+    }
+}
+
 /// How a `CMD_SYNC` signals its completion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SyncCompletion {

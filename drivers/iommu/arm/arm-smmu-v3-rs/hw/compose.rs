@@ -6,9 +6,10 @@
 //!
 //! Everything the driver writes into a stream table or CD table comes from here, so that the
 //! host tests and KUnit can run [`crate::hw::illegal`] over every entry the driver can compose,
-//! for every SMMU it may meet. The choices follow the C driver: no stalls unless the SMMU forces
-//! them, no ATS, the shareability override only where `IDR1.ATTR_TYPES_OVR` makes it meaningful,
-//! NS-EL1 stage 1 contexts with VMID 0 and private ASIDs.
+//! for every SMMU it may meet. The choices follow the C driver: stalls only for devices
+//! that can wait for a stalled transaction or where the SMMU forces them ([`Stalls`]), no ATS,
+//! the shareability override only where `IDR1.ATTR_TYPES_OVR` makes it meaningful, NS-EL1 stage
+//! 1 contexts with VMID 0 and private ASIDs.
 
 use crate::hw::{
     attr::{
@@ -17,6 +18,7 @@ use crate::hw::{
         Shareability, //
     },
     cd::{
+        self,
         Cd,
         CdCfg,
         CdLayout,
@@ -80,6 +82,67 @@ const fn stall_forced(idr: &Idr) -> bool {
     matches!(idr.stall_model(), Some(StallModel::Force))
 }
 
+/// Whether a device's stage 1 faults stall: the C driver's `master->stall_enabled`.
+///
+/// A stalled transaction waits, holding up the device, until software answers it with
+/// `CMD_RESUME`: only a device whose firmware says it can wait (`dma-can-stall`) gets stalls
+/// where the SMMU lets software choose (`IDR0.STALL_MODEL == 0b00`), and every device gets them
+/// where the SMMU forces them (`0b10`). An SMMU without stalls (`0b01`) never stalls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stalls {
+    model: Option<StallModel>,
+    enabled: bool,
+}
+
+impl Stalls {
+    /// The stalls of a device that can stall (`can_stall`) or not, on an SMMU of stall model
+    /// `model` (`None`: a reserved encoding, taken as no stalls).
+    pub(crate) const fn new(model: Option<StallModel>, can_stall: bool) -> Self {
+        let enabled = match model {
+            Some(StallModel::Force) => true,
+            Some(StallModel::Stall) => can_stall,
+            _ => false,
+        };
+        Self { model, enabled }
+    }
+
+    /// Whether the device's faults stall: `CD.S` in its CDs, and its stalled transactions are
+    /// reported as page faults and answered with `CMD_RESUME`.
+    pub(crate) const fn enabled(self) -> bool {
+        self.enabled
+    }
+
+    /// `STE.S1STALLD`: set where the SMMU would let a device that cannot stall be stalled. It
+    /// must be 0 unless `IDR0.STALL_MODEL == 0b00`.
+    pub(crate) const fn stall_disable(self) -> bool {
+        matches!(self.model, Some(StallModel::Stall)) && !self.enabled
+    }
+}
+
+/// `cd` as a device with `stalls` uses it: `CD.S` set if its faults stall, clear otherwise. An
+/// invalid CD is returned as is.
+pub(crate) fn with_stalls(cd: &Cd, stalls: Stalls) -> Cd {
+    if !cd.is_valid() {
+        return *cd;
+    }
+    let mut w = *cd.words();
+    cd::S.set_bool(&mut w, stalls.enabled());
+    Cd::from_words(w)
+}
+
+/// `ste` as a device with `stalls` uses it: a stage 2 or nested STE gets `S2S` if the device's
+/// faults stall, as the C driver sets it from `master->stall_enabled` (it is set already where
+/// the SMMU forces stalls). Any other STE is returned as is.
+pub(crate) fn ste_with_stalls(ste: &Ste, stalls: Stalls) -> Ste {
+    let stage2 = matches!(ste.config(), Some(Config::S2Trans | Config::Nested));
+    if !ste.is_valid() || !stage2 || !stalls.enabled() {
+        return *ste;
+    }
+    let mut w = *ste.words();
+    ste::S2S.set_bool(&mut w, true);
+    Ste::from_words(w)
+}
+
 /// The `SHCFG` of entries that use it: the incoming shareability. The field is only honoured
 /// with `IDR1.ATTR_TYPES_OVR`; without, it is RES0 and left zero.
 const fn shcfg(idr: &Idr) -> Shcfg {
@@ -136,13 +199,15 @@ pub(crate) const fn bypass_ste(idr: &Idr) -> Ste {
 }
 
 /// The STE that translates a stream's DMA without a SubstreamID through CD 0 of the linear,
-/// one-entry CD table at `cd_table`: [`cd_table_ste_for`] a device without SubstreamIDs.
+/// one-entry CD table at `cd_table`: [`cd_table_ste_for`] a device without SubstreamIDs that
+/// cannot stall.
 ///
 /// # Errors
 ///
 /// Returns an error if `cd_table` is not a 64-byte aligned address below 2^52.
 pub(crate) fn cd_table_ste(idr: &Idr, cd_table: u64) -> Result<Ste, Error> {
-    cd_table_ste_for(idr, cd_table, &CdLayout::SINGLE, S1Dss::Ssid0)
+    let stalls = Stalls::new(idr.stall_model(), false);
+    cd_table_ste_for(idr, cd_table, &CdLayout::SINGLE, S1Dss::Ssid0, stalls)
 }
 
 /// The STE that points a stream at the CD table at `cd_table`, of layout `layout`, with `dss`
@@ -150,8 +215,8 @@ pub(crate) fn cd_table_ste(idr: &Idr, cd_table: u64) -> Result<Ste, Error> {
 /// ([`S1Dss::Ssid0`], the device's RID in a stage 1 domain), or it bypasses stage 1 or is
 /// terminated (the RID in the identity or the blocking domain while SubstreamIDs are in use).
 ///
-/// Stage 1 stalls are disabled (`S1STALLD`) where the SMMU lets software choose; where it
-/// forces them, the architecture requires `S1STALLD == 0`.
+/// Stage 1 stalls are disabled (`S1STALLD`) for a device that cannot stall where the SMMU lets
+/// software choose (see [`Stalls::stall_disable`]).
 ///
 /// # Errors
 ///
@@ -161,6 +226,7 @@ pub(crate) fn cd_table_ste_for(
     cd_table: u64,
     layout: &CdLayout,
     dss: S1Dss,
+    stalls: Stalls,
 ) -> Result<Ste, Error> {
     let s1 = CdTable {
         ptr: cd_table,
@@ -170,7 +236,7 @@ pub(crate) fn cd_table_ste_for(
         inner_cache: Cacheability::WriteBackWriteAllocate,
         outer_cache: Cacheability::WriteBackWriteAllocate,
         shareability: Shareability::Inner,
-        stall_disable: matches!(idr.stall_model(), Some(StallModel::Stall)),
+        stall_disable: stalls.stall_disable(),
         // `CR2.E2H` is clear: stage 1 contexts are NS-EL1 ones of VMID 0.
         strw: Strw::NsEl1,
     };

@@ -319,6 +319,49 @@ impl Event {
     }
 }
 
+/// A stalled transaction, as the event that reports it describes it: what a page fault handler
+/// needs, and the tag `CMD_RESUME` answers it with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stall {
+    /// The StreamID.
+    pub(crate) sid: u32,
+    /// The SubstreamID, when valid.
+    pub(crate) ssid: Option<Ssid>,
+    /// The stall tag.
+    pub(crate) stag: u16,
+    /// The input address (IOVA) of the transaction.
+    pub(crate) addr: u64,
+    /// The access that faulted.
+    pub(crate) access: Access,
+    /// The fault is one that making the page available can resolve (translation, address
+    /// size, access flag or permission fault), as the C driver reports them; the others (an
+    /// external abort on a table walk) can only be aborted.
+    pub(crate) page_fault: bool,
+}
+
+impl Event {
+    /// The stalled transaction this event reports, if it is one (`Stall == 1`).
+    pub(crate) fn stall(&self) -> Option<Stall> {
+        let stag = self.stag?;
+        Some(Stall {
+            sid: self.sid,
+            ssid: self.ssid,
+            stag,
+            addr: self.input_addr.unwrap_or(0),
+            access: self.access.unwrap_or_default(),
+            page_fault: matches!(
+                self.kind,
+                Some(
+                    EventId::Translation
+                        | EventId::AddrSize
+                        | EventId::Access
+                        | EventId::Permission
+                )
+            ),
+        })
+    }
+}
+
 impl fmt::Display for Event {
     /// Formats the event as one log line, without a trailing newline.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

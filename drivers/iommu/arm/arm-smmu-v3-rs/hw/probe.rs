@@ -8,7 +8,6 @@ use core::fmt;
 use crate::hw::idr::{
     Granules,
     Idr,
-    StallModel,
     StrtabFmt,
     TtEndian,
     Ttf, //
@@ -30,8 +29,6 @@ pub(crate) enum Refusal {
     Embedded,
     /// `IDR5.GRAN4K`, `GRAN16K` and `GRAN64K` are all clear: no page table can be walked.
     NoGranule,
-    /// `IDR0.STALL_MODEL` is `0b10`: every fault stalls (see [`check`]).
-    StallForced,
     /// The firmware says the page 1 registers sit in page 0 (Cavium CN99xx).
     Page0RegsOnly,
 }
@@ -47,10 +44,6 @@ impl fmt::Display for Refusal {
                 "embedded implementation not supported (IDR1.TABLES_PRESET/QUEUES_PRESET/REL)"
             }
             Self::NoGranule => "no translation granule (IDR5.GRAN4K/16K/64K)",
-            Self::StallForced => {
-                "stall model forced (IDR0.STALL_MODEL=0b10) needs stall fault handling \
-                 (CMD_RESUME), which this driver does not have"
-            }
             Self::Page0RegsOnly => "page 1 registers in page 0 are not supported",
         })
     }
@@ -58,15 +51,10 @@ impl fmt::Display for Refusal {
 
 /// Checks that the driver can drive an SMMU with the ID registers `idr`.
 ///
-/// An SMMU whose stall model is forced (`IDR0.STALL_MODEL == 0b10`) is refused. On such an SMMU
-/// the architecture requires `CD.S == 1` and, with stage 2, `STE.S2S == 1`: every translation
-/// fault stalls the transaction until software answers it with `CMD_RESUME` (or terminates the
-/// stream's stalls). This driver neither reports stall faults nor issues `CMD_RESUME` yet, so
-/// the first fault of a device (a VFIO user DMAing to an unmapped IOVA is enough) would hold its
-/// transaction, and behind it the device, until the stream is torn down. Terminating faults is
-/// not an option there: `S == 0` is ILLEGAL. The STE and CD composition of [`crate::hw::compose`]
-/// already sets the stall bits as the architecture requires; lifting the refusal needs only the
-/// fault path.
+/// An SMMU whose stall model is forced (`IDR0.STALL_MODEL == 0b10`) is driven: every fault of
+/// every device stalls there (`CD.S` and `STE.S2S` must be 1), and the driver answers each
+/// stalled transaction, reporting it as a page fault where the device's domain handles them and
+/// aborting it otherwise.
 ///
 /// # Errors
 ///
@@ -90,9 +78,6 @@ pub(crate) const fn check(idr: &Idr) -> Result<(), Refusal> {
     let g = idr.granules();
     if !g.size_4k && !g.size_16k && !g.size_64k {
         return Err(Refusal::NoGranule);
-    }
-    if matches!(idr.stall_model(), Some(StallModel::Force)) {
-        return Err(Refusal::StallForced);
     }
     Ok(())
 }

@@ -79,6 +79,7 @@ pub(crate) fn all() -> Check {
     illegal::composed_entries()?;
     illegal::cd_table_stes()?;
     illegal::dirty_entries()?;
+    illegal::stall_entries()?;
     user::user_validators()?;
     user::nested_entries()
 }

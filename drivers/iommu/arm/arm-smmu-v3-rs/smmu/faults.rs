@@ -69,12 +69,20 @@ impl Smmu {
                     dev_err!(self.dev(), "event queue overflowed: events were lost\n");
                 }
             },
-            |raw| {
-                if !self.forward_event(raw) {
-                    self.report_event(&Event::decode(raw));
-                }
-            },
+            |raw| self.handle_event(raw),
         )
+    }
+
+    /// Handles the event record `raw`: sends it to the vIOMMU of its stream, or handles the
+    /// stalled transaction it reports, or logs it.
+    pub(crate) fn handle_event(&self, raw: &[u64; EVT_QWORDS]) {
+        if self.forward_event(raw) {
+            return;
+        }
+        let event = Event::decode(raw);
+        if !self.handle_stall(&event) {
+            self.report_event(&event);
+        }
     }
 
     /// Drains `queue` (the event or PRI queue, `what` in messages) a [`Batch`] at a time:
@@ -172,7 +180,7 @@ impl Smmu {
     }
 
     /// Logs `event` with the device that owns its stream, within the event log's rate limit.
-    fn report_event(&self, event: &Event) {
+    pub(super) fn report_event(&self, event: &Event) {
         if !self.may_log() {
             return;
         }

@@ -12,6 +12,7 @@ use crate::hw::{
     cmd::{
         AddrTlbi,
         Cmd,
+        FaultResponse,
         Opcode,
         PriResp,
         ResumeAction,
@@ -180,6 +181,36 @@ pub(crate) fn cmd_encodings() -> Check {
         "RESUME",
         Cmd::resume(0x10, 0x1234, ResumeAction::Retry).words(),
         &[0x44 | 1 << 12 | 0x10 << 32, 0x1234],
+    )?;
+    // The answers of the IOMMU core, as `CMD_RESUME` actions and `CMD_PRI_RESP` responses.
+    for (code, action, pri) in [
+        (
+            Some(FaultResponse::Success),
+            ResumeAction::Retry,
+            PriResp::Success,
+        ),
+        (
+            Some(FaultResponse::Invalid),
+            ResumeAction::Abort,
+            PriResp::Deny,
+        ),
+        (
+            Some(FaultResponse::Failure),
+            ResumeAction::Abort,
+            PriResp::Fail,
+        ),
+        (None, ResumeAction::Terminate, PriResp::Deny),
+    ] {
+        expect(
+            "response as RESUME action",
+            FaultResponse::resume_action(code) == action,
+        )?;
+        expect("response as PRI_RESP", FaultResponse::pri_resp(code) == pri)?;
+    }
+    expect_words(
+        "RESUME abort",
+        Cmd::resume(0x10, 0xffff, ResumeAction::Abort).words(),
+        &[0x44 | 2 << 12 | 0x10 << 32, 0xffff],
     )?;
     expect_words(
         "STALL_TERM",

@@ -94,6 +94,61 @@ pub(crate) fn event_decoding() -> Check {
          \"input address\" stall stag 0x77",
     )?;
 
+    // The stalled transaction: what the fault handler needs, and the tag to answer it with.
+    let stall = evt.stall();
+    expect(
+        "stall",
+        stall.is_some_and(|s| {
+            s.sid == 0x20
+                && s.ssid == Ssid::new(5).ok()
+                && s.stag == 0x77
+                && s.addr == 0xdead_b000
+                && s.access == access
+                && s.page_fault
+        }),
+    )?;
+    // Without the Stall bit, no stall whatever the STAG field holds.
+    let mut unstalled = raw;
+    unstalled[1] &= !(1 << 31);
+    expect(
+        "no stall without Stall",
+        Event::decode(&unstalled).stall().is_none(),
+    )?;
+    // A stalled write, instruction fetch, unprivileged, with no SubstreamID.
+    let stalled_write = [0x13 | 4 << 32, 0xbeef | 1 << 31 | 1 << 34, 0x7000, 0];
+    expect(
+        "stalled write",
+        Event::decode(&stalled_write).stall().is_some_and(|s| {
+            s.ssid.is_none()
+                && s.stag == 0xbeef
+                && s.access.write
+                && !s.access.read
+                && s.access.instruction
+                && !s.access.privileged
+                && s.page_fault
+        }),
+    )?;
+    // A stalled external abort on a walk is a stall, but no page fault to report.
+    let stalled_eabt = [
+        0x0b | 1 << 32,
+        5 | 1 << 31 | 1 << 35 | 1 << 40,
+        0x1000,
+        0x9000,
+    ];
+    expect(
+        "stalled F_WALK_EABT",
+        Event::decode(&stalled_eabt)
+            .stall()
+            .is_some_and(|s| s.stag == 5 && !s.page_fault),
+    )?;
+    // Records without stall information never stall (C_BAD_STE, bit 31 set).
+    expect(
+        "C_BAD_STE never stalls",
+        Event::decode(&[0x04 | 1 << 32, 1 << 31 | 3, 0, 0])
+            .stall()
+            .is_none(),
+    )?;
+
     // F_PERMISSION on a stage 1 table walk (CLASS = 1) reports TTRnW [44]; a write (RnW = 0)
     // without a stall and without S2 has no IPA.
     let raw = [0x13 | 3 << 32, 1 << 34 | 1 << 40 | 1 << 44, 0x4000, 0];

@@ -544,7 +544,8 @@ pub(crate) fn cd_table_stes() -> Check {
             .iter_mut()
             .zip([S1Dss::Ssid0, S1Dss::Bypass, S1Dss::Terminate])
         {
-            let s = compose::cd_table_ste_for(&idr, TABLE, &layout, dss)?;
+            let no_stalls = compose::Stalls::new(idr.stall_model(), false);
+            let s = compose::cd_table_ste_for(&idr, TABLE, &layout, dss, no_stalls)?;
             let w = s.words();
             at(i, expect_eq("STE.S1Fmt", ste::S1FMT.get(w), fmt.raw()))?;
             at(
@@ -640,6 +641,98 @@ pub(crate) fn dirty_entries() -> Check {
             expect(
                 "a dirty-tracking stage 2 STE is legal exactly where IDR0.HTTU has dirty state",
                 check_ste(&smmu, &dirty_s2).is_ok() == legal,
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// The stall bits of a device's entries ([`compose::Stalls`]), as the C driver sets them from
+/// `master->stall_enabled`: on an SMMU that lets software choose (`STALL_MODEL == 0b00`) a
+/// device that can stall gets `CD.S`, `STE.S2S` in stage 2 STEs and no `STE.S1STALLD`, one
+/// that cannot the opposite; where the SMMU forces stalls (`0b10`) every device gets `CD.S` and
+/// `S2S` and no `S1STALLD`; where it has none (`0b01`) none is set. Every combination is legal,
+/// and the entries' other bits are the plain ones.
+pub(crate) fn stall_entries() -> Check {
+    let s1 = lpae(false, 4096, S1_IAS, 48, true, 0x8_0000).ok_or(Failure::from(Error::Invalid))?;
+    for (i, (model, can_stall, stalls, stalld)) in [
+        (0, false, false, true),
+        (0, true, true, false),
+        (1, false, false, false),
+        (1, true, false, false),
+        (2, false, true, false),
+        (2, true, true, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let idr = IdrSpec {
+            stall_model: model,
+            ..IdrSpec::PLAIN
+        }
+        .idr();
+        let smmu = Smmu { idr, e2h: false };
+        let st = compose::Stalls::new(idr.stall_model(), can_stall);
+        at(
+            i,
+            expect_eq("stalls enabled", u64::from(st.enabled()), u64::from(stalls)),
+        )?;
+        let ste = compose::cd_table_ste_for(&idr, 0x4000, &CdLayout::SINGLE, S1Dss::Ssid0, st)?;
+        at(
+            i,
+            expect_eq(
+                "STE.S1STALLD",
+                u64::from(ste::S1STALLD.is_set(ste.words())),
+                u64::from(stalld),
+            ),
+        )?;
+        check_ste(&smmu, &ste).map_err(|v| fail(i, v))?;
+        let plain = compose::s1_cd(&idr, 1, &s1, MAIR)?;
+        let cd = compose::with_stalls(&plain, st);
+        at(
+            i,
+            expect_eq(
+                "CD.S",
+                u64::from(cd::S.is_set(cd.words())),
+                u64::from(stalls),
+            ),
+        )?;
+        let mut others = *cd.words();
+        cd::S.set_bool(&mut others, cd::S.is_set(plain.words()));
+        at(i, expect("CD.S and nothing else", others == *plain.words()))?;
+        check_cd(&smmu, &ste, &cd).map_err(|v| fail(i, v))?;
+        // Stage 2: S2S for a device that stalls, only the bit changed, legal.
+        let s2 = lpae(true, 4096, compose::s2_ias(48, 12), 48, true, 0x8_0000)
+            .ok_or(Failure::from(Error::Invalid))?;
+        let plain_s2 = compose::s2_ste(&idr, 1, &s2)?;
+        let s2_ste = compose::ste_with_stalls(&plain_s2, st);
+        at(
+            i,
+            expect_eq(
+                "STE.S2S",
+                u64::from(ste::S2S.is_set(s2_ste.words())),
+                u64::from(stalls),
+            ),
+        )?;
+        let mut others = *s2_ste.words();
+        ste::S2S.set_bool(&mut others, ste::S2S.is_set(plain_s2.words()));
+        at(
+            i,
+            expect("S2S and nothing else", others == *plain_s2.words()),
+        )?;
+        check_ste(&smmu, &s2_ste).map_err(|v| fail(i, v))?;
+        at(
+            i,
+            expect(
+                "a stage 1 STE has no S2S",
+                compose::ste_with_stalls(&ste, st) == ste,
+            ),
+        )?;
+        at(
+            i,
+            expect(
+                "an invalid CD stays invalid",
+                compose::with_stalls(&Cd::INVALID, st) == Cd::INVALID,
             ),
         )?;
     }
