@@ -11,7 +11,8 @@
  * before any DMA, not a page it only read, again a page written after its
  * dirty state was read and cleared (the driver must invalidate the TLB when it
  * cleans: the SMMU caches a dirty entry as writable), and with NO_CLEAR the
- * same pages twice; with tracking off, writes still land but no bitmap is
+ * same pages twice; a range running past what is mapped is refused; with
+ * tracking off, writes still land but no bitmap is
  * read (EINVAL), and once it is on again only later writes are reported. The
  * same cases then run on a stage 2 (NEST_PARENT) HWPT
  * with dirty tracking, what a VMM migrating a guest with a nested vIOMMU
@@ -135,6 +136,33 @@ static int test_no_clear(void)
 }
 
 /*
+ * A range that runs past what is mapped is refused (EINVAL, iommufd's walk
+ * finds the hole), rather than read as a bitmap with nothing set. NO_CLEAR:
+ * the walk has cleaned what it read before the hole by the time it fails.
+ */
+static int test_hole_refused(void)
+{
+	uint64_t bitmap = 0;
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get),
+		.hwpt_id = hwpt,
+		.flags = IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
+		.iova = IOVA,
+		.length = (NPAGES + 1) * PAGE,
+		.page_size = PAGE,
+		.data = (uintptr_t)&bitmap,
+	};
+	int ret;
+
+	TRY(dma(IPTD_DMA_CMD_WRITE, 3));
+	ret = ioctl(c.iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	CHECK(ret && errno == EINVAL, "IOMMU_HWPT_GET_DIRTY_BITMAP of %d pages, the last one "
+	      "unmapped: %s (dirty pages %#llx), want EINVAL", NPAGES + 1,
+	      ret ? strerror(errno) : "success", (unsigned long long)bitmap);
+	return dirty_is(1u << 3, false, "the mapped pages after the refused read");
+}
+
+/*
  * Tracking off: DMA writes still land (the SMMU must not take the
  * writable-clean descriptors for read-only ones), and a bitmap read is
  * refused (EINVAL), as AMD's and Intel's drivers refused it, rather than
@@ -237,6 +265,7 @@ static const struct ktap_case cases[] = {
 	{ "read_leaves_pages_clean", test_read_leaves_clean },
 	{ "write_after_clear_is_seen", test_write_after_clear },
 	{ "no_clear_keeps_dirty_state", test_no_clear },
+	{ "unmapped_range_refused", test_hole_refused },
 	{ "tracking_off_stops_reporting", test_tracking_off },
 	{ "tracking_on_again_reports_later_writes", test_tracking_on_again },
 	{ "s2_domain_attached", test_s2_domain },
