@@ -554,6 +554,11 @@ IORT_NODE_ROOT_COMPLEX = 2
 # Offset of the memory access flags in a root complex node: after the 16-byte node header, the
 # cache coherency attribute (4 bytes), allocation hints (1) and 2 reserved bytes.
 IORT_RC_MEMORY_FLAGS = 23
+IORT_NODE_SMMU_V3 = 4
+# Offset of the flags in an SMMUv3 node (after the node header and the 8-byte base address),
+# and their HTTU override field (bits 2:1, IDR0.HTTU's encoding: 0b10 access and dirty flags).
+IORT_SMMU_V3_FLAGS = 24
+IORT_SMMU_V3_HTTU_DIRTY = 2 << 1
 # Memory access flags: CPM (coherent path to memory), DACS (device attributes are cacheable and
 # inner shareable), CANWBS (the root complex makes accesses write-back cacheable and shareable,
 # IORT revision E.f).
@@ -569,6 +574,12 @@ def acpi_checksum_fixed(table: bytearray):
 def iort_root_complexes(table: bytes):
     """The offsets of the root complex nodes of the IORT `table`; HarnessError if it is not a
     well-formed IORT."""
+    return iort_nodes(table, IORT_NODE_ROOT_COMPLEX, IORT_RC_MEMORY_FLAGS + 1)
+
+
+def iort_nodes(table: bytes, want: int, min_len: int):
+    """The offsets of the nodes of type `want` of the IORT `table`, each at least
+    `min_len` bytes long; HarnessError if it is not a well-formed IORT."""
     if len(table) < ACPI_HEADER_LEN + 12 or table[:4] != b"IORT":
         raise HarnessError("not an IORT: no 'IORT' signature or shorter than its header")
     length = int.from_bytes(table[4:8], "little")
@@ -578,19 +589,19 @@ def iort_root_complexes(table: bytes):
         raise HarnessError("IORT checksum is wrong")
     count = int.from_bytes(table[36:40], "little")
     off = int.from_bytes(table[40:44], "little")
-    rcs = []
+    nodes = []
     for i in range(count):
         if off + 16 > length:
             raise HarnessError(f"IORT node {i} at {off:#x} runs past the table")
         node_type, node_len = table[off], int.from_bytes(table[off + 1:off + 3], "little")
         if node_len < 16 or off + node_len > length:
             raise HarnessError(f"IORT node {i} at {off:#x} has a bad length {node_len}")
-        if node_type == IORT_NODE_ROOT_COMPLEX:
-            if node_len <= IORT_RC_MEMORY_FLAGS:
-                raise HarnessError(f"IORT root complex node at {off:#x} is too short")
-            rcs.append(off)
+        if node_type == want:
+            if node_len < min_len:
+                raise HarnessError(f"IORT node {i} (type {node_type}) at {off:#x} is too short")
+            nodes.append(off)
         off += node_len
-    return rcs
+    return nodes
 
 
 def iort_with_canwbs(table: bytes) -> bytes:
@@ -608,8 +619,22 @@ def iort_with_canwbs(table: bytes) -> bytes:
     return bytes(t)
 
 
+def iort_with_canwbs_httu(table: bytes) -> bytes:
+    """iort_with_canwbs(), and every SMMUv3 node's HTTU override saying the SMMU updates access
+    and dirty flags: on ACPI, Linux takes HTTU from the IORT, not from IDR0 (the project's QEMU
+    with its `httu` feature has it; QEMU's IORT never says so)."""
+    smmus = iort_nodes(table, IORT_NODE_SMMU_V3, IORT_SMMU_V3_FLAGS + 4)
+    if not smmus:
+        raise HarnessError("the IORT has no SMMUv3 node")
+    t = bytearray(iort_with_canwbs(table))
+    for off in smmus:
+        t[off + IORT_SMMU_V3_FLAGS] |= IORT_SMMU_V3_HTTU_DIRTY
+    acpi_checksum_fixed(t)
+    return bytes(t)
+
+
 # The IORT changes qemu_command can make (--iort): a function of QEMU's table.
-IORT_EDITS = {"canwbs": iort_with_canwbs}
+IORT_EDITS = {"canwbs": iort_with_canwbs, "canwbs-httu": iort_with_canwbs_httu}
 
 # What the guest prints of /sys/firmware/acpi/tables/IORT, a hex line at a time.
 IORT_HEX = re.compile(r"^IORT-HEX ([0-9a-f]+)\s*$", re.M)

@@ -480,11 +480,17 @@ class FirmwareTest(unittest.TestCase):
             self.assertIn("unknown scripts: ['13-y']", str(cm.exception))
 
 
-def iort_table(rc_flags=0x3, rc=True, oem_rev=1):
-    """An IORT as QEMU builds it: an ITS group node, then (if `rc`) a root complex node whose
-    memory access flags are `rc_flags`; valid checksum."""
+def iort_table(rc_flags=0x3, rc=True, oem_rev=1, smmu_flags=None):
+    """An IORT as QEMU builds it: an ITS group node, (if `smmu_flags` is not None) an SMMUv3
+    node with those flags, then (if `rc`) a root complex node whose memory access flags are
+    `rc_flags`; valid checksum."""
     its = bytes([0, 24, 0, 1]) + bytes(12) + (1).to_bytes(4, "little") + bytes(4)
     nodes = [its]
+    if smmu_flags is not None:
+        node = bytearray(bytes(16) + (0x9050000).to_bytes(8, "little")
+                         + smmu_flags.to_bytes(4, "little") + bytes(40))
+        node[0], node[1:3], node[3] = 4, len(node).to_bytes(2, "little"), 4
+        nodes.append(bytes(node))
     if rc:
         body = bytes(16)
         mem = (1).to_bytes(4, "little") + bytes([0]) + bytes(2) + bytes([rc_flags])
@@ -514,6 +520,21 @@ class IortTest(unittest.TestCase):
         # Nothing else moved.
         diff = [i for i, (a, b) in enumerate(zip(t, iort_table())) if a != b]
         self.assertEqual(diff, [9, 24, rc[0] + 23])
+
+    def test_canwbs_httu_also_sets_the_smmu_httu_override(self):
+        plain = iort_table(smmu_flags=0x1)
+        t = harness.iort_with_canwbs_httu(plain)
+        smmu = harness.iort_nodes(t, harness.IORT_NODE_SMMU_V3, 28)
+        rc = harness.iort_root_complexes(t)
+        self.assertEqual(len(smmu), 1)
+        # COHACC kept, HTTU override 0b10 (access and dirty) in bits 2:1.
+        self.assertEqual(int.from_bytes(t[smmu[0] + 24:smmu[0] + 28], "little"), 0x5)
+        self.assertEqual(t[rc[0] + 23], 0x7)
+        self.assertEqual(sum(t) & 0xff, 0)
+        diff = [i for i, (a, b) in enumerate(zip(t, plain)) if a != b]
+        self.assertEqual(diff, [9, 24, smmu[0] + 24, rc[0] + 23])
+        with self.assertRaisesRegex(harness.HarnessError, "no SMMUv3 node"):
+            harness.iort_with_canwbs_httu(iort_table())
 
     def test_malformed_tables_are_refused(self):
         good = iort_table()
