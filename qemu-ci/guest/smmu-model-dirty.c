@@ -16,8 +16,10 @@
  * read (EINVAL), and once it is on again only later writes are reported. The
  * same cases then run on a stage 2 (NEST_PARENT) HWPT
  * with dirty tracking, what a VMM migrating a guest with a nested vIOMMU
- * tracks; they are skipped, with the reason, where the driver refuses that
- * HWPT (the C driver tracks stage 1 only). Output is KTAP.
+ * tracks, and a device's DMA through a nested HWPT on it (a vIOMMU, a bypass
+ * vSTE) must be marked there; they are skipped, with the reason, where the
+ * driver refuses that HWPT (the C driver tracks stage 1 only) or, for the
+ * nested case, where there is no vIOMMU. Output is KTAP.
  *
  * Usage: smmu-model-dirty [-d BDF] test
  */
@@ -258,6 +260,80 @@ S2_CASE(test_s2_no_clear, test_no_clear)
 S2_CASE(test_s2_tracking_off, test_tracking_off)
 S2_CASE(test_s2_tracking_on_again, test_tracking_on_again)
 
+/* STE word 0 of a vSTE: valid, stage 1 bypass (the guest's IPA is the IOVA). */
+#define VSTE0_BYPASS	(1ULL | 4ULL << 1)
+#define VSID		0x42
+
+/*
+ * A guest's DMA through a nested HWPT on the tracked stage 2 HWPT (a vIOMMU,
+ * a vDEVICE, a vSTE): what a VMM migrating a guest with a vIOMMU relies on,
+ * that the pages the guest's device writes are marked in the parent. The vSTE
+ * bypasses stage 1, so IPA = IOVA; the physical STE is the nested one, not
+ * the parent's. Needs a vIOMMU: an ACPI boot with a CANWBS root complex.
+ */
+static int destroy_id(uint32_t id)
+{
+	struct iommu_destroy d = { .size = sizeof(d), .id = id };
+
+	return id ? ioctl(c.iommufd, IOMMU_DESTROY, &d) : 0;
+}
+
+static int nested_dma(uint32_t *viommu, uint32_t *vdev, uint32_t *nested)
+{
+	struct iommu_viommu_alloc va = {
+		.size = sizeof(va), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3, .dev_id = c.devid,
+		.hwpt_id = hwpt,
+	};
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .dev_id = c.devid, .virt_id = VSID };
+	struct iommu_hwpt_arm_smmuv3 vste = { .ste = { VSTE0_BYPASS, 0 } };
+	struct iommu_hwpt_alloc na = {
+		.size = sizeof(na),
+		.dev_id = c.devid,
+		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3,
+		.data_len = sizeof(vste),
+		.data_uptr = (uintptr_t)&vste,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+
+	if (ioctl(c.iommufd, IOMMU_VIOMMU_ALLOC, &va)) {
+		CHECK(errno == EOPNOTSUPP, "IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
+		return skip("no vIOMMU here (EOPNOTSUPP: a device tree boot, or a root complex "
+			    "without CANWBS)");
+	}
+	*viommu = va.out_viommu_id;
+	vd.viommu_id = *viommu;
+	CHECK(!ioctl(c.iommufd, IOMMU_VDEVICE_ALLOC, &vd), "IOMMU_VDEVICE_ALLOC: %s",
+	      strerror(errno));
+	*vdev = vd.out_vdevice_id;
+	na.pt_id = *viommu;
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &na), "IOMMU_HWPT_ALLOC(nested): %s",
+	      strerror(errno));
+	*nested = na.out_hwpt_id;
+	at.pt_id = *nested;
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(nested HWPT): %s",
+	      strerror(errno));
+	TRY(dma(IPTD_DMA_CMD_WRITE, 2));
+	TRY(dma(IPTD_DMA_CMD_READ, 5));
+	return dirty_is(1u << 2, false, "the parent, after a write to page 2 and a read of 5 "
+			"through the nested HWPT");
+}
+
+static int test_nested_dma_marks_s2(void)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at), .pt_id = hwpt };
+	uint32_t viommu = 0, vdev = 0, nested = 0;
+	int r;
+
+	if (s2_why[0])
+		return skip("%s", s2_why);
+	r = nested_dma(&viommu, &vdev, &nested);
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(stage 2 HWPT): %s",
+	      strerror(errno));
+	CHECK(!destroy_id(nested) && !destroy_id(vdev) && !destroy_id(viommu),
+	      "IOMMU_DESTROY of the nested objects: %s", strerror(errno));
+	return r;
+}
+
 /* Each case ends with a clearing read: the next starts from clean pages. */
 static const struct ktap_case cases[] = {
 	{ "tracking_on_nothing_dirty", test_tracking_on },
@@ -276,6 +352,7 @@ static const struct ktap_case cases[] = {
 	{ "s2_no_clear_keeps_dirty_state", test_s2_no_clear },
 	{ "s2_tracking_off_stops_reporting", test_s2_tracking_off },
 	{ "s2_tracking_on_again_reports_later_writes", test_s2_tracking_on_again },
+	{ "nested_dma_marks_s2_dirty", test_nested_dma_marks_s2 },
 };
 
 static int setup(const char *bdf)
