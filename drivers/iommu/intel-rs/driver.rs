@@ -16,6 +16,7 @@ use kernel::{
 };
 
 use crate::{
+    fault,
     hw::dmar::{
         Dmar,
         Structure, //
@@ -105,7 +106,9 @@ fn init() -> Result {
         }
         usable.push(unit, GFP_KERNEL)?;
     }
-    iommu::register(&usable)?;
+    let devs = iommu::register(&usable)?;
+    // Before translation is on, as C's `init_dmars()`: every fault from then on is reported.
+    fault::request_irqs(&usable, &devs)?;
     for unit in usable {
         unit.enable_translation()?;
     }

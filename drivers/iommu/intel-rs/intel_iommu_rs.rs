@@ -10,6 +10,8 @@
 //! - `queue`: the invalidation queue, with synchronous, bounded waits.
 //! - `unit`: one remapping unit: its registers, claimed and mapped, global commands, the queue,
 //!   the root and context tables and the domain IDs.
+//! - `fault`: the unit's fault interrupt: fault records drained, decoded and logged, rate
+//!   limited.
 //! - `pgtable`: second-stage page tables.
 //! - `master`: a client device: its requester IDs, context entries, PASID directory and table.
 //! - `domain`: the identity, blocked and second-stage paging domains.
@@ -34,6 +36,8 @@ mod hw;
 mod domain;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod driver;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod fault;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod iommu;
 #[cfg(CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST)]

@@ -13,6 +13,10 @@
 //! [`drivers/iommu/intel/iommu.c`](srctree/drivers/iommu/intel/iommu.c).
 
 use kernel::{
+    device::{
+        Bound,
+        Device, //
+    },
     faux,
     io::PhysAddr,
     iommu::{
@@ -232,7 +236,7 @@ static FAUX: SetOnce<KVec<faux::Registration>> = SetOnce::new();
 /// Registers `units` with the IOMMU core, for the life of the kernel (the driver is built in,
 /// as the C driver, whose units also stay): the core then probes every PCI device and attaches
 /// its default domain. Called once.
-pub(crate) fn register(units: &[&'static Unit]) -> Result {
+pub(crate) fn register(units: &[&'static Unit]) -> Result<KVec<&'static Device<Bound>>> {
     let mut fauxes = KVec::with_capacity(units.len(), GFP_KERNEL)?;
     for unit in units {
         fauxes.push(faux::Registration::new(&unit.name, None)?, GFP_KERNEL)?;
@@ -241,6 +245,7 @@ pub(crate) fn register(units: &[&'static Unit]) -> Result {
         return Err(EBUSY);
     }
     let fauxes: &'static KVec<faux::Registration> = FAUX.as_ref().ok_or(EINVAL)?;
+    let mut devs = KVec::with_capacity(units.len(), GFP_KERNEL)?;
     for (unit, faux) in units.iter().zip(fauxes.iter()) {
         let config = Config {
             name: &unit.name,
@@ -254,6 +259,8 @@ pub(crate) fn register(units: &[&'static Unit]) -> Result {
         // Never unregistered; the core's lists keep pointers into it.
         core::mem::forget(reg);
         pr_info!("{}: registered with the IOMMU core\n", unit.label());
+        let dev: &'static Device<Bound> = faux.as_ref().as_ref();
+        devs.push(dev, GFP_KERNEL)?;
     }
-    Ok(())
+    Ok(devs)
 }
