@@ -25,21 +25,24 @@ DRIVERS = {
           # DMA to an unmapped IOVA: a fault record decoded by dmar_fault_do_one(); format with
           # bdf="00:01.0" for edu.
           "fault_event": r"DMAR: \[DMA (?:Read|Write) NO_PASID\] Request device \[0000:{bdf}\] "
-                         r"fault addr 0x[0-9a-f]+ \[fault reason 0x[0-9a-f]+\]"},
+                         r"fault addr 0x[0-9a-f]+ \[fault reason 0x[0-9a-f]+\] (?!Unknown)"},
     # The Rust driver (Documentation/iommu-rs/intel-rs.rst): a rootfs_initcall of its own,
     # after pci_iommu_init(), that brings the units up (registers claimed, queued invalidation,
     # root table), registers them with the IOMMU core and turns translation on. "probed" is what
-    # it prints once a unit is up; the fault line is the record hw/fault.rs formats (C's format
-    # after the unit's name), which it will print once it has a fault interrupt. Its paging
-    # domains are second-stage ones, so its VT-d is the second-stage one (VTD_SS).
+    # it prints once a unit is up; "fault_irq" once its fault interrupt (DMAR-REGS-MSI) is
+    # requested; the fault line is the record hw/fault.rs decodes, logged from that interrupt
+    # (C's format after the unit's name: source-id, address, reason). Its paging domains are
+    # second-stage ones, so its VT-d is the second-stage one (VTD_SS).
     "rust": {"config": "CONFIG_INTEL_IOMMU_RUST",
              "off": ["initcall_blacklist=__intel_iommu_rs_init"],
              "name": "intel_iommu_rs",
              "probed": r"intel_iommu_rs: (dmar\d+): \S+ root table at 0x[0-9a-f]+ installed",
              "registered": r"intel_iommu_rs: (dmar\d+): registered with the IOMMU core",
              "translating": r"intel_iommu_rs: (dmar\d+): translation enabled",
+             "fault_irq": r"intel_iommu_rs: (dmar\d+): fault interrupt \d+ requested",
              "fault_event": r"intel_iommu_rs: \S+: \[DMA (?:Read|Write) (?:NO_)?PASID[^]]*\] "
-                            r"Request device \[0000:{bdf}\] fault addr 0x[0-9a-f]+ "},
+                            r"Request device \[0000:{bdf}\] fault addr 0x[0-9a-f]+ "
+                            r"\[fault reason 0x[0-9a-f]+\] (?!Unknown)"},
 }
 
 # What the emulated VT-d is: scalable mode with first-stage translation (x-flts) as well as
