@@ -22,6 +22,7 @@ use crate::{
         Structure, //
     },
     iommu,
+    rmrr,
     unit::Unit,
     yn,
     Show, //
@@ -53,6 +54,7 @@ fn init() -> Result {
         pr_err!("DMAR table rejected: {}\n", Show(&e));
         EINVAL
     })?;
+    rmrr::keep(&dmar)?;
     let flags = dmar.flags();
     pr_info!(
         "DMAR table: revision {}, host address width {}, interrupt remapping {}, \

@@ -7,6 +7,7 @@
 //! - [`hw`]: the specification's formats (DMAR table, registers, root/context/PASID entries,
 //!   invalidation descriptors, fault records). Pure `core` code, also built and tested on the
 //!   host.
+//! - `rmrr`: the reserved memory regions of the DMAR table, and the devices that use them.
 //! - `queue`: the invalidation queue, with synchronous, bounded waits.
 //! - `unit`: one remapping unit: its registers, claimed and mapped, global commands, the queue,
 //!   the root and context tables and the domain IDs.
@@ -48,6 +49,8 @@ mod master;
 mod pgtable;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod queue;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod rmrr;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod unit;
 

@@ -22,7 +22,10 @@ use kernel::{
     iommu::{
         self,
         iommufd::UserData,
-        pci::dma_aliases,
+        pci::{
+            dma_aliases,
+            upstream_path, //
+        },
         AnyDomain,
         Capability,
         ClientDevice,
@@ -59,6 +62,7 @@ use crate::{
     },
     hw::ids::SourceId,
     master::Master,
+    rmrr,
     unit::Unit,
 };
 
@@ -120,7 +124,22 @@ impl iommu::Ops for IntelIommu {
             for alias in dma_aliases(pdev)? {
                 sids.push(SourceId::new(alias), GFP_KERNEL)?;
             }
-            let master = Master::new(unit, sids)?;
+            let rmrrs = rmrr::regions_for(unit.segment, &upstream_path(pdev)?)?;
+            for r in &rmrrs {
+                dev_info!(
+                    dev.as_ref(),
+                    "RMRR [{:#x}-{:#x}]: kept identity mapped{}\n",
+                    r.base,
+                    r.end,
+                    if r.broken_path {
+                        " (firmware bug: a one-element scope path from the device's own bus, \
+                         taken as C does)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            let master = Master::new(unit, sids, rmrrs)?;
             Ok(KBox::new(master, GFP_KERNEL)?)
         };
         take().inspect_err(|e| dev_err!(dev.as_ref(), "not taken by {}: {:?}\n", unit.label(), e))
@@ -165,9 +184,30 @@ impl iommu::Ops for IntelIommu {
         Group::for_device(dev.as_ref())
     }
 
-    fn get_resv_regions(_dev: &ClientDevice<Self>, regions: &ResvRegions) {
+    fn get_resv_regions(dev: &ClientDevice<Self>, regions: &ResvRegions) {
         // The core tolerates a missing region; there is nothing better to do on ENOMEM.
         let _ = regions.add(MSI_RANGE.0, MSI_RANGE.1, 0, ResvType::Msi);
+        // The RMRRs of the device: mapped 1:1, readable and writable, as C's
+        // `intel_iommu_get_resv_regions()` (which makes those of USB and graphics devices
+        // relaxable, `IOMMU_RESV_DIRECT_RELAXABLE`; this driver does not tell them apart yet).
+        let Some(master) = dev.data() else {
+            return;
+        };
+        for r in &master.rmrrs {
+            // `regions_for` gives no region whose end is below its base.
+            let Some(len) = (r.end - r.base)
+                .checked_add(1)
+                .and_then(|l| usize::try_from(l).ok())
+            else {
+                continue;
+            };
+            let _ = regions.add(
+                r.base,
+                len,
+                iommu::prot::READ | iommu::prot::WRITE,
+                ResvType::Direct,
+            );
+        }
     }
 }
 
