@@ -152,7 +152,11 @@ impl iommu::Ops for IntelIommu {
 
     fn capable(_dev: &ClientDevice<Self>, cap: Capability) -> bool {
         // As C: DMA remapping keeps DMA coherent (snooped) unless a device asks otherwise.
-        cap == Capability::CACHE_COHERENCY
+        // DEFERRED_FLUSH, as C: unmaps may be invalidated later, in batches (the DMA-FQ "lazy"
+        // mode, `iommu.strict=0`); `flush_iotlb_all` invalidates the whole domain when the
+        // flush queue is drained. Page tables are freed only with the domain, so the unit never
+        // walks a freed table through a translation it still caches.
+        cap == Capability::CACHE_COHERENCY || cap == Capability::DEFERRED_FLUSH
     }
 
     fn hw_info(dev: &ClientDevice<Self>, requested: u32) -> Result<HwInfo> {
