@@ -2,6 +2,7 @@
 """The x86_64 machine: QEMU q35 with an emulated Intel VT-d (qemu-ci/run --arch x86_64)."""
 
 import os
+import re
 
 from . import harness
 from .harness import HarnessError
@@ -25,21 +26,24 @@ DRIVERS = {
           # DMA to an unmapped IOVA: a fault record decoded by dmar_fault_do_one(); format with
           # bdf="00:01.0" for edu.
           "fault_event": r"DMAR: \[DMA (?:Read|Write) NO_PASID\] Request device \[0000:{bdf}\] "
-                         r"fault addr 0x[0-9a-f]+ \[fault reason 0x[0-9a-f]+\]"},
+                         r"fault addr 0x[0-9a-f]+ \[fault reason 0x[0-9a-f]+\] (?!Unknown)"},
     # The Rust driver (Documentation/iommu-rs/intel-rs.rst): a rootfs_initcall of its own,
     # after pci_iommu_init(), that brings the units up (registers claimed, queued invalidation,
     # root table), registers them with the IOMMU core and turns translation on. "probed" is what
-    # it prints once a unit is up; the fault line is the record hw/fault.rs formats (C's format
-    # after the unit's name), which it will print once it has a fault interrupt. Its paging
-    # domains are second-stage ones, so its VT-d is the second-stage one (VTD_SS).
+    # it prints once a unit is up; "fault_irq" once its fault interrupt (DMAR-REGS-MSI) is
+    # requested; the fault line is the record hw/fault.rs decodes, logged from that interrupt
+    # (C's format after the unit's name: source-id, address, reason). Its paging domains are
+    # second-stage ones, so its VT-d is the second-stage one (VTD_SS).
     "rust": {"config": "CONFIG_INTEL_IOMMU_RUST",
              "off": ["initcall_blacklist=__intel_iommu_rs_init"],
              "name": "intel_iommu_rs",
              "probed": r"intel_iommu_rs: (dmar\d+): \S+ root table at 0x[0-9a-f]+ installed",
              "registered": r"intel_iommu_rs: (dmar\d+): registered with the IOMMU core",
              "translating": r"intel_iommu_rs: (dmar\d+): translation enabled",
+             "fault_irq": r"intel_iommu_rs: (dmar\d+): fault interrupt \d+ requested",
              "fault_event": r"intel_iommu_rs: \S+: \[DMA (?:Read|Write) (?:NO_)?PASID[^]]*\] "
-                            r"Request device \[0000:{bdf}\] fault addr 0x[0-9a-f]+ "},
+                            r"Request device \[0000:{bdf}\] fault addr 0x[0-9a-f]+ "
+                            r"\[fault reason 0x[0-9a-f]+\] (?!Unknown)"},
 }
 
 # What the emulated VT-d is: scalable mode with first-stage translation (x-flts) as well as
@@ -125,3 +129,67 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
             "-device", "edu,bus=pcib2,addr=2,dma_mask=0xffffffffffffffff",
             "-kernel", str(harness.IMAGE), "-initrd", str(initrd),
             "-append", " ".join(cmdline), *qemu_args]
+
+
+# What the guest prints of /sys/firmware/acpi/tables/DMAR, a hex line at a time.
+DMAR_HEX = re.compile(r"^DMAR-HEX ([0-9a-f]+)\s*$", re.M)
+
+# The RMRR the RMRR boot adds for edu (00:01.0): 64 KiB of guest RAM well below the kernel, as
+# firmware reserves for a device's own use.
+RMRR_EDU = (0x7f00_0000, 0x7f00_ffff)
+
+
+def machine_dmar(cmd, timeout=180) -> bytes:
+    """QEMU's DMAR table for the machine of `cmd`, as its guest reads it from
+    /sys/firmware/acpi/tables/DMAR: one boot per machine, then kept under the cache."""
+    out = harness.GUEST / "acpi" / f"dmar-{harness._machine_key(cmd)}.aml"
+    if out.exists():
+        return out.read_bytes()
+    payload = harness.GUEST / "acpi" / "dump-dmar"
+    payload.mkdir(parents=True, exist_ok=True)
+    (payload / "run").write_text(
+        "#!/bin/sh\nf=/sys/firmware/acpi/tables/DMAR\n[ -r $f ] || { echo no DMAR; exit 1; }\n"
+        "hexdump -v -e '32/1 \"%02x\" \"\\n\"' $f | sed 's/ //g; s/^/DMAR-HEX /'\n")
+    (payload / "run").chmod(0o755)
+    initrd = harness.build_initramfs(payload, name="dump-dmar")
+    i = cmd.index("-initrd") + 1
+    dumping = [*cmd[:i], str(initrd), *cmd[i + 1:]]
+    harness.log("reading QEMU's DMAR table for this machine (one boot)")
+    b = harness.boot("dump-dmar", dumping, timeout)
+    table = bytes.fromhex("".join(DMAR_HEX.findall(b.text)))
+    if b.failures or b.guest_status != 0 or table[:4] != b"DMAR" or \
+            len(table) != int.from_bytes(table[4:8], "little"):
+        why = "; ".join(b.failures) or f"status {b.guest_status}, {len(table)} bytes"
+        raise HarnessError(f"the boot reading QEMU's DMAR failed ({why}; log: {b.log_path})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(table)
+    return table
+
+
+def dmar_with_rmrr(dmar: bytes, base: int, end: int, bus=0, dev=1, fn=0) -> bytes:
+    """`dmar` with an RMRR [base, end] on segment 0 appended whose one endpoint scope names
+    bus:dev.fn, its OEM revision raised (the kernel takes an upgrade only over an older table)
+    and its checksum fixed."""
+    scope = bytes([1, 8, 0, 0, 0, bus, dev, fn])
+    rmrr = ((1).to_bytes(2, "little") + (24 + len(scope)).to_bytes(2, "little") + bytes(2)
+            + (0).to_bytes(2, "little") + base.to_bytes(8, "little") + end.to_bytes(8, "little")
+            + scope)
+    t = bytearray(dmar + rmrr)
+    t[4:8] = len(t).to_bytes(4, "little")
+    rev = int.from_bytes(t[24:28], "little")
+    t[24:28] = ((rev + 1) & 0xffffffff).to_bytes(4, "little")
+    harness.acpi_checksum_fixed(t)
+    return bytes(t)
+
+
+def dmar_override_problems(text):
+    """Why `text` does not show the kernel taking the DMAR table from the initramfs: a list,
+    empty if it took it."""
+    why = []
+    if not re.search(r"ACPI: DMAR ACPI table found in initrd \[kernel/firmware/acpi/dmar\.aml\]",
+                     text):
+        why.append("the kernel did not find the DMAR table in the initramfs")
+    if not re.search(r"ACPI: Table Upgrade: override \[DMAR-", text):
+        why.append("the kernel did not replace QEMU's DMAR table by the initramfs one "
+                   "('Table Upgrade: override [DMAR-' line missing)")
+    return why

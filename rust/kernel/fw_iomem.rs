@@ -89,6 +89,16 @@ impl FwIoMem {
     pub fn start(&self) -> PhysAddr {
         self.start
     }
+
+    /// The size of the block, in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The virtual address of the mapping, valid while `self` lives.
+    pub(crate) fn addr(&self) -> usize {
+        self.io.addr()
+    }
 }
 
 impl Drop for FwIoMem {

@@ -16,11 +16,13 @@ use kernel::{
 };
 
 use crate::{
+    fault,
     hw::dmar::{
         Dmar,
         Structure, //
     },
     iommu,
+    rmrr,
     unit::Unit,
     yn,
     Show, //
@@ -52,6 +54,7 @@ fn init() -> Result {
         pr_err!("DMAR table rejected: {}\n", Show(&e));
         EINVAL
     })?;
+    rmrr::keep(&dmar)?;
     let flags = dmar.flags();
     pr_info!(
         "DMAR table: revision {}, host address width {}, interrupt remapping {}, \
@@ -105,7 +108,9 @@ fn init() -> Result {
         }
         usable.push(unit, GFP_KERNEL)?;
     }
-    iommu::register(&usable)?;
+    let devs = iommu::register(&usable)?;
+    // Before translation is on, as C's `init_dmars()`: every fault from then on is reported.
+    fault::request_irqs(&usable, &devs)?;
     for unit in usable {
         unit.enable_translation()?;
     }

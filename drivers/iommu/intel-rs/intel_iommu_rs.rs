@@ -7,9 +7,12 @@
 //! - [`hw`]: the specification's formats (DMAR table, registers, root/context/PASID entries,
 //!   invalidation descriptors, fault records). Pure `core` code, also built and tested on the
 //!   host.
+//! - `rmrr`: the reserved memory regions of the DMAR table, and the devices that use them.
 //! - `queue`: the invalidation queue, with synchronous, bounded waits.
 //! - `unit`: one remapping unit: its registers, claimed and mapped, global commands, the queue,
 //!   the root and context tables and the domain IDs.
+//! - `fault`: the unit's fault interrupt: fault records drained, decoded and logged, rate
+//!   limited.
 //! - `pgtable`: second-stage page tables.
 //! - `master`: a client device: its requester IDs, context entries, PASID directory and table.
 //! - `domain`: the identity, blocked and second-stage paging domains.
@@ -35,6 +38,8 @@ mod domain;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod driver;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod fault;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod iommu;
 #[cfg(CONFIG_INTEL_IOMMU_RUST_HW_KUNIT_TEST)]
 mod kunit;
@@ -44,6 +49,8 @@ mod master;
 mod pgtable;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod queue;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod rmrr;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod unit;
 

@@ -13,12 +13,19 @@
 //! [`drivers/iommu/intel/iommu.c`](srctree/drivers/iommu/intel/iommu.c).
 
 use kernel::{
+    device::{
+        Bound,
+        Device, //
+    },
     faux,
     io::PhysAddr,
     iommu::{
         self,
         iommufd::UserData,
-        pci::dma_aliases,
+        pci::{
+            dma_aliases,
+            upstream_path, //
+        },
         AnyDomain,
         Capability,
         ClientDevice,
@@ -55,6 +62,7 @@ use crate::{
     },
     hw::ids::SourceId,
     master::Master,
+    rmrr,
     unit::Unit,
 };
 
@@ -116,7 +124,22 @@ impl iommu::Ops for IntelIommu {
             for alias in dma_aliases(pdev)? {
                 sids.push(SourceId::new(alias), GFP_KERNEL)?;
             }
-            let master = Master::new(unit, sids)?;
+            let rmrrs = rmrr::regions_for(unit.segment, &upstream_path(pdev)?)?;
+            for r in &rmrrs {
+                dev_info!(
+                    dev.as_ref(),
+                    "RMRR [{:#x}-{:#x}]: kept identity mapped{}\n",
+                    r.base,
+                    r.end,
+                    if r.broken_path {
+                        " (firmware bug: a one-element scope path from the device's own bus, \
+                         taken as C does)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            let master = Master::new(unit, sids, rmrrs)?;
             Ok(KBox::new(master, GFP_KERNEL)?)
         };
         take().inspect_err(|e| dev_err!(dev.as_ref(), "not taken by {}: {:?}\n", unit.label(), e))
@@ -129,7 +152,11 @@ impl iommu::Ops for IntelIommu {
 
     fn capable(_dev: &ClientDevice<Self>, cap: Capability) -> bool {
         // As C: DMA remapping keeps DMA coherent (snooped) unless a device asks otherwise.
-        cap == Capability::CACHE_COHERENCY
+        // DEFERRED_FLUSH, as C: unmaps may be invalidated later, in batches (the DMA-FQ "lazy"
+        // mode, `iommu.strict=0`); `flush_iotlb_all` invalidates the whole domain when the
+        // flush queue is drained. Page tables are freed only with the domain, so the unit never
+        // walks a freed table through a translation it still caches.
+        cap == Capability::CACHE_COHERENCY || cap == Capability::DEFERRED_FLUSH
     }
 
     fn hw_info(dev: &ClientDevice<Self>, requested: u32) -> Result<HwInfo> {
@@ -161,9 +188,30 @@ impl iommu::Ops for IntelIommu {
         Group::for_device(dev.as_ref())
     }
 
-    fn get_resv_regions(_dev: &ClientDevice<Self>, regions: &ResvRegions) {
+    fn get_resv_regions(dev: &ClientDevice<Self>, regions: &ResvRegions) {
         // The core tolerates a missing region; there is nothing better to do on ENOMEM.
         let _ = regions.add(MSI_RANGE.0, MSI_RANGE.1, 0, ResvType::Msi);
+        // The RMRRs of the device: mapped 1:1, readable and writable, as C's
+        // `intel_iommu_get_resv_regions()` (which makes those of USB and graphics devices
+        // relaxable, `IOMMU_RESV_DIRECT_RELAXABLE`; this driver does not tell them apart yet).
+        let Some(master) = dev.data() else {
+            return;
+        };
+        for r in &master.rmrrs {
+            // `regions_for` gives no region whose end is below its base.
+            let Some(len) = (r.end - r.base)
+                .checked_add(1)
+                .and_then(|l| usize::try_from(l).ok())
+            else {
+                continue;
+            };
+            let _ = regions.add(
+                r.base,
+                len,
+                iommu::prot::READ | iommu::prot::WRITE,
+                ResvType::Direct,
+            );
+        }
     }
 }
 
@@ -232,7 +280,7 @@ static FAUX: SetOnce<KVec<faux::Registration>> = SetOnce::new();
 /// Registers `units` with the IOMMU core, for the life of the kernel (the driver is built in,
 /// as the C driver, whose units also stay): the core then probes every PCI device and attaches
 /// its default domain. Called once.
-pub(crate) fn register(units: &[&'static Unit]) -> Result {
+pub(crate) fn register(units: &[&'static Unit]) -> Result<KVec<&'static Device<Bound>>> {
     let mut fauxes = KVec::with_capacity(units.len(), GFP_KERNEL)?;
     for unit in units {
         fauxes.push(faux::Registration::new(&unit.name, None)?, GFP_KERNEL)?;
@@ -241,6 +289,7 @@ pub(crate) fn register(units: &[&'static Unit]) -> Result {
         return Err(EBUSY);
     }
     let fauxes: &'static KVec<faux::Registration> = FAUX.as_ref().ok_or(EINVAL)?;
+    let mut devs = KVec::with_capacity(units.len(), GFP_KERNEL)?;
     for (unit, faux) in units.iter().zip(fauxes.iter()) {
         let config = Config {
             name: &unit.name,
@@ -254,6 +303,8 @@ pub(crate) fn register(units: &[&'static Unit]) -> Result {
         // Never unregistered; the core's lists keep pointers into it.
         core::mem::forget(reg);
         pr_info!("{}: registered with the IOMMU core\n", unit.label());
+        let dev: &'static Device<Bound> = faux.as_ref().as_ref();
+        devs.push(dev, GFP_KERNEL)?;
     }
-    Ok(())
+    Ok(devs)
 }

@@ -186,23 +186,30 @@ mod kernel_tests {
     }
 }
 
-/// KUnit suite `intel_iommu_rs_live`: the invalidation queue of the units the driver brought up
-/// (skipped unless the Rust driver runs: `--driver rust`).
+/// KUnit suite `intel_iommu_rs_live`: the invalidation queue and the fault interrupt of the units
+/// the driver brought up (skipped unless the Rust driver runs: `--driver rust`).
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 #[kernel::macros::kunit_tests(intel_iommu_rs_live)]
 mod live_tests {
     use kernel::{
+        dmar_irq::DmarIrq,
+        faux,
+        io::Io,
         iommu::testing::skip_current_test,
+        irq,
         prelude::*, //
     };
 
     use crate::{
         driver,
-        hw::qi::{
-            ContextScope,
-            Desc,
-            Drain,
-            IotlbScope, //
+        hw::{
+            qi::{
+                ContextScope,
+                Desc,
+                Drain,
+                IotlbScope, //
+            },
+            regs,
         },
         unit::Unit,
     };
@@ -246,6 +253,61 @@ mod live_tests {
         assert!(unit.submit_sync(&[bad]).err() == Some(EIO));
         unit.submit_sync(&[])?;
         unit.submit_sync(&[Desc::context(ContextScope::Global)?])?;
+        Ok(())
+    }
+
+    /// The fault interrupt's chip (`kernel::dmar_irq`, DMAR-REGS-MSI) programmed the unit's
+    /// fault event registers: unmasked, the message aimed at the local APICs' interrupt range
+    /// with a device vector.
+    #[test]
+    fn fault_event_registers_programmed() -> Result {
+        let Some(unit) = unit() else {
+            return Ok(());
+        };
+        let regs = unit.regs();
+        let fectl = regs.try_read32(regs::FECTL)?;
+        let data = regs.try_read32(regs::FEDATA)?;
+        let addr = regs.try_read32(regs::FEADDR)?;
+        assert_eq!(fectl & regs::FECTL_IM, 0);
+        assert_eq!(addr & 0xfff0_0000, 0xfee0_0000);
+        // Vectors below 0x20 are exceptions.
+        assert!((data & 0xff) >= 0x20);
+        Ok(())
+    }
+
+    /// A handler that never runs.
+    struct Never;
+
+    impl irq::Handler for Never {
+        fn handle(&self) -> irq::IrqReturn {
+            irq::IrqReturn::None
+        }
+    }
+
+    /// `DmarIrq` refuses an event register group that is not inside the mapping, before it
+    /// allocates anything.
+    #[test]
+    fn dmar_irq_refuses_registers_outside_the_mapping() -> Result {
+        let Some(unit) = unit() else {
+            return Ok(());
+        };
+        let owner = faux::Registration::new(c"intel-iommu-rs-dmar-irq", None)?;
+        let size = unit.regs().size();
+        for (offset, expected) in [(size - 8, EINVAL), (usize::MAX - 4, EINVAL), (2, EINVAL)] {
+            // SAFETY: Nothing is registered: every case fails.
+            let r = unsafe {
+                DmarIrq::new(
+                    owner.as_ref().as_ref(),
+                    unit.regs(),
+                    offset,
+                    99,
+                    c"intel_iommu_rs-test",
+                    irq::Flags::NO_THREAD,
+                    Ok::<_, Error>(Never),
+                )
+            };
+            assert!(r.err() == Some(expected));
+        }
         Ok(())
     }
 }

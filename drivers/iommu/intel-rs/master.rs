@@ -43,6 +43,7 @@ use crate::{
             PasidCacheScope, //
         },
     },
+    rmrr,
     unit::Unit,
 };
 
@@ -59,6 +60,9 @@ pub(crate) struct Master {
     tables: Option<PasidTables>,
     /// The domain ID of PASID 0's entry while it is present.
     rid: Pin<KBox<Mutex<Option<DomainId>>>>,
+    /// The reserved memory regions (RMRRs) the device uses, which the core keeps identity
+    /// mapped for it.
+    pub(crate) rmrrs: KVec<rmrr::Region>,
 }
 
 /// A PASID directory and the one PASID table it points to.
@@ -73,7 +77,11 @@ impl Master {
     /// Sets up the device whose DMA carries the requester IDs `sids` on `unit`: its PASID
     /// directory and table, empty (its DMA is blocked once translation is on), and the context
     /// entry of every requester ID.
-    pub(crate) fn new(unit: &'static Unit, sids: KVec<SourceId>) -> Result<Self> {
+    pub(crate) fn new(
+        unit: &'static Unit,
+        sids: KVec<SourceId>,
+        rmrrs: KVec<rmrr::Region>,
+    ) -> Result<Self> {
         let dir = PhysMem::new_zeroed(DIR_ENTRIES * 8)?;
         let table = PhysMem::new_zeroed(pasid::PASID_TABLE_ENTRIES * PASID_QWORDS * 8)?;
         unit.flush(&table, 0..table.len() / 8)?;
@@ -87,6 +95,7 @@ impl Master {
             sids,
             tables: Some(tables),
             rid: KBox::pin_init(new_mutex!(None, "intel_iommu_rs::rid"), GFP_KERNEL)?,
+            rmrrs,
         };
         // On error, dropping `master` clears the entries set so far.
         for sid in &master.sids {

@@ -210,6 +210,11 @@ impl Unit {
         Ok(unit)
     }
 
+    /// The unit's register set.
+    pub(crate) fn regs(&self) -> &FwIoMem {
+        &self.regs
+    }
+
     /// The unit's name, `dmar<N>`.
     pub(crate) fn label(&self) -> &str {
         // The name was formatted from ASCII.

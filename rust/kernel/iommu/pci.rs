@@ -273,3 +273,26 @@ pub fn dma_aliases(pdev: &pci::Device) -> Result<KVec<u16>> {
     to_result(ret)?;
     Ok(ids)
 }
+
+/// Returns the chain of PCI devices from the root bus of `pdev` down to `pdev`: each upstream
+/// bridge, then `pdev` itself, as (bus number, device, function). Firmware names a device so:
+/// an ACPI DMAR device scope is a path of (device, function) pairs from a start bus.
+pub fn upstream_path(pdev: &pci::Device) -> Result<KVec<(u8, u8, u8)>> {
+    let mut hops = KVec::new();
+    let mut dev = raw(pdev);
+    while !dev.is_null() {
+        // SAFETY: `dev` is `pdev`, which is borrowed, or one of its upstream bridges, which the
+        // device below holds a reference to (a device's parent lives as long as it): valid.
+        // Every PCI device is on a bus, and a root bus's `self` is NULL.
+        let (number, devfn, up) = unsafe {
+            let bus = (*dev).bus;
+            ((*bus).number, (*dev).devfn, (*bus).self_)
+        };
+        // CAST: `devfn` is 8 bits wide.
+        let devfn = devfn as u8;
+        hops.push((number, devfn >> 3, devfn & 7), GFP_KERNEL)?;
+        dev = up;
+    }
+    hops.reverse();
+    Ok(hops)
+}

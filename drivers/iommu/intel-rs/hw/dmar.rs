@@ -261,6 +261,31 @@ impl<'a> Dmar<'a> {
         }
         Ok(())
     }
+
+    /// The reserved memory regions (RMRRs) of PCI `segment` that the device whose chain from
+    /// its root bus down to itself is `hops` uses (see [`Scope::covers`]), in table order, each
+    /// with how its scope matched. Structures or scopes that do not parse are skipped: a table
+    /// is validated ([`Dmar::parse`]) before it is used.
+    pub(crate) fn rmrrs_for<'h>(
+        &self,
+        segment: u16,
+        hops: &'h [(u8, u8, u8)],
+    ) -> impl Iterator<Item = (Rmrr<'a>, PathMatch)> + 'h
+    where
+        'a: 'h,
+    {
+        self.structures().filter_map(move |s| match s {
+            Ok(Structure::Rmrr(r)) if r.segment == segment => {
+                let m = r
+                    .scopes
+                    .filter_map(Result::ok)
+                    .map(|scope| scope.covers(hops))
+                    .fold(PathMatch::None, PathMatch::better);
+                (m != PathMatch::None).then_some((r, m))
+            }
+            _ => None,
+        })
+    }
 }
 
 /// A remapping structure.
@@ -600,6 +625,24 @@ pub(crate) struct Scope<'a> {
     pub(crate) path: Path<'a>,
 }
 
+impl Scope<'_> {
+    /// Whether the scope names the PCI device whose chain from its root bus down to itself is
+    /// `hops` (each upstream bridge, then the device, as (bus, device, function)): an endpoint
+    /// scope the device itself ([`Path::matches`], C's `dmar_match_pci_path()`), a bridge
+    /// scope the device or a bridge it is behind (C's `is_downstream_to_pci_bridge()`). Other
+    /// scope types name no PCI device.
+    pub(crate) fn covers(&self, hops: &[(u8, u8, u8)]) -> PathMatch {
+        match self.kind {
+            ScopeType::Endpoint => self.path.matches(self.start_bus, hops),
+            ScopeType::Bridge => (1..=hops.len())
+                .filter_map(|n| hops.get(..n))
+                .map(|up| self.path.matches(self.start_bus, up))
+                .fold(PathMatch::None, PathMatch::better),
+            _ => PathMatch::None,
+        }
+    }
+}
+
 /// The path of a device scope: (device, function) pairs, each but the last a PCI-to-PCI bridge
 /// whose secondary bus the next element is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -661,6 +704,17 @@ pub(crate) enum PathMatch {
     /// A one-element path on the device's own bus, where the device sits behind bridges: a
     /// firmware bug the C driver works around (and logs), and so does this driver.
     Broken,
+}
+
+impl PathMatch {
+    /// The better of two matches: an exact one over a broken one over none.
+    pub(crate) fn better(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Exact, _) | (_, Self::Exact) => Self::Exact,
+            (Self::Broken, _) | (_, Self::Broken) => Self::Broken,
+            _ => Self::None,
+        }
+    }
 }
 
 /// An iterator over the device scopes of a structure. After an error the iterator ends.

@@ -23,6 +23,8 @@
 //! - [`qi`]: invalidation queue descriptors and page-selective range arithmetic.
 //! - [`fault`]: fault recording registers and fault reasons.
 //! - [`ids`]: domain IDs, PASIDs and source-ids.
+//! - [`ratelimit`]: the kernel's log rate limit as pure policy, for the fault log (shared with
+//!   the SMMUv3 driver's `hw` layer, in `drivers/iommu/rust-hw/`).
 //! - [`error`]: [`Error`], the error type of the encoders, shared with the SMMUv3 driver's `hw`
 //!   layer like [`field`] (both live in `drivers/iommu/rust-hw/`). Malformed firmware tables have
 //!   their own, more detailed error: [`dmar::DmarError`].
@@ -37,6 +39,8 @@ pub(crate) mod field;
 pub(crate) mod ids;
 pub(crate) mod pasid;
 pub(crate) mod qi;
+#[path = "../../rust-hw/ratelimit.rs"]
+pub(crate) mod ratelimit;
 pub(crate) mod regs;
 pub(crate) mod sspt;
 

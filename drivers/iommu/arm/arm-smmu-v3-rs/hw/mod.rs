@@ -51,6 +51,7 @@ pub(crate) mod illegal;
 pub(crate) mod imp;
 pub(crate) mod probe;
 pub(crate) mod prodcons;
+#[path = "../../../rust-hw/ratelimit.rs"]
 pub(crate) mod ratelimit;
 pub(crate) mod ste;
 pub(crate) mod tlbi;

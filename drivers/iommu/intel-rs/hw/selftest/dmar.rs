@@ -6,6 +6,7 @@
 //! in a fixed buffer, without allocation, so that KUnit can run the same checks.
 
 use super::{
+    at,
     expect,
     expect_eq,
     Check,
@@ -515,5 +516,152 @@ fn path_matching() -> Check {
 pub(crate) fn tables() -> Check {
     well_formed()?;
     malformed()?;
-    path_matching()
+    path_matching()?;
+    rmrr_scopes()?;
+    malformed_rmrrs()
+}
+
+/// The RMRRs a device uses, by its chain from the root bus: endpoint and bridge scopes, other
+/// segments, a broken one-element path, and scope types that name no PCI device.
+fn rmrr_scopes() -> Check {
+    let mut t = Table::new(47, 0);
+    t.header(0, 16)
+        .put(&[1, 0, 0, 0])
+        .put(&0xfed9_0000u64.to_le_bytes());
+    // RMRR fields: reserved at 4, segment at 6, base at 8, limit at 16; scopes from 24.
+    let mut rmrr = |segment: u16, base: u64, scope: (u8, u8, u8, (u8, u8))| {
+        let (kind, id, bus, element) = scope;
+        t.header(1, 32).put(&[0, 0]).put(&segment.to_le_bytes());
+        t.put(&base.to_le_bytes())
+            .put(&(base + 0xffff).to_le_bytes());
+        t.scope(kind, id, bus, &[element]);
+    };
+    // 0x70..: the endpoint 00:1f.0; 0x71..: the bridge 00:1c.0 and what is behind it; 0x72..:
+    // 00:1f.0 of segment 1; 0x73..: 02:03.0, behind 00:1c.0, by a one-element path from its own
+    // bus (a firmware bug); 0x74..: an I/O APIC scope with the path of 00:02.0.
+    rmrr(0, 0x7000_0000, (1, 0, 0, (0x1f, 0)));
+    rmrr(0, 0x7100_0000, (2, 0, 0, (0x1c, 0)));
+    rmrr(1, 0x7200_0000, (1, 0, 0, (0x1f, 0)));
+    rmrr(0, 0x7300_0000, (1, 0, 2, (3, 0)));
+    rmrr(0, 0x7400_0000, (3, 2, 0, (2, 0)));
+    let Ok(dmar) = Dmar::parse(t.finish()) else {
+        return expect("RMRR table parses", false);
+    };
+    /// A check's name, a segment, a device's chain from its root bus, and the RMRR bases it
+    /// must get with their matches.
+    type Case<'a> = (&'a str, u16, &'a [(u8, u8, u8)], &'a [(u64, PathMatch)]);
+    let cases: [Case<'_>; 7] = [
+        (
+            "endpoint",
+            0,
+            &[(0, 0x1f, 0)],
+            &[(0x7000_0000, PathMatch::Exact)],
+        ),
+        (
+            "other segment",
+            1,
+            &[(0, 0x1f, 0)],
+            &[(0x7200_0000, PathMatch::Exact)],
+        ),
+        (
+            "the bridge",
+            0,
+            &[(0, 0x1c, 0)],
+            &[(0x7100_0000, PathMatch::Exact)],
+        ),
+        (
+            "behind the bridge",
+            0,
+            &[(0, 0x1c, 0), (1, 0, 0)],
+            &[(0x7100_0000, PathMatch::Exact)],
+        ),
+        (
+            "broken path behind the bridge",
+            0,
+            &[(0, 0x1c, 0), (2, 3, 0)],
+            &[
+                (0x7100_0000, PathMatch::Exact),
+                (0x7300_0000, PathMatch::Broken),
+            ],
+        ),
+        ("I/O APIC scope", 0, &[(0, 2, 0)], &[]),
+        ("no RMRR", 0, &[(0, 0x1f, 1)], &[]),
+    ];
+    for (check, segment, hops, want) in cases {
+        let mut got = dmar.rmrrs_for(segment, hops);
+        for (i, &(base, m)) in want.iter().enumerate() {
+            let Some((r, gm)) = got.next() else {
+                return at(i, expect(check, false));
+            };
+            at(i, expect_eq(check, r.base, base))?;
+            at(i, expect_eq(check, r.end, base + 0xffff))?;
+            at(i, expect(check, gm == m))?;
+        }
+        expect(check, got.next().is_none())?;
+    }
+    Ok(())
+}
+
+/// Malformed RMRRs and RMRR device scopes: each refused with its kind and offset (the RMRR at
+/// 48, its scopes from 72), none read past its structure.
+fn malformed_rmrrs() -> Check {
+    use DmarErrorKind::*;
+    let rmrr = |len: u16, scope: &[u8]| {
+        let mut t = Table::new(47, 0);
+        t.header(1, len).put(&[0; 4]);
+        t.put(&0x7000_0000u64.to_le_bytes())
+            .put(&0x7000_ffffu64.to_le_bytes())
+            .put(scope);
+        t
+    };
+    expect_error("RMRR of 20 bytes", rmrr(20, &[]).finish(), TooShort, 48)?;
+    expect_error(
+        "RMRR scope cut",
+        rmrr(25, &[1]).finish(),
+        ScopeTruncated,
+        72,
+    )?;
+    for (check, scope, kind) in [
+        (
+            "RMRR scope zero length",
+            [1, 0, 0, 0, 0, 0, 0x1f, 0],
+            ScopeZeroLength,
+        ),
+        (
+            "RMRR scope of 4 bytes",
+            [1, 4, 0, 0, 0, 0, 0x1f, 0],
+            ScopeTooShort,
+        ),
+        (
+            "RMRR scope past the RMRR",
+            [1, 10, 0, 0, 0, 0, 0x1f, 0],
+            ScopePastEnd,
+        ),
+        ("RMRR scope device 32", [1, 8, 0, 0, 0, 0, 32, 0], BadPath),
+        (
+            "RMRR scope function 8",
+            [2, 8, 0, 0, 0, 0, 0x1c, 8],
+            BadPath,
+        ),
+    ] {
+        expect_error(check, rmrr(32, &scope).finish(), kind, 72)?;
+    }
+    expect_error(
+        "RMRR scope odd path",
+        rmrr(31, &[1, 7, 0, 0, 0, 0, 0x1f]).finish(),
+        ScopeOddPath,
+        72,
+    )?;
+    // The second scope of an RMRR is bad: the first is fine, the error names the second.
+    expect_error(
+        "RMRR second scope",
+        rmrr(40, &[1, 8, 0, 0, 0, 0, 0x1f, 0, 1, 0, 0, 0, 0, 0, 0, 0]).finish(),
+        ScopeZeroLength,
+        80,
+    )?;
+    // A bad RMRR range is no parse error (above); a good one with a good scope parses.
+    expect(
+        "RMRR with a scope parses",
+        Dmar::parse(rmrr(32, &[1, 8, 0, 0, 0, 0, 0x1f, 0]).finish()).is_ok(),
+    )
 }

@@ -3,8 +3,9 @@
 //! A log rate limit with the kernel's semantics (`___ratelimit()`): at most `burst` messages in
 //! each window of `interval`; when a window closes, how many were held back is told once.
 //!
-//! Pure policy over a clock the caller reads, so that it can be tested on the host. The event
-//! log uses the kernel's defaults, as the C driver's `DEFINE_RATELIMIT_STATE` does.
+//! Pure policy over a clock the caller reads, so that it can be tested on the host. The SMMUv3
+//! driver's event log and the VT-d driver's fault log use the kernel's defaults, as the C
+//! drivers' `DEFINE_RATELIMIT_STATE` and `__ratelimit()` do.
 
 /// The kernel's `DEFAULT_RATELIMIT_INTERVAL`: 5 seconds.
 pub(crate) const DEFAULT_INTERVAL_NS: u64 = 5_000_000_000;
