@@ -66,22 +66,30 @@ static int dma(uint32_t cmd, int page)
 	return 0;
 }
 
-/* Read (and unless no_clear, clear) the dirty bitmap; compare it with @want. */
-static int dirty_is(uint32_t want, bool no_clear, const char *when)
+/* IOMMU_HWPT_GET_DIRTY_BITMAP of @npages from IOVA into *bitmap (zeroed first). */
+static int get_dirty(bool no_clear, unsigned int npages, uint64_t *bitmap)
 {
-	uint64_t bitmap = 0;
 	struct iommu_hwpt_get_dirty_bitmap get = {
 		.size = sizeof(get),
 		.hwpt_id = hwpt,
 		.flags = no_clear ? IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0,
 		.iova = IOVA,
-		.length = NPAGES * PAGE,
+		.length = npages * PAGE,
 		.page_size = PAGE,
-		.data = (uintptr_t)&bitmap,
+		.data = (uintptr_t)bitmap,
 	};
 
-	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get),
-	      "IOMMU_HWPT_GET_DIRTY_BITMAP: %s", strerror(errno));
+	*bitmap = 0;
+	return ioctl(c.iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+}
+
+/* Read (and unless no_clear, clear) the dirty bitmap; compare it with @want. */
+static int dirty_is(uint32_t want, bool no_clear, const char *when)
+{
+	uint64_t bitmap;
+
+	CHECK(!get_dirty(no_clear, NPAGES, &bitmap), "IOMMU_HWPT_GET_DIRTY_BITMAP: %s",
+	      strerror(errno));
 	CHECK(bitmap == want, "%s: dirty pages %#llx, want exactly %#x", when,
 	      (unsigned long long)bitmap, want);
 	return 0;
@@ -144,20 +152,11 @@ static int test_no_clear(void)
  */
 static int test_hole_refused(void)
 {
-	uint64_t bitmap = 0;
-	struct iommu_hwpt_get_dirty_bitmap get = {
-		.size = sizeof(get),
-		.hwpt_id = hwpt,
-		.flags = IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
-		.iova = IOVA,
-		.length = (NPAGES + 1) * PAGE,
-		.page_size = PAGE,
-		.data = (uintptr_t)&bitmap,
-	};
+	uint64_t bitmap;
 	int ret;
 
 	TRY(dma(IPTD_DMA_CMD_WRITE, 3));
-	ret = ioctl(c.iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	ret = get_dirty(true, NPAGES + 1, &bitmap);
 	CHECK(ret && errno == EINVAL, "IOMMU_HWPT_GET_DIRTY_BITMAP of %d pages, the last one "
 	      "unmapped: %s (dirty pages %#llx), want EINVAL", NPAGES + 1,
 	      ret ? strerror(errno) : "success", (unsigned long long)bitmap);
@@ -170,27 +169,17 @@ static int test_hole_refused(void)
  * refused (EINVAL), as AMD's and Intel's drivers refused it, rather than
  * reporting pages written while nobody was tracking.
  */
-static uint64_t off_bitmap;
-
 static int test_tracking_off(void)
 {
-	struct iommu_hwpt_get_dirty_bitmap get = {
-		.size = sizeof(get),
-		.hwpt_id = hwpt,
-		.iova = IOVA,
-		.length = NPAGES * PAGE,
-		.page_size = PAGE,
-		.data = (uintptr_t)&off_bitmap,
-	};
+	uint64_t bitmap;
 	int ret;
 
 	TRY(set_tracking(false));
 	TRY(dma(IPTD_DMA_CMD_WRITE, 4));
-	off_bitmap = 0;
-	ret = ioctl(c.iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	ret = get_dirty(false, NPAGES, &bitmap);
 	CHECK(ret && errno == EINVAL, "IOMMU_HWPT_GET_DIRTY_BITMAP with tracking off: %s "
 	      "(dirty pages %#llx after a write to page 4), want EINVAL",
-	      ret ? strerror(errno) : "success", (unsigned long long)off_bitmap);
+	      ret ? strerror(errno) : "success", (unsigned long long)bitmap);
 	return 0;
 }
 
@@ -260,10 +249,6 @@ S2_CASE(test_s2_no_clear, test_no_clear)
 S2_CASE(test_s2_tracking_off, test_tracking_off)
 S2_CASE(test_s2_tracking_on_again, test_tracking_on_again)
 
-/* STE word 0 of a vSTE: valid, stage 1 bypass (the guest's IPA is the IOVA). */
-#define VSTE0_BYPASS	(1ULL | 4ULL << 1)
-#define VSID		0x42
-
 /*
  * A guest's DMA through a nested HWPT on the tracked stage 2 HWPT (a vIOMMU,
  * a vDEVICE, a vSTE): what a VMM migrating a guest with a vIOMMU relies on,
@@ -280,38 +265,10 @@ static int destroy_id(uint32_t id)
 
 static int nested_dma(uint32_t *viommu, uint32_t *vdev, uint32_t *nested)
 {
-	struct iommu_viommu_alloc va = {
-		.size = sizeof(va), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3, .dev_id = c.devid,
-		.hwpt_id = hwpt,
-	};
-	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .dev_id = c.devid, .virt_id = VSID };
-	struct iommu_hwpt_arm_smmuv3 vste = { .ste = { VSTE0_BYPASS, 0 } };
-	struct iommu_hwpt_alloc na = {
-		.size = sizeof(na),
-		.dev_id = c.devid,
-		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3,
-		.data_len = sizeof(vste),
-		.data_uptr = (uintptr_t)&vste,
-	};
-	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	int r = nested_bypass_attach(&c, hwpt, 0, viommu, vdev, nested);
 
-	if (ioctl(c.iommufd, IOMMU_VIOMMU_ALLOC, &va)) {
-		CHECK(errno == EOPNOTSUPP, "IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
-		return skip("no vIOMMU here (EOPNOTSUPP: a device tree boot, or a root complex "
-			    "without CANWBS)");
-	}
-	*viommu = va.out_viommu_id;
-	vd.viommu_id = *viommu;
-	CHECK(!ioctl(c.iommufd, IOMMU_VDEVICE_ALLOC, &vd), "IOMMU_VDEVICE_ALLOC: %s",
-	      strerror(errno));
-	*vdev = vd.out_vdevice_id;
-	na.pt_id = *viommu;
-	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &na), "IOMMU_HWPT_ALLOC(nested): %s",
-	      strerror(errno));
-	*nested = na.out_hwpt_id;
-	at.pt_id = *nested;
-	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(nested HWPT): %s",
-	      strerror(errno));
+	if (r)
+		return r;	/* a skip or a failure */
 	TRY(dma(IPTD_DMA_CMD_WRITE, 2));
 	TRY(dma(IPTD_DMA_CMD_READ, 5));
 	return dirty_is(1u << 2, false, "the parent, after a write to page 2 and a read of 5 "

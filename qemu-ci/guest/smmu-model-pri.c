@@ -439,10 +439,6 @@ static int test_pending_answered_on_detach(void)
 	return 0;
 }
 
-/* STE word 0 of a vSTE: valid, stage 1 bypass (the guest's IPA is the IOVA). */
-#define VSTE0_BYPASS	(1ULL | 4ULL << 1)
-#define VSID		0x42
-
 static int destroy(uint32_t id, const char *what)
 {
 	struct iommu_destroy d = { .size = sizeof(d), .id = id };
@@ -461,21 +457,9 @@ static int nested_fault(uint32_t *s2, uint32_t *viommu, uint32_t *vdev, uint32_t
 		.pt_id = c.ioas,
 		.data_type = IOMMU_HWPT_DATA_NONE,
 	};
-	struct iommu_viommu_alloc va = {
-		.size = sizeof(va), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3, .dev_id = c.devid,
-	};
-	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .dev_id = c.devid, .virt_id = VSID };
-	struct iommu_hwpt_arm_smmuv3 vste = { .ste = { VSTE0_BYPASS, 0 } };
-	struct iommu_hwpt_alloc na = {
-		.size = sizeof(na),
-		.flags = IOMMU_HWPT_FAULT_ID_VALID,
-		.dev_id = c.devid,
-		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3,
-		.data_len = sizeof(vste),
-		.data_uptr = (uintptr_t)&vste,
-	};
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 	uint16_t ctrl;
+	int r;
 
 	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &pa), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
 	      strerror(errno));
@@ -483,25 +467,9 @@ static int nested_fault(uint32_t *s2, uint32_t *viommu, uint32_t *vdev, uint32_t
 	at.pt_id = *s2;
 	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(NEST_PARENT): %s",
 	      strerror(errno));
-	va.hwpt_id = *s2;
-	if (ioctl(c.iommufd, IOMMU_VIOMMU_ALLOC, &va)) {
-		CHECK(errno == EOPNOTSUPP, "IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
-		return skip("no vIOMMU here (EOPNOTSUPP: a device tree boot, or a root complex "
-			    "without CANWBS)");
-	}
-	*viommu = va.out_viommu_id;
-	vd.viommu_id = *viommu;
-	CHECK(!ioctl(c.iommufd, IOMMU_VDEVICE_ALLOC, &vd), "IOMMU_VDEVICE_ALLOC: %s",
-	      strerror(errno));
-	*vdev = vd.out_vdevice_id;
-	na.pt_id = *viommu;
-	na.fault_id = fault_id;
-	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &na),
-	      "IOMMU_HWPT_ALLOC(nested, FAULT_ID_VALID): %s", strerror(errno));
-	*nested = na.out_hwpt_id;
-	at.pt_id = *nested;
-	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(nested HWPT): %s",
-	      strerror(errno));
+	r = nested_bypass_attach(&c, *s2, fault_id, viommu, vdev, nested);
+	if (r)
+		return r;	/* a skip or a failure */
 	TRY(pri_ctrl(&ctrl));
 	CHECK(ctrl & PCI_PRI_CTRL_ENABLE, "the kernel did not enable PRI for a nested HWPT with "
 	      "a fault queue (PRI control %#x)", ctrl);

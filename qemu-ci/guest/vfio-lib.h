@@ -846,6 +846,63 @@ static inline int firmware_canwbs(void)
 	return canwbs;
 }
 
+/* STE word 0 of a vSTE: valid, stage 1 bypass (the guest's IPA is the IOVA). */
+#define VSTE0_BYPASS	(1ULL | 4ULL << 1)
+/* The virtual StreamID the guest programs give their device. */
+#define VSID		0x42
+
+/*
+ * What a VMM makes for a guest whose vIOMMU bypasses stage 1: on @c's
+ * device, a vIOMMU on the NEST_PARENT HWPT @parent, a vDEVICE with VSID, and
+ * a nested HWPT with a bypass vSTE (with the fault queue @fault_id unless 0),
+ * the device attached to it. Returns 0, skip() where there is no vIOMMU
+ * (EOPNOTSUPP: a device tree boot or a root complex without CANWBS) or
+ * fail(); the objects made are in *viommu, *vdev and *nested (0 if not).
+ */
+static inline int nested_bypass_attach(struct ctx *c, uint32_t parent, uint32_t fault_id,
+				       uint32_t *viommu, uint32_t *vdev, uint32_t *nested)
+{
+	struct iommu_viommu_alloc va = {
+		.size = sizeof(va), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3, .dev_id = c->devid,
+		.hwpt_id = parent,
+	};
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .dev_id = c->devid,
+					  .virt_id = VSID };
+	struct iommu_hwpt_arm_smmuv3 vste = { .ste = { VSTE0_BYPASS, 0 } };
+	struct iommu_hwpt_alloc na = {
+		.size = sizeof(na),
+		.flags = fault_id ? IOMMU_HWPT_FAULT_ID_VALID : 0,
+		.dev_id = c->devid,
+		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3,
+		.data_len = sizeof(vste),
+		.data_uptr = (uintptr_t)&vste,
+		.fault_id = fault_id,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+
+	*viommu = *vdev = *nested = 0;
+	if (ioctl(c->iommufd, IOMMU_VIOMMU_ALLOC, &va)) {
+		if (errno != EOPNOTSUPP)
+			return fail("IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
+		return skip("no vIOMMU here (EOPNOTSUPP: a device tree boot, or a root complex "
+			    "without CANWBS)");
+	}
+	*viommu = va.out_viommu_id;
+	vd.viommu_id = *viommu;
+	if (ioctl(c->iommufd, IOMMU_VDEVICE_ALLOC, &vd))
+		return fail("IOMMU_VDEVICE_ALLOC: %s", strerror(errno));
+	*vdev = vd.out_vdevice_id;
+	na.pt_id = *viommu;
+	if (ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &na))
+		return fail("IOMMU_HWPT_ALLOC(nested%s): %s", fault_id ? ", FAULT_ID_VALID" : "",
+			    strerror(errno));
+	*nested = na.out_hwpt_id;
+	at.pt_id = *nested;
+	if (ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at))
+		return fail("ATTACH(nested HWPT): %s", strerror(errno));
+	return 0;
+}
+
 /*
  * A populated hugetlb page of size bytes (2 MiB, 1 GiB) from the pool the
  * kernel reserved (hugepagesz= hugepages=), or NULL with *why = skip() (none

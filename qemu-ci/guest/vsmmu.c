@@ -40,9 +40,6 @@ static const struct pci_id edu_id = { "edu", EDU_VENDOR, EDU_DEVICE };
 #define IDR0_NESTING 0x3
 #define IDR3_FWB (1u << 8)
 
-/* The vSID the tests give the edu. */
-#define VSID 0x42
-
 /*
  * Guest RAM: GRAM_PAGES pages at IPA GRAM_IPA (an IOVA of the IOAS). Its
  * pages, by index: the CD, the stage 1 tables (levels 1 to 3), and data.
