@@ -703,17 +703,22 @@ def initrd_with_acpi_tables(initrd: Path, tables) -> Path:
     return out
 
 
-def iort_override_problems(text):
-    """Why `text` does not show the kernel taking the IORT from the initramfs: a list, empty
-    if it took it."""
+def acpi_override_problems(text, sig="IORT"):
+    """Why `text` does not show the kernel taking the ACPI table `sig` (IORT, DMAR) from the
+    initramfs (as kernel/firmware/acpi/<sig in lower case>.aml): a list, empty if it took it."""
     why = []
-    if not re.search(r"ACPI: IORT ACPI table found in initrd \[kernel/firmware/acpi/iort\.aml\]",
-                     text):
-        why.append("the kernel did not find the IORT in the initramfs")
-    if not re.search(r"ACPI: Table Upgrade: override \[IORT-", text):
-        why.append("the kernel did not replace QEMU's IORT by the initramfs one "
-                   "('Table Upgrade: override [IORT-' line missing)")
+    name = re.escape(f"kernel/firmware/acpi/{sig.lower()}.aml")
+    if not re.search(rf"ACPI: {sig} ACPI table found in initrd \[{name}\]", text):
+        why.append(f"the kernel did not find the {sig} table in the initramfs")
+    if not re.search(rf"ACPI: Table Upgrade: override \[{sig}-", text):
+        why.append(f"the kernel did not replace QEMU's {sig} table by the initramfs one "
+                   f"('Table Upgrade: override [{sig}-' line missing)")
     return why
+
+
+def iort_override_problems(text):
+    """acpi_override_problems() of the IORT."""
+    return acpi_override_problems(text, "IORT")
 
 
 # --- QEMU ----------------------------------------------------------------

@@ -183,13 +183,5 @@ def dmar_with_rmrr(dmar: bytes, base: int, end: int, bus=0, dev=1, fn=0) -> byte
 
 
 def dmar_override_problems(text):
-    """Why `text` does not show the kernel taking the DMAR table from the initramfs: a list,
-    empty if it took it."""
-    why = []
-    if not re.search(r"ACPI: DMAR ACPI table found in initrd \[kernel/firmware/acpi/dmar\.aml\]",
-                     text):
-        why.append("the kernel did not find the DMAR table in the initramfs")
-    if not re.search(r"ACPI: Table Upgrade: override \[DMAR-", text):
-        why.append("the kernel did not replace QEMU's DMAR table by the initramfs one "
-                   "('Table Upgrade: override [DMAR-' line missing)")
-    return why
+    """harness.acpi_override_problems() of the DMAR table."""
+    return harness.acpi_override_problems(text, "DMAR")
