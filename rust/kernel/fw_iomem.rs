@@ -95,8 +95,9 @@ impl FwIoMem {
         self.size
     }
 
-    /// The virtual address of the mapping, valid while `self` lives.
-    pub(crate) fn addr(&self) -> usize {
+    /// The virtual address of the mapping, valid while `self` lives (what a wrapper of C that
+    /// takes the mapping needs, e.g. `kernel::dmar_irq` on x86).
+    pub fn addr(&self) -> usize {
         self.io.addr()
     }
 }
