@@ -25,8 +25,10 @@
  * "BENCH <name> <value> <unit>". Timings are of an emulated machine (QEMU
  * TCG): they compare drivers, they say nothing of hardware.
  *
- * Usage: iommu-bench [-d BDF] [-b BLOCKDEV] (the edu at BDF, by default the
- * lowest; the disk BLOCKDEV, by default /dev/vda).
+ * Usage: iommu-bench [-d BDF] [-b BLOCKDEV] [-q] (the edu at BDF, by default
+ * the lowest; the disk BLOCKDEV, by default /dev/vda). -q: once, with a
+ * sixteenth of the work or less (qemu-ci/bench --quick): that every measure
+ * still runs, its number meaningless.
  */
 #include "vfio-lib.h"
 
@@ -39,6 +41,10 @@
 #define SZ_2M (2UL << 20)
 #define BLK_REQ (1UL << 20)
 #define BLK_TOTAL (32UL << 20)
+
+/* The repetitions and amounts of work: the defines above, or less with -q. */
+static int rounds = ROUNDS, n_4k = N_4K, n_2m = N_2M;
+static size_t blk_total = BLK_TOTAL;
 #define IOVA_BASE 0x100000000ULL
 
 static const struct pci_id edu = { "edu", 0x1234, 0x11e8 };
@@ -91,11 +97,11 @@ static int bench_map(struct ctx *c, uint8_t *buf, size_t len, int n, const char 
 {
 	uint64_t map_ns[ROUNDS], unmap_ns[ROUNDS];
 
-	for (int r = 0; r < ROUNDS; r++)
+	for (int r = 0; r < rounds; r++)
 		if (map_round(c, buf, len, n, &map_ns[r], &unmap_ns[r]))
 			return -1;
-	printf("BENCH map_%s %llu ns\n", tag, (unsigned long long)median(map_ns, ROUNDS));
-	printf("BENCH unmap_%s %llu ns\n", tag, (unsigned long long)median(unmap_ns, ROUNDS));
+	printf("BENCH map_%s %llu ns\n", tag, (unsigned long long)median(map_ns, rounds));
+	printf("BENCH unmap_%s %llu ns\n", tag, (unsigned long long)median(unmap_ns, rounds));
 	return 0;
 }
 
@@ -111,10 +117,10 @@ static int bench_blk(const char *disk)
 		close(fd);
 		return fail("posix_memalign: out of memory");
 	}
-	for (int r = 0; r < ROUNDS; r++) {
+	for (int r = 0; r < rounds; r++) {
 		uint64_t t0 = now_ns();
 
-		for (size_t off = 0; off < BLK_TOTAL; off += BLK_REQ) {
+		for (size_t off = 0; off < blk_total; off += BLK_REQ) {
 			if (pread(fd, buf, BLK_REQ, off) != (ssize_t)BLK_REQ) {
 				fail("pread %s at %zu: %s", disk, off, strerror(errno));
 				free(buf);
@@ -122,11 +128,11 @@ static int bench_blk(const char *disk)
 				return -1;
 			}
 		}
-		mbps[r] = (BLK_TOTAL >> 20) * 1000000000ULL / (now_ns() - t0);
+		mbps[r] = (blk_total >> 20) * 1000000000ULL / (now_ns() - t0);
 	}
 	free(buf);
 	close(fd);
-	printf("BENCH blk_read %llu MiB/s\n", (unsigned long long)median(mbps, ROUNDS));
+	printf("BENCH blk_read %llu MiB/s\n", (unsigned long long)median(mbps, rounds));
 	return 0;
 }
 
@@ -134,6 +140,7 @@ static int bench_blk(const char *disk)
 #define CMD_TLBI_NH_ASID 0x11
 #define CMDQ_BATCH 15
 #define CMDQ_CALLS 256
+static int cmdq_calls = CMDQ_CALLS;
 #define CMDQ_THREADS_MAX 4
 
 struct cmdq_thread {
@@ -144,7 +151,7 @@ struct cmdq_thread {
 	int err;
 };
 
-/* CMDQ_CALLS invalidations of CMDQ_BATCH commands on the vIOMMU. */
+/* cmdq_calls invalidations of CMDQ_BATCH commands on the vIOMMU. */
 static void *cmdq_worker(void *arg)
 {
 	struct cmdq_thread *w = arg;
@@ -155,7 +162,7 @@ static void *cmdq_worker(void *arg)
 		cmds[i][0] = CMD_TLBI_NH_ASID | (1ULL << 48);
 		cmds[i][1] = 0;
 	}
-	for (int i = 0; i < CMDQ_CALLS; i++) {
+	for (int i = 0; i < cmdq_calls; i++) {
 		struct iommu_hwpt_invalidate inv = {
 			.size = sizeof(inv),
 			.hwpt_id = w->viommu,
@@ -198,7 +205,7 @@ static int cmdq_round(int iommufd, uint32_t viommu, int n, uint64_t *rate, uint6
 			*worst = w[i].worst_ns;
 	}
 	CHECK(!err, "IOMMU_HWPT_INVALIDATE: %s", strerror(err));
-	*rate = (uint64_t)n * CMDQ_CALLS * CMDQ_BATCH * 1000000000ULL / (now_ns() - t0);
+	*rate = (uint64_t)n * cmdq_calls * CMDQ_BATCH * 1000000000ULL / (now_ns() - t0);
 	return 0;
 }
 
@@ -249,12 +256,12 @@ static int bench_cmdq(struct ctx *c)
 	for (int n = 1; n <= CMDQ_THREADS_MAX; n *= 2) {
 		uint64_t rate[ROUNDS], worst[ROUNDS];
 
-		for (int r = 0; r < ROUNDS; r++)
+		for (int r = 0; r < rounds; r++)
 			if (cmdq_round(c->iommufd, va.out_viommu_id, n, &rate[r], &worst[r]))
 				return -1;
-		printf("BENCH cmdq_t%d %llu cmd/s\n", n, (unsigned long long)median(rate, ROUNDS));
+		printf("BENCH cmdq_t%d %llu cmd/s\n", n, (unsigned long long)median(rate, rounds));
 		printf("BENCH cmdq_t%d_max %llu ns\n", n,
-		       (unsigned long long)median(worst, ROUNDS));
+		       (unsigned long long)median(worst, rounds));
 	}
 	return 0;
 }
@@ -270,12 +277,25 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ret = pci_dev_arg("iommu-bench", &edu, &argc, &argv, bdf);
-	if (!ret && argc == 3 && !strcmp(argv[1], "-b")) {
-		disk = argv[2];
-		argc -= 2;
+	while (!ret && argc > 1) {
+		if (argc > 2 && !strcmp(argv[1], "-b")) {
+			disk = argv[2];
+			argv += 2;
+			argc -= 2;
+		} else if (!strcmp(argv[1], "-q")) {
+			rounds = 1;
+			n_4k = N_4K / 16;
+			n_2m = N_2M / 16;
+			blk_total = BLK_TOTAL / 16;
+			cmdq_calls = CMDQ_CALLS / 16;
+			argv++;
+			argc--;
+		} else {
+			break;
+		}
 	}
 	if (ret || argc != 1) {
-		fprintf(stderr, "usage: iommu-bench [-d BDF] [-b BLOCKDEV]\n");
+		fprintf(stderr, "usage: iommu-bench [-d BDF] [-b BLOCKDEV] [-q]\n");
 		return 2;
 	}
 	if (pci_dev_default("iommu-bench", &edu, bdf))
@@ -286,8 +306,8 @@ int main(int argc, char **argv)
 		perror("iommu-bench: mmap");
 		return 1;
 	}
-	if (ctx_open(&c, "iommufd", bdf) || bench_map(&c, buf, PAGE, N_4K, "4k") ||
-	    bench_map(&c, buf, SZ_2M, N_2M, "2m") || bench_blk(disk) || bench_cmdq(&c)) {
+	if (ctx_open(&c, "iommufd", bdf) || bench_map(&c, buf, PAGE, n_4k, "4k") ||
+	    bench_map(&c, buf, SZ_2M, n_2m, "2m") || bench_blk(disk) || bench_cmdq(&c)) {
 		fprintf(stderr, "iommu-bench: %s\n", failmsg);
 		ret = 1;
 	}

@@ -392,6 +392,36 @@ def build_selftests():
     return built
 
 
+def build_dma_map_benchmark():
+    """tools/dma/dma_map_benchmark of the pinned tree (the user side of the kernel's
+    CONFIG_DMA_MAP_BENCHMARK) built by its Makefile as a static arm64 program, with LLVM 19
+    like the VFIO selftests (build_selftests()); rebuilt when its source is newer. Its path."""
+    need(CLANG, "ld.lld-19", "make")
+    inc = KOUT / "usr/include"
+    src = KSRC / "tools/dma"
+    if not (inc / "linux/types.h").exists():
+        raise HarnessError(f"no installed uAPI headers in {inc} (run qemu-ci/build)")
+    if not (src / "Makefile").exists():
+        raise HarnessError(f"no {src}/Makefile in the kernel tree (run qemu-ci/setup)")
+    out = GUEST / "dma"
+    prog = out / "dma_map_benchmark"
+    if not _newer(prog, src / "dma_map_benchmark.c",
+                  KSRC / "include/uapi/linux/map_benchmark.h"):
+        return prog
+    out.mkdir(parents=True, exist_ok=True)
+    gcc = "/usr/lib/gcc-cross/aarch64-linux-gnu/12"
+    # The Makefile appends its own flags to CFLAGS and compiles and links in one command.
+    cmd = ["make", "-C", str(src), "LLVM=-19", "ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-",
+           f"OUTPUT={out}/",
+           f"CFLAGS=--target=aarch64-linux-gnu -static -fuse-ld=lld -Werror -isystem {inc} "
+           f"-isystem /usr/aarch64-linux-gnu/include -B{gcc} -L{gcc} -L/usr/aarch64-linux-gnu/lib"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode or not prog.exists():
+        raise HarnessError(f"building tools/dma/dma_map_benchmark failed:\n"
+                           f"{(r.stdout + r.stderr)[-3000:]}")
+    return prog
+
+
 def build_initramfs(payload: Path | None = None, kexec_into: Path | None = None,
                     name: str | None = None) -> Path:
     """busybox + init + test programs (+ payload) as a gzipped newc cpio. With `kexec_into`,

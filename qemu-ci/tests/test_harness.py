@@ -15,6 +15,7 @@ import unittest
 import unittest.mock
 from pathlib import Path
 
+from qemuci import bench as qbench
 from qemuci import console, harness, ktap
 
 QEMU_CI = Path(__file__).resolve().parents[1]
@@ -990,6 +991,77 @@ class BenchTest(unittest.TestCase):
                              "rust": [{"m": (200, "ns")}, {"m": (200, "ns")}, {"m": (200, "ns")}]})
         self.assertIn("rust / c", lines[0])
         self.assertEqual(lines[1].split(), ["m", "100", "ns", "(20%)", "200", "ns", "(0%)", "2.00"])
+
+
+DMA_BENCH_OUT = """\
+DMA-BENCH-DOMAIN strict DMA
+DMA-BENCH strict t1 g1
+dma mapping benchmark(SINGLE_MODE): threads:1 seconds:1 node:-1 dir:BIDIRECTIONAL granule:1
+[    9.100000] some kernel line
+average map latency(us):6.5 standard deviation:29.9
+average unmap latency(us):16.3 standard deviation:34.1
+DMA-BENCH strict t4 g16
+dma mapping benchmark(SINGLE_MODE): threads:4 seconds:1 node:-1 dir:BIDIRECTIONAL granule:16
+average map latency(us):22.1 standard deviation:357.7
+"""
+
+
+class DmaBenchTest(unittest.TestCase):
+    """qemu-ci/bench's reading of the kernel's dma_map_benchmark."""
+
+    def test_latencies_in_ns_and_their_sum(self):
+        got, why = qbench.parse_dma(DMA_BENCH_OUT)
+        self.assertEqual(got, {"dma_strict_t1_g1": (22800, "ns"),
+                               "dma_strict_t1_g1_map": (6500, "ns"),
+                               "dma_strict_t1_g1_unmap": (16300, "ns")})
+        # A case whose output is cut short is a problem, not a number.
+        self.assertEqual(why, ["dma_map_benchmark strict t4 g16: no map and unmap latency"])
+
+    def test_cases_of_the_wrong_domain_do_not_count(self):
+        got, why = qbench.parse_dma(DMA_BENCH_OUT.replace("strict DMA", "strict DMA-FQ"))
+        self.assertEqual(got, {})
+        self.assertIn("dma_map_benchmark strict: the group's domain was DMA-FQ, not DMA", why)
+        got, _ = qbench.parse_dma(DMA_BENCH_OUT.replace("DMA-BENCH-DOMAIN strict DMA\n", ""))
+        self.assertEqual(got, {})
+
+    def boot(self, text, status=0):
+        return harness.Boot("bench-c-0", Path("/dev/null"), text, 0, False, 1.0,
+                            guest_status=status)
+
+    def full_output(self, viommu=False):
+        lines = ["BENCH map_4k 1 ns", "BENCH unmap_4k 1 ns", "BENCH map_2m 1 ns",
+                 "BENCH unmap_2m 1 ns", "BENCH blk_read 1 MiB/s"]
+        if viommu:
+            lines += [f"BENCH cmdq_t{n} 1 cmd/s\nBENCH cmdq_t{n}_max 1 ns" for n in (1, 2, 4)]
+        for mode, want in qbench.DMA_MODES.items():
+            lines.append(f"DMA-BENCH-DOMAIN {mode} {want}")
+            for t in qbench.DMA_THREADS:
+                for g in qbench.DMA_GRANULES:
+                    lines += [f"DMA-BENCH {mode} t{t} g{g}", "average map latency(us):1.0 x",
+                              "average unmap latency(us):2.0 x"]
+        return "\n".join(lines) + "\n"
+
+    def test_every_measure_or_a_problem(self):
+        for viommu in (False, True):
+            got, why = qbench.results_of(self.boot(self.full_output(viommu)), viommu)
+            self.assertEqual(why, [])
+            self.assertEqual(sorted(got), sorted(qbench.expected(viommu)))
+        # Without a vIOMMU's measures where one was asked for, or with a dma case gone.
+        _, why = qbench.results_of(self.boot(self.full_output()), True)
+        self.assertEqual(why, ["no cmdq_t1, cmdq_t1_max, cmdq_t2, cmdq_t2_max, cmdq_t4, "
+                               "cmdq_t4_max"])
+        text = self.full_output().replace("DMA-BENCH lazy t4 g16\n", "")
+        _, why = qbench.results_of(self.boot(text), False)
+        self.assertEqual(why, ["no dma_lazy_t4_g16, dma_lazy_t4_g16_map, dma_lazy_t4_g16_unmap"])
+        _, why = qbench.results_of(self.boot(self.full_output(), status=1), False)
+        self.assertEqual(why, ["guest exited 1"])
+
+    def test_payload_runs_every_case(self):
+        script = qbench.PAYLOAD.format(iommu_bench_args="-q", threads="1 2 4", granules="1 16",
+                                       seconds=1)
+        self.assertIn("iommu-bench -q ||", script)
+        self.assertIn("./dma_map_benchmark -t $t -g $g -s 1 ||", script)
+        self.assertIn("echo DMA-FQ >$type", script)
 
 
 class ToolsTest(unittest.TestCase):

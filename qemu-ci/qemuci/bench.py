@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The benchmarks of qemu-ci/bench: the guest payload that runs them, what it prints parsed into
+measures, which measures a boot must have given, and the comparison table."""
+
+import re
+import shutil
+import statistics
+from pathlib import Path
+
+from . import harness
+from .harness import HarnessError
+
+# qemu-ci/guest/iommu-bench's results: "BENCH <name> <value> <unit>".
+BENCH = re.compile(r"^BENCH (\w+) (\d+) (\S+)\s*$", re.M)
+
+# The kernel's dma_map_benchmark (CONFIG_DMA_MAP_BENCHMARK, tools/dma/dma_map_benchmark): the
+# DMA API's dma_map_single/dma_unmap_single on a device bound to its driver, by kernel threads.
+# The cases: (DMA domain, threads, granule in pages); strict first, then the group's default
+# domain switched to DMA-FQ through sysfs (the kernel allows DMA -> DMA-FQ with a driver bound).
+DMA_MODES = {"strict": "DMA", "lazy": "DMA-FQ"}
+DMA_THREADS = (1, 2, 4)
+DMA_GRANULES = (1, 16)
+DMA_CASES = [(m, t, g) for m in DMA_MODES for t in DMA_THREADS for g in DMA_GRANULES]
+# Seconds per case: the benchmark's own minimum is 1.
+DMA_SECONDS, DMA_SECONDS_QUICK = 3, 1
+
+# The guest side. dma_map_benchmark gets igb (00:02.0: a group of its own, no driver, nothing else
+# uses it in these boots; edu at 00:01.0 is iommu-bench's, through VFIO, and the edus behind the
+# PCIe-to-PCI bridge alias: the C driver leaves the second out of every group, its DMA API
+# direct). The device's group and type are printed before each mode, for the host to check.
+PAYLOAD = """#!/bin/sh
+# qemu-ci/bench: iommu-bench, then the kernel's dma_map_benchmark.
+status=0
+iommu-bench {iommu_bench_args} || status=1
+dev=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat $d/vendor):$(cat $d/device)" = 0x8086:0x10c9 ] && dev=${{d##*/}}
+done
+[ -n "$dev" ] || {{ echo "dma-bench: no igb"; exit 1; }}
+[ -e /sys/bus/pci/devices/$dev/driver ] && echo $dev >/sys/bus/pci/devices/$dev/driver/unbind
+echo dma_map_benchmark >/sys/bus/pci/devices/$dev/driver_override
+echo $dev >/sys/bus/pci/drivers_probe
+drv=$(readlink /sys/bus/pci/devices/$dev/driver)
+[ "${{drv##*/}}" = dma_map_benchmark ] && [ -e /sys/kernel/debug/dma_map_benchmark ] ||
+	{{ echo "dma-bench: $dev not bound to dma_map_benchmark"; exit 1; }}
+group=$(readlink /sys/bus/pci/devices/$dev/iommu_group)
+type=/sys/kernel/iommu_groups/${{group##*/}}/type
+[ -n "$group" ] || {{ echo "dma-bench: $dev is in no IOMMU group"; exit 1; }}
+echo "dma-bench: $dev bound to ${{drv##*/}}, IOMMU group ${{group##*/}}"
+for mode in strict lazy; do
+	if [ $mode = lazy ]; then
+		echo DMA-FQ >$type || {{ echo "dma-bench: no DMA-FQ through $type"; exit 1; }}
+	fi
+	echo "DMA-BENCH-DOMAIN $mode $(cat $type)"
+	for t in {threads}; do
+		for g in {granules}; do
+			echo "DMA-BENCH $mode t$t g$g"
+			./dma_map_benchmark -t $t -g $g -s {seconds} || status=1
+		done
+	done
+done
+exit $status
+"""
+
+
+def write_payload(where: Path, quick=False):
+    """The payload directory of a bench boot, at `where`: its run script and dma_map_benchmark."""
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "run").write_text(PAYLOAD.format(
+        iommu_bench_args="-q" if quick else "",
+        threads=" ".join(map(str, DMA_THREADS)), granules=" ".join(map(str, DMA_GRANULES)),
+        seconds=DMA_SECONDS_QUICK if quick else DMA_SECONDS))
+    (where / "run").chmod(0o755)
+    shutil.copy2(harness.build_dma_map_benchmark(), where / "dma_map_benchmark")
+
+
+def parse(text):
+    """{name: (value, unit)} of the BENCH lines of a guest's output."""
+    return {m.group(1): (int(m.group(2)), m.group(3)) for m in BENCH.finditer(text)}
+
+
+DMA_CASE = re.compile(r"^DMA-BENCH (\w+) t(\d+) g(\d+)\s*$", re.M)
+DMA_DOMAIN = re.compile(r"^DMA-BENCH-DOMAIN (\w+) (\S+)\s*$", re.M)
+DMA_LATENCY = re.compile(r"^average (map|unmap) latency\(us\):(\d+\.\d) ", re.M)
+
+
+def dma_name(mode, threads, granule):
+    return f"dma_{mode}_t{threads}_g{granule}"
+
+
+def parse_dma(text):
+    """The dma_map_benchmark results of a guest's output: ({name: (ns, "ns")}, problems). Per
+    case the average latency of a map and of an unmap (NAME_map, NAME_unmap), and of both
+    (NAME); the kernel averages 100 ns units, so they are to 100 ns. A case is counted only
+    where the group's domain was the mode's (DMA_MODES)."""
+    got, why = {}, []
+    domains = dict(DMA_DOMAIN.findall(text))
+    for mode, want in DMA_MODES.items():
+        if mode in domains and domains[mode] != want:
+            why.append(f"dma_map_benchmark {mode}: the group's domain was {domains[mode]}, "
+                       f"not {want}")
+    cases = list(DMA_CASE.finditer(text))
+    for i, m in enumerate(cases):
+        mode, t, g = m.group(1), int(m.group(2)), int(m.group(3))
+        if domains.get(mode) != DMA_MODES.get(mode):
+            continue
+        end = cases[i + 1].start() if i + 1 < len(cases) else len(text)
+        lat = dict(DMA_LATENCY.findall(text[m.end():end]))
+        if set(lat) != {"map", "unmap"}:
+            why.append(f"dma_map_benchmark {mode} t{t} g{g}: no map and unmap latency")
+            continue
+        ns = {k: round(float(v) * 1000) for k, v in lat.items()}
+        name = dma_name(mode, t, g)
+        got[name] = (ns["map"] + ns["unmap"], "ns")
+        got[name + "_map"] = (ns["map"], "ns")
+        got[name + "_unmap"] = (ns["unmap"], "ns")
+    return got, why
+
+
+def expected(viommu):
+    """The measures every boot must give: with a vIOMMU (`viommu`: a CANWBS boot), the command
+    queue's too."""
+    names = ["map_4k", "unmap_4k", "map_2m", "unmap_2m", "blk_read"]
+    if viommu:
+        names += [f"cmdq_t{n}{s}" for n in (1, 2, 4) for s in ("", "_max")]
+    for c in DMA_CASES:
+        names += [dma_name(*c) + s for s in ("", "_map", "_unmap")]
+    return names
+
+
+def results_of(b, viommu):
+    """(measures, problems) of bench boot `b`: every measure it gave, and why it does not
+    count (a failed boot, a guest exit status, a measure of expected() missing)."""
+    got = parse(b.text)
+    dma, why = parse_dma(b.text)
+    got.update(dma)
+    why = list(b.failures) + why
+    if b.guest_status not in (0, None):
+        why.append(f"guest exited {b.guest_status}")
+    missing = [n for n in expected(viommu) if n not in got]
+    if missing:
+        why.append(f"no {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}")
+    return got, why
+
+
+# The machine of --quick (qemu-ci/test's stage too): the one every measure runs on.
+QUICK_MACHINE = {"canwbs": True}
+
+
+def boot_command(initrd, driver, smmu_stages="nested", smp=2, canwbs=False):
+    """The QEMU command of one bench boot (a later -smp overrides the harness's; none when it
+    is the harness's, so that the machine is the one qemu-ci/test's CANWBS boots read the IORT
+    of, which harness.machine_iort() keeps per machine)."""
+    base = harness.QEMU_BASE[harness.QEMU_BASE.index("-smp") + 1]
+    return harness.qemu_command(initrd, "payload", driver, stages=smmu_stages,
+                                qemu_args=("-smp", str(smp)) if str(smp) != base else (),
+                                acpi=canwbs,
+                                iort="canwbs" if canwbs else None)
+
+
+def table(results):
+    """The comparison as lines: results is {driver: [{name: (value, unit)}, ...]}."""
+    drivers = list(results)
+    names = []
+    for runs in results.values():
+        for r in runs:
+            names += [n for n in r if n not in names]
+    width = max([12] + [len(n) + 2 for n in names])
+    head = f"{'measure':<{width}}" + "".join(f"{d + ' (median, spread)':>28}" for d in drivers)
+    if set(drivers) >= {"c", "rust"}:
+        head += f"{'rust / c':>10}"
+    lines = [head]
+    for n in names:
+        unit = next(r[n][1] for runs in results.values() for r in runs if n in r)
+        vals = {d: [r[n][0] for r in runs if n in r] for d, runs in results.items()}
+        med = {d: statistics.median(v) for d, v in vals.items() if v}
+        # The spread of the rounds, (max - min) / median: what the ratio can be trusted to.
+        spread = {d: (max(vals[d]) - min(vals[d])) / med[d] if med[d] else 0 for d in med}
+        line = f"{n:<{width}}" + "".join(
+            f"{f'{med[d]:.0f} {unit} ({spread[d]:.0%})' if d in med else '-':>28}"
+            for d in drivers)
+        if set(drivers) >= {"c", "rust"} and med.get("c"):
+            line += f"{med.get('rust', 0) / med['c']:>10.2f}"
+        lines.append(line)
+    return lines
+
+
+def check_built():
+    """HarnessError unless the kernel has the DMA API benchmark."""
+    if harness.kernel_config().get("CONFIG_DMA_MAP_BENCHMARK") != "y":
+        raise HarnessError("CONFIG_DMA_MAP_BENCHMARK is not set in the kernel (qemu-ci/build)")
