@@ -111,8 +111,9 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
         if d != driver:
             cmdline += DRIVERS[d]["off"]
     if mode != "kunit":
-        # As on arm64: 2 MiB hugepages for the VFIO tests' block mappings (no 1 GiB page:
-        # kmemleak would scan it for two minutes at the end of every boot).
+        # As on arm64: 2 MiB hugepages for the VFIO tests' block mappings. No 1 GiB page: the
+        # x86_64 kernel has no CONTIG_ALLOC for the run-time allocation arm64 makes
+        # (harness.HUGEPAGES_1G), and one taken at boot would cost kmemleak's scan two minutes.
         cmdline += ["kunit.enable=0", *harness.HUGEPAGES]
     cmdline += list(append)
     # -vga none: no VGA at 00:01.0, where edu then sits as on arm64's virt.
