@@ -20,7 +20,8 @@
  * old translation until a TLBI_NH_VA through IOMMU_HWPT_INVALIDATE, that a DMA
  * to an unmapped stage 1 address gives an F_TRANSLATION record carrying the
  * vSID on the vEVENTQ, that a stage 1 PTE pointing outside the IOAS moves no
- * data, and that a bad vSTE or a batch with a bad command is refused (EIO,
+ * data, that guest RAM unmapped from the parent's stage 2 takes the nested
+ * translations through it along (a cached one must not be used), and that a bad vSTE or a batch with a bad command is refused (EIO,
  * with entry_num saying where) and changes nothing. A second vIOMMU, igb's,
  * in the same iommufd can neither be named from edu's nor name edu's stream.
  *
@@ -397,6 +398,20 @@ static int t_nested_s1_dma(struct vsmmu *v)
 	      "faults must not be forwarded", n, (unsigned long)(evt[0] & 0xff),
 	      (unsigned long)(evt[0] >> 32));
 
+	/*
+	 * The parent's stage 2 loses guest RAM: a later DMA to VA_DST must not reach
+	 * the page the guest's PTE still names. QEMU's SMMU, as hardware may, keeps
+	 * what both stages gave VA_DST under the guest's ASID, which TLBI_S2_IPA
+	 * does not reach: the host must also invalidate the VMID's stage 1 entries.
+	 */
+	CHECK(!ctx_unmap(&v->c, GRAM_IPA, (GRAM_PAGES - 1) * PAGE),
+	      "IOMMU_IOAS_UNMAP(guest RAM): %s", strerror(errno));
+	memset(gpage(PG_ALT), 0, PAGE);
+	if (!(!edu_dma(&v->c, VA_DST, PAGE, 1)))
+		return -1;
+	CHECK(all_zero((uint8_t *)gpage(PG_ALT)), "a DMA after guest RAM left stage 2 wrote the "
+	      "page: the nested translation cached before the unmap was used");
+
 	CHECK(!attach(v, v->s2), "attach back to the NEST_PARENT HWPT: %s", strerror(errno));
 	CHECK(!destroy(v->c.iommufd, nested), "IOMMU_DESTROY(nested HWPT): %s", strerror(errno));
 	/* The fd holds the vEVENTQ: closed first. */
@@ -405,7 +420,7 @@ static int t_nested_s1_dma(struct vsmmu *v)
 	      strerror(errno));
 	CHECK(!destroy(v->c.iommufd, vdev), "IOMMU_DESTROY(vDEVICE): %s", strerror(errno));
 	CHECK(!destroy(v->c.iommufd, viommu), "IOMMU_DESTROY(vIOMMU): %s", strerror(errno));
-	return ctx_unmap(&v->c, GRAM_IPA, (GRAM_PAGES - 1) * PAGE);
+	return 0;
 }
 
 /* Bad vSTEs and bad command batches are refused, as C refuses them, and change nothing. */

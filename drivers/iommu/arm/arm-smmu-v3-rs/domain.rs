@@ -126,6 +126,10 @@ impl TlbId {
 pub(crate) struct TlbTag {
     smmu: Arc<Smmu>,
     id: TlbId,
+    /// The domain is a stage 2 that guests' stage 1 nests on: the SMMU may cache what the two
+    /// stages give together, tagged by the guest's ASIDs, which a stage 2 invalidation by IPA
+    /// does not reach.
+    nest_parent: bool,
     /// An interrupts-off spinlock: invalidations run where the DMA API unmaps, which may be a
     /// hard interrupt handler.
     #[pin]
@@ -145,8 +149,9 @@ fn ats_key(m: &Master) -> usize {
 }
 
 impl TlbTag {
-    /// Allocates a new ASID (`stage1`) or VMID on `smmu`.
-    fn new(smmu: &Arc<Smmu>, stage1: bool) -> Result<Arc<Self>> {
+    /// Allocates a new ASID (`stage1`) or VMID on `smmu`, for a domain that is a nesting parent
+    /// if `nest_parent` (a stage 2 one).
+    fn new(smmu: &Arc<Smmu>, stage1: bool, nest_parent: bool) -> Result<Arc<Self>> {
         let id = if stage1 {
             TlbId::Asid(smmu.alloc_asid()?)
         } else {
@@ -156,6 +161,7 @@ impl TlbTag {
             pin_init!(Self {
                 smmu: smmu.clone(),
                 id,
+                nest_parent,
                 ats <- new_spinlock_irq!(KVec::new(), "arm_smmu_v3_rs::ats_devices"),
             }),
             GFP_KERNEL,
@@ -215,10 +221,23 @@ impl TlbTag {
 
     /// Invalidates `[iova, iova + size)`, entries of size `granule`, only leaves if `leaf`,
     /// then the range in the ATCs.
+    ///
+    /// For a nesting parent, also every stage 1 entry of its VMID (`TLBI_NH_ALL`), after the
+    /// stage 2 range: the SMMU may hold nested translations that combine both stages under the
+    /// guests' ASIDs, which `TLBI_S2_IPA` leaves in place, and an IPA range does not say which
+    /// input addresses they are for.
     fn invalidate_range(&self, iova: u64, size: u64, granule: usize, leaf: bool) -> Result {
         let r = match self.id {
             TlbId::Asid(asid) => self.smmu.invalidate_s1(asid, iova, size, granule, leaf),
-            TlbId::Vmid(vmid) => self.smmu.invalidate_s2(vmid, iova, size, granule, leaf),
+            TlbId::Vmid(vmid) => {
+                let r = self.smmu.invalidate_s2(vmid, iova, size, granule, leaf);
+                let nested = if self.nest_parent {
+                    self.smmu.issue_sync(&[Cmd::tlbi_nh_all(vmid)])
+                } else {
+                    Ok(())
+                };
+                r.and(nested)
+            }
         };
         self.atc_invalidate(iova, size);
         r
@@ -340,15 +359,19 @@ pub(crate) struct S2Domain {
 impl S2Domain {
     /// Allocates a domain with a new VMID and an empty table (see [`compose::s2_ias`]), which
     /// tracks dirty pages if `dirty` (`EOPNOTSUPP` where the SMMU cannot, see
-    /// [`crate::features::Features::dirty_tracking`]).
-    pub(crate) fn new(smmu: &Arc<Smmu>, dirty: bool) -> Result<(PagingConfig, Self)> {
+    /// [`crate::features::Features::dirty_tracking`]) and is a nesting parent if `nest_parent`.
+    pub(crate) fn new(
+        smmu: &Arc<Smmu>,
+        dirty: bool,
+        nest_parent: bool,
+    ) -> Result<(PagingConfig, Self)> {
         let f = &smmu.features;
         let ias = compose::s2_ias(
             f.idr.oas_bits().ok_or(ENXIO)?,
             f.pgsize_bitmap.trailing_zeros(),
         );
         let (config, paging) = configs(smmu, ias, dirty)?;
-        let tag = TlbTag::new(smmu, false)?;
+        let tag = TlbTag::new(smmu, false, nest_parent)?;
         let TlbId::Vmid(vmid) = tag.id else {
             return Err(EINVAL);
         };
@@ -395,7 +418,7 @@ impl S1Domain {
     /// [`crate::features::Features::dirty_tracking`]).
     pub(crate) fn new(smmu: &Arc<Smmu>, dirty: bool) -> Result<(PagingConfig, Self)> {
         let (config, paging) = configs(smmu, S1_IAS, dirty)?;
-        let tag = TlbTag::new(smmu, true)?;
+        let tag = TlbTag::new(smmu, true, false)?;
         let TlbId::Asid(asid) = tag.id else {
             return Err(EINVAL);
         };

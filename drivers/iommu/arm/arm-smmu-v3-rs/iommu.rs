@@ -222,7 +222,8 @@ impl iommu::Ops for SmmuIommu {
             let (config, d) = S1Domain::new(smmu, dirty)?;
             (config, Stage::S1(d))
         } else if idr.s2() {
-            let (config, d) = S2Domain::new(smmu, dirty)?;
+            let nest_parent = flags.contains(PagingFlags::NEST_PARENT);
+            let (config, d) = S2Domain::new(smmu, dirty, nest_parent)?;
             (config, Stage::S2(d))
         } else {
             return Err(EOPNOTSUPP);
