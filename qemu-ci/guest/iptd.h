@@ -66,4 +66,68 @@
 
 static const struct pci_id iptd_id = { "iommu-pcie-testdev", IPTD_VENDOR, IPTD_DEVICE };
 
+/* One address space of the PASID programs: an IOAS, a PASID-capable HWPT on it, a page at iova. */
+struct iptd_space {
+	uint32_t ioas, hwpt;
+	uint32_t *page;
+};
+
+/*
+ * Fills *s for @c's device: the IOAS @ioas (a new one if 0), a page filled
+ * with @fill mapped at @iova in it, and an HWPT on it that PASIDs can share
+ * the device with (IOMMU_HWPT_ALLOC_PASID).
+ */
+static inline int iptd_space_init(struct ctx *c, struct iptd_space *s, uint32_t ioas,
+				  uint64_t iova, uint32_t fill)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_hwpt_alloc hwpt = {
+		.size = sizeof(hwpt),
+		.flags = IOMMU_HWPT_ALLOC_PASID,
+		.dev_id = c->devid,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.length = PAGE,
+		.iova = iova,
+	};
+
+	if (!ioas) {
+		CHECK(!ioctl(c->iommufd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC: %s",
+		      strerror(errno));
+		ioas = alloc.out_ioas_id;
+	}
+	s->ioas = ioas;
+	s->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(s->page != MAP_FAILED, "mmap: %s", strerror(errno));
+	for (size_t i = 0; i < PAGE / 4; i++)
+		s->page[i] = fill;
+	m.ioas_id = ioas;
+	m.user_va = (uintptr_t)s->page;
+	CHECK(!ioctl(c->iommufd, IOMMU_IOAS_MAP, &m), "IOMMU_IOAS_MAP: %s", strerror(errno));
+	hwpt.pt_id = ioas;
+	CHECK(!ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &hwpt), "IOMMU_HWPT_ALLOC(PASID): %s",
+	      strerror(errno));
+	s->hwpt = hwpt.out_hwpt_id;
+	return 0;
+}
+
+/* Attaches @pasid of @c's device (its RID for 0) to the HWPT of *s. */
+static inline int iptd_space_attach(struct ctx *c, struct iptd_space *s, uint32_t pasid)
+{
+	struct vfio_device_attach_iommufd_pt at = {
+		.argsz = sizeof(at),
+		.flags = pasid ? VFIO_DEVICE_ATTACH_PASID : 0,
+		.pt_id = s->hwpt,
+		.pasid = pasid,
+	};
+
+	CHECK(!ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(pasid %u): %s", pasid, strerror(errno));
+	return 0;
+}
+
 #endif

@@ -26,18 +26,12 @@
 #define PASID_B		9
 #define PASID_NONE	6	/* never attached */
 
-/* One address space: an IOAS, a PASID-capable HWPT on it, the page at IOVA. */
-struct space {
-	uint32_t ioas, hwpt;
-	uint32_t *page;
-};
-
 /* Return -1 (failmsg already set) when x fails. */
 #define TRY(x) do { if (x) return -1; } while (0)
 
 static struct ctx c;
 static char bdf[32];
-static struct space rid, sa, sb;
+static struct iptd_space rid, sa, sb;
 
 static uint32_t rd(unsigned int off)
 {
@@ -66,7 +60,7 @@ static void fill_buf(uint32_t tag)
 		wr(IPTD_BUF + 4 * i, tag + i);
 }
 
-static int page_has(struct space *s, uint32_t tag, const char *what)
+static int page_has(struct iptd_space *s, uint32_t tag, const char *what)
 {
 	for (int i = 0; i < 4; i++)
 		CHECK(s->page[i] == tag + i, "%s: word %d is %#x, want %#x", what, i,
@@ -74,55 +68,9 @@ static int page_has(struct space *s, uint32_t tag, const char *what)
 	return 0;
 }
 
-static int space_init(struct space *s, uint32_t ioas, uint32_t fill)
+static int attach(struct iptd_space *s, uint32_t pasid)
 {
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	struct iommu_hwpt_alloc hwpt = {
-		.size = sizeof(hwpt),
-		.flags = IOMMU_HWPT_ALLOC_PASID,
-		.dev_id = c.devid,
-		.data_type = IOMMU_HWPT_DATA_NONE,
-	};
-	struct iommu_ioas_map m = {
-		.size = sizeof(m),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.length = PAGE,
-		.iova = IOVA,
-	};
-
-	if (!ioas) {
-		CHECK(!ioctl(c.iommufd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC: %s",
-		      strerror(errno));
-		ioas = alloc.out_ioas_id;
-	}
-	s->ioas = ioas;
-	s->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(s->page != MAP_FAILED, "mmap: %s", strerror(errno));
-	for (size_t i = 0; i < PAGE / 4; i++)
-		s->page[i] = fill;
-	m.ioas_id = ioas;
-	m.user_va = (uintptr_t)s->page;
-	CHECK(!ioctl(c.iommufd, IOMMU_IOAS_MAP, &m), "IOMMU_IOAS_MAP: %s", strerror(errno));
-	hwpt.pt_id = ioas;
-	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &hwpt), "IOMMU_HWPT_ALLOC(PASID): %s",
-	      strerror(errno));
-	s->hwpt = hwpt.out_hwpt_id;
-	return 0;
-}
-
-static int attach(struct space *s, uint32_t pasid)
-{
-	struct vfio_device_attach_iommufd_pt at = {
-		.argsz = sizeof(at),
-		.flags = pasid ? VFIO_DEVICE_ATTACH_PASID : 0,
-		.pt_id = s->hwpt,
-		.pasid = pasid,
-	};
-
-	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
-	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(pasid %u): %s", pasid, strerror(errno));
-	return 0;
+	return iptd_space_attach(&c, s, pasid);
 }
 
 /* The pages' fill words, to see that a DMA wrote nowhere else. */
@@ -130,7 +78,7 @@ static int attach(struct space *s, uint32_t pasid)
 #define FILL_A 0xaaaaaaaau
 #define FILL_B 0xbbbbbbbbu
 
-static int untouched(struct space *s, uint32_t fill, const char *what)
+static int untouched(struct iptd_space *s, uint32_t fill, const char *what)
 {
 	for (size_t i = 0; i < PAGE / 4; i++)
 		CHECK(s->page[i] == fill, "%s page word %zu is %#x: written by another PASID's DMA",
@@ -376,8 +324,9 @@ static const struct ktap_case cases[] = {
 
 static int setup(const char *dev)
 {
-	return ctx_open(&c, "iommufd", dev) || space_init(&rid, c.ioas, FILL_RID) ||
-	       space_init(&sa, 0, FILL_A) || space_init(&sb, 0, FILL_B) ? -1 : 0;
+	return ctx_open(&c, "iommufd", dev) || iptd_space_init(&c, &rid, c.ioas, IOVA, FILL_RID) ||
+	       iptd_space_init(&c, &sa, 0, IOVA, FILL_A) ||
+	       iptd_space_init(&c, &sb, 0, IOVA, FILL_B) ? -1 : 0;
 }
 
 static void teardown(void)

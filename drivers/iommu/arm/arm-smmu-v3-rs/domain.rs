@@ -66,6 +66,7 @@ use crate::{
             TableCfg,
             S1_IAS, //
         },
+        ids::Ssid,
         ste::Ste,
     },
     master::Master,
@@ -136,16 +137,37 @@ pub(crate) struct TlbTag {
     ats: SpinLockIrq<KVec<AtsDevice>>,
 }
 
-/// A device with ATS attached to a paging domain (by its RID): its StreamIDs.
-struct AtsDevice {
+/// An attachment of a device with ATS to a paging domain, or to a nested domain on it: whose
+/// ATC entries the domain's invalidations must reach, and how.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AtsKey {
     /// The device's [`Master`], as an address: only compared.
-    key: usize,
-    sids: KVec<u32>,
+    master: usize,
+    /// The attached PASID; `None` for the RID, whose invalidations carry no SubstreamID and
+    /// so reach the entries of every PASID too.
+    ssid: Option<Ssid>,
+    /// Through a guest's stage 1 (a nested domain on this parent): the ATC holds what both
+    /// stages give the guest's addresses, which a stage 2 range does not name, so the
+    /// domain's invalidations drop everything the ATC holds.
+    full: bool,
 }
 
-/// Identifies `m` in a [`TlbTag`]'s ATS list.
-fn ats_key(m: &Master) -> usize {
-    core::ptr::from_ref(m) as usize
+impl AtsKey {
+    /// The attachment of the RID (`ssid` `None`) or a PASID of `m`, `full` through a guest's
+    /// stage 1.
+    pub(crate) fn new(m: &Master, ssid: Option<Ssid>, full: bool) -> Self {
+        Self {
+            master: core::ptr::from_ref(m) as usize,
+            ssid,
+            full,
+        }
+    }
+}
+
+/// A device with ATS attached to a paging domain: the attachment, and the device's StreamIDs.
+struct AtsDevice {
+    key: AtsKey,
+    sids: KVec<u32>,
 }
 
 impl TlbTag {
@@ -173,37 +195,38 @@ impl TlbTag {
         tag
     }
 
-    /// Adds `m`, which gets ATS in this domain, to the devices whose ATCs are invalidated.
-    fn ats_add(&self, m: &Master) -> Result {
+    /// Adds the attachment `key` of `m`, which has ATS, to those whose ATCs the domain's
+    /// invalidations reach.
+    fn ats_add(&self, m: &Master, key: AtsKey) -> Result {
         let mut sids = KVec::with_capacity(m.sids().len(), GFP_KERNEL)?;
         sids.extend_from_slice(m.sids(), GFP_KERNEL)?;
-        self.ats.lock().push(
-            AtsDevice {
-                key: ats_key(m),
-                sids,
-            },
-            GFP_ATOMIC,
-        )?;
+        self.ats.lock().push(AtsDevice { key, sids }, GFP_ATOMIC)?;
         Ok(())
     }
 
-    /// Removes `m` (one entry) from the devices whose ATCs are invalidated, if it is there.
-    fn ats_remove(&self, m: &Master) {
+    /// Removes the attachment `key` (one entry) from those whose ATCs are invalidated, if it
+    /// is there.
+    fn ats_remove(&self, key: AtsKey) {
         let mut list = self.ats.lock();
-        if let Some(i) = list.iter().position(|d| d.key == ats_key(m)) {
+        if let Some(i) = list.iter().position(|d| d.key == key) {
             let _ = list.remove(i);
         }
     }
 
     /// Invalidates `[iova, iova + size)` (everything if `size` is 0) in the ATCs of the
-    /// devices with ATS: after the TLB, so that a translation request the ATC makes
-    /// meanwhile cannot be answered from a stale TLB entry.
+    /// attachments with ATS, for the PASID of each (see [`AtsKey`]): after the TLB, so that a
+    /// translation request the ATC makes meanwhile cannot be answered from a stale TLB entry.
     fn atc_invalidate(&self, iova: u64, size: u64) {
         let list = self.ats.lock();
         for dev in list.iter() {
+            let (ssid, size) = if dev.key.full {
+                (None, 0)
+            } else {
+                (dev.key.ssid, size)
+            };
             Smmu::per_stream(
                 &dev.sids,
-                |sid| Cmd::atc_inv_range(sid, None, iova, size),
+                |sid| Cmd::atc_inv_range(sid, ssid, iova, size),
                 |cmds| self.report(self.smmu.issue_sync(cmds)),
             );
         }
@@ -489,30 +512,48 @@ impl Paging {
     /// The caller must report the device leaving its previous domain with [`Paging::detached`]
     /// once this succeeds.
     ///
-    /// A device with ATS gets it here: it is added to the devices whose ATCs the domain's
-    /// invalidations reach before its STE answers translation requests.
+    /// A device with ATS gets it here: its RID's attachment joins those whose ATCs the
+    /// domain's invalidations reach before its STE answers translation requests.
     pub(crate) fn attach(&self, m: &Master) -> Result {
+        self.attach_with(m, AtsKey::new(m, None, false), true, |ats| {
+            match &self.stage {
+                Stage::S1(d) => d.attach(m, ats),
+                Stage::S2(d) => d.attach(m, ats),
+            }
+        })
+    }
+
+    /// Carries out the attachment `key` of `m` with `attach`, which is told whether to enable
+    /// ATS: if `ats` and `m` has ATS. Counts `m` in for the domain's cache coherency rule, and
+    /// with ATS puts `key` on the domain's ATS list before `attach` changes anything, so that
+    /// the domain's invalidations reach the ATC as soon as it can hold the domain's
+    /// translations. Fails, changing nothing, if `m` cannot comply with the rule or `attach`
+    /// fails.
+    fn attach_with(
+        &self,
+        m: &Master,
+        key: AtsKey,
+        ats: bool,
+        attach: impl FnOnce(bool) -> Result,
+    ) -> Result {
         self.coherency.enter(m.canwbs())?;
-        let ats = m.ats_capable();
+        let ats = ats && m.ats_capable();
         if ats {
-            if let Err(e) = self.tag().ats_add(m) {
+            if let Err(e) = self.tag().ats_add(m, key) {
                 self.coherency.leave(m.canwbs());
                 return Err(e);
             }
         }
-        let r = match &self.stage {
-            Stage::S1(d) => d.attach(m, ats),
-            Stage::S2(d) => d.attach(m, ats),
-        };
+        let r = attach(ats);
         if r.is_err() {
             self.coherency.leave(m.canwbs());
             if ats {
-                self.tag().ats_remove(m);
+                self.tag().ats_remove(key);
             }
         } else if ats && !m.ats_enabled() {
             // The function refused to enable ATS (logged): it caches nothing, and invalidation
             // requests to a function with ATS off could only fail.
-            self.tag().ats_remove(m);
+            self.tag().ats_remove(key);
         }
         r
     }
@@ -521,32 +562,47 @@ impl Paging {
     ///
     /// Only stage 1 domains can be attached to PASIDs (`EINVAL` for stage 2, as in the C
     /// driver); fails, changing nothing, under the conditions of [`Paging::attach`] and
-    /// [`Master::set_pasid`]. The caller must report the PASID leaving its previous domain with
-    /// [`Paging::detached`] once this succeeds.
+    /// [`Master::set_pasid`]. A device with ATS has it on while PASIDs have domains, and the
+    /// domain's invalidations reach its ATC for this PASID. The caller must report the PASID
+    /// leaving its previous domain with [`Paging::left`] once this succeeds.
     pub(crate) fn set_pasid(&self, m: &Master, dev: &Device<Bound>, pasid: u32) -> Result {
         let Stage::S1(d) = &self.stage else {
             return Err(EINVAL);
         };
         d.tag.check_master(m)?;
-        self.coherency.enter(m.canwbs())?;
-        let r = m.set_pasid(dev, pasid, &d.cd);
-        if r.is_err() {
-            self.coherency.leave(m.canwbs());
-        }
-        r
+        let ssid = Ssid::new(pasid).map_err(|_| EINVAL)?;
+        self.attach_with(m, AtsKey::new(m, Some(ssid), false), true, |ats| {
+            m.set_pasid(dev, ssid, &d.cd, ats)
+        })
     }
 
-    /// Records that `m` left an attachment to this domain other than its RID's: a PASID, or a
-    /// nested domain on this parent. Its ATC stays as the RID's attachment has it.
-    pub(crate) fn detached_other(&self, m: &Master) {
+    /// Attaches `m` to a nested domain on this parent with `attach`, told whether to enable
+    /// ATS: if `ats` and `m` has ATS. The parent's cache coherency rule applies to `m`, as to
+    /// the parent's own devices (`EINVAL` if it cannot comply), and with ATS the parent's
+    /// invalidations reach its ATC, wholly if `full` (see [`AtsKey`]).
+    ///
+    /// The caller reports the device leaving with [`Paging::left`] and the same key.
+    pub(crate) fn attach_nested(
+        &self,
+        m: &Master,
+        ats: bool,
+        full: bool,
+        attach: impl FnOnce(bool) -> Result,
+    ) -> Result {
+        self.attach_with(m, AtsKey::new(m, None, full), ats, attach)
+    }
+
+    /// Records that the attachment `key` of `m` to this domain (or to a nested domain on it)
+    /// was replaced: the domain's invalidations stop reaching the ATC for it.
+    pub(crate) fn left(&self, m: &Master, key: AtsKey) {
+        self.tag().ats_remove(key);
         self.coherency.leave(m.canwbs());
     }
 
     /// Records that the RID of `m`, which was attached to this domain, is now attached to
-    /// another one: the domain's invalidations stop reaching its ATC.
+    /// another one.
     pub(crate) fn detached(&self, m: &Master) {
-        self.tag().ats_remove(m);
-        self.coherency.leave(m.canwbs());
+        self.left(m, AtsKey::new(m, None, false));
     }
 
     /// The SMMU, VMID and STE of a stage 2 domain, the nesting parent of a vIOMMU; `None` for
@@ -559,14 +615,6 @@ impl Paging {
             },
             Stage::S1(_) => None,
         }
-    }
-
-    /// Counts in `m` attaching to a nested domain on this parent: the parent's cache coherency
-    /// rule applies to it, as to the parent's own devices (`EINVAL` if it cannot comply).
-    ///
-    /// The caller reports the device leaving with [`Paging::detached`].
-    pub(crate) fn nested_attaching(&self, m: &Master) -> Result {
-        self.coherency.enter(m.canwbs())
     }
 
     /// Makes the domain enforce cache coherency: refuses devices whose DMA may be non-coherent.

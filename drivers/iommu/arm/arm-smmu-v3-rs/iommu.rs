@@ -43,6 +43,7 @@ use kernel::{
 
 use crate::{
     domain::{
+        AtsKey,
         Blocked,
         Identity,
         Paging,
@@ -50,7 +51,10 @@ use crate::{
         S2Domain,
         Stage, //
     },
-    hw::cmd::FaultResponse,
+    hw::{
+        cmd::FaultResponse,
+        ids::Ssid, //
+    },
     master::Master,
     smmu::{
         Smmu,
@@ -232,10 +236,10 @@ impl iommu::Ops for SmmuIommu {
     }
 }
 
-/// Tells the domain `old` that a PASID of `m` left it, after attaching it elsewhere.
-fn pasid_left(old: Option<&AnyDomain>, m: &Master) {
+/// Tells the domain `old` that `pasid` of `m` left it, after attaching it elsewhere.
+fn pasid_left(old: Option<&AnyDomain>, m: &Master, pasid: u32) {
     if let Some(p) = old.and_then(|d| d.downcast::<Paging>()) {
-        p.detached_other(m);
+        p.left(m, AtsKey::new(m, Ssid::new(pasid).ok(), false));
     }
 }
 
@@ -356,7 +360,7 @@ impl DomainOps for Blocked {
         // How the core takes a PASID's domain away: it must not fail.
         let m = master(dev)?;
         Blocked::remove_pasid(m, pasid);
-        pasid_left(old, m);
+        pasid_left(old, m, pasid);
         Ok(())
     }
 }
@@ -387,7 +391,7 @@ impl DomainOps for Paging {
         let m = master(dev)?;
         let iommu = dev.iommu().ok_or(ENODEV)?;
         (**domain).set_pasid(m, iommu.bound_device(), pasid)?;
-        pasid_left(old, m);
+        pasid_left(old, m, pasid);
         Ok(())
     }
 

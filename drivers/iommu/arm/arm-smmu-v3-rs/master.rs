@@ -15,12 +15,15 @@
 //! no CD table (stage 2, nested) cannot be attached while PASIDs have domains (`EBUSY`), and
 //! PASIDs cannot be given domains while the RID is in one (`EINVAL`), as in the C driver.
 //!
-//! Where the SMMU, the root complex and a PCI function have ATS and the function uses no
-//! PASIDs, the function's ATS is prepared at probe and enabled while its RID is in a paging
-//! domain: the STEs answer translation requests (`EATS`), the domain's invalidations reach the
-//! function's ATC (the domain keeps a list of its ATS devices), and each change of STE is
-//! ordered with ATS as in the C driver (disabled before an STE without it, the ATC invalidated
-//! after every change, enabled last).
+//! Where the SMMU, the root complex and a PCI function have ATS, the function's ATS is
+//! prepared at probe (after PASID) and enabled while its RID is in a paging domain or a
+//! nested one that asks for it, and while PASIDs have domains (the STEs then point at the CD
+//! table, whose `S1DSS` bypass or abort serves the RID: ATS works there, as in the C driver):
+//! the STEs answer translation requests (`EATS`), each domain's invalidations reach the
+//! function's ATC for the RID or the PASID attached (the domain keeps a list of its ATS
+//! attachments), and each change of STE is ordered with ATS as in the C driver (disabled
+//! before an STE without it, the ATC invalidated after every change, enabled last). A PASID's
+//! new or removed CD is followed by an ATC invalidation of that PASID.
 //!
 //! Where the SMMU takes page requests and such a function (with one StreamID) also has PRI, its
 //! RID's attachment to a domain that handles page faults (an iommufd HWPT with a fault queue)
@@ -180,7 +183,7 @@ pub(crate) struct Master {
     /// Serialises the changes of the device's CDs and STEs.
     ctx: Pin<KBox<Mutex<Contexts>>>,
     /// ATS prepared on the PCI function, where the SMMU, the root complex and the function
-    /// have it and the function uses no PASIDs. Dropped (ATS disabled) before `_pasid`.
+    /// have it. Dropped (ATS disabled) before `_pasid`.
     ats: Option<Ats>,
     /// PASID enabled on the PCI function, while the device is probed.
     _pasid: Option<Pasid>,
@@ -198,8 +201,7 @@ impl Master {
     /// Fails with `ENODEV` if another device owns one of the StreamIDs (see [`crate::streams`]).
     /// `canwbs` is what the firmware says of the device's root complex (see [`Master::canwbs`]),
     /// `rc_ats` whether it supports ATS: then a PCI `client` with the capability has its ATS
-    /// prepared for the SMMU's smallest page, unless it has PASIDs (ATS with PASIDs is not
-    /// implemented: their domains would need ATC invalidations per PASID). `can_stall` is what
+    /// prepared for the SMMU's smallest page, after PASID as PCIe requires. `can_stall` is what
     /// the firmware says of the device (`dma-can-stall`), see [`Stalls`].
     pub(crate) fn new(
         smmu: Arc<Smmu>,
@@ -233,8 +235,7 @@ impl Master {
         } else {
             None
         };
-        let substreams = table.as_ref().is_some_and(|t| t.layout().cd_max() > 0);
-        let ats = if idr.ats() && rc_ats && !substreams {
+        let ats = if idr.ats() && rc_ats {
             prepare_ats(client, smmu.features.pgsize_bitmap.trailing_zeros())
         } else {
             None
@@ -421,14 +422,15 @@ impl Master {
 
     /// Attaches the RID to the identity (`bypass`) or the blocking domain, then invalidates
     /// CD 0: once no STE translates the RID through CD 0, its stage 1 table is no longer used
-    /// (the order of the C driver). PASIDs keep their domains.
+    /// (the order of the C driver). PASIDs keep their domains, and ATS stays on for them.
     ///
     /// Cannot fail: it is how the device leaves any domain, which the core may then free.
     pub(crate) fn attach_static(&self, bypass: bool) {
         let rid = if bypass { Rid::Identity } else { Rid::Blocked };
         let mut ctx = self.ctx.lock();
         let ste = self.static_ste(&ctx, rid);
-        self.install_ats(&mut ctx, &ste, false);
+        let ats = ctx.pasids > 0;
+        self.install_ats(&mut ctx, &ste, ats);
         ctx.rid = rid;
         self.write_cd(&ctx, Ssid::ZERO, &Cd::INVALID);
     }
@@ -474,15 +476,16 @@ impl Master {
         Ok(())
     }
 
-    /// Gives `pasid` the stage 1 context `cd`, replacing the one it had; `dev` is the SMMU,
+    /// Gives `ssid` the stage 1 context `cd`, replacing the one it had; `dev` is the SMMU,
     /// for a level-2 CD table it may need.
     ///
     /// The CD is written first; a first PASID while the RID is in the identity or blocking
-    /// domain then points the STEs at the CD table. Fails with `EINVAL` for PASID 0 or one
-    /// beyond the device's CD table, or while the RID is in a domain whose STE does not use
-    /// the CD table; with `ENOMEM` if a level-2 table cannot be had.
-    pub(crate) fn set_pasid(&self, dev: &Device<Bound>, pasid: u32, cd: &Cd) -> Result {
-        let ssid = Ssid::new(pasid).map_err(|_| EINVAL)?;
+    /// domain then points the STEs at the CD table, with ATS if `ats` and the device has it
+    /// (see [`Master::install_ats`]); otherwise, with ATS on, the device's ATC entries of the
+    /// PASID are invalidated. Fails with `EINVAL` for SubstreamID 0 or one beyond the device's
+    /// CD table, or while the RID is in a domain whose STE does not use the CD table; with
+    /// `ENOMEM` if a level-2 table cannot be had.
+    pub(crate) fn set_pasid(&self, dev: &Device<Bound>, ssid: Ssid, cd: &Cd, ats: bool) -> Result {
         if ssid == Ssid::ZERO {
             return Err(EINVAL);
         }
@@ -492,7 +495,7 @@ impl Master {
             return Err(EINVAL);
         }
         let table = ctx.table.as_mut().ok_or(EINVAL)?;
-        if pasid >= table.layout().ssids() {
+        if ssid.get() >= table.layout().ssids() {
             return Err(EINVAL);
         }
         table.prepare(dev, ssid, || self.sync_cd(ssid, false))?;
@@ -503,14 +506,18 @@ impl Master {
         ctx.count(was, now);
         written?;
         if rid != Rid::Cd0 && !was && ctx.pasids == 1 {
-            self.install(&self.static_ste(&ctx, rid));
+            let ste = self.static_ste(&ctx, rid);
+            self.install_ats(&mut ctx, &ste, ats);
+        } else if ctx.ats_on {
+            // The PASID's translation changed: the old one may be in the ATC.
+            self.atc_inv(Some(ssid));
         }
         Ok(())
     }
 
-    /// Takes `pasid`'s domain away: invalidates its CD; when that was the last PASID with a
-    /// domain and the RID is in the identity or blocking domain, goes back to a plain bypass
-    /// or abort STE.
+    /// Takes `pasid`'s domain away: invalidates its CD, then with ATS on the device's ATC
+    /// entries of the PASID; when that was the last PASID with a domain and the RID is in the
+    /// identity or blocking domain, goes back to a plain bypass or abort STE, without ATS.
     ///
     /// Cannot fail: it is how a PASID leaves any domain, which the core may then free.
     pub(crate) fn remove_pasid(&self, pasid: u32) {
@@ -528,8 +535,12 @@ impl Master {
         self.write_cd(&ctx, ssid, &Cd::INVALID);
         let now = table.is_valid(ssid).unwrap_or(true);
         ctx.count(was, now);
+        if ctx.ats_on {
+            self.atc_inv(Some(ssid));
+        }
         if was && ctx.pasids == 0 && matches!(ctx.rid, Rid::Identity | Rid::Blocked) {
-            self.install(&self.static_ste(&ctx, ctx.rid));
+            let ste = self.static_ste(&ctx, ctx.rid);
+            self.install_ats(&mut ctx, &ste, false);
         }
     }
 
@@ -542,7 +553,7 @@ impl Master {
         let target = match dev_ats.map(|_| compose::with_ats(ste)) {
             Some(Ok(s)) => Some(s),
             Some(Err(e)) => {
-                // Cannot happen: paging domains' STEs translate at one stage, without stalls.
+                // Cannot happen: the STEs given ATS translate, without stage 2 stalls.
                 dev_err!(self.smmu.dev(), "no ATS STE: {:?}\n", Error::from(e));
                 None
             }
@@ -555,7 +566,7 @@ impl Master {
         }
         self.install(target.as_ref().unwrap_or(ste));
         if ctx.ats_on || target.is_some() {
-            self.atc_inv_all();
+            self.atc_inv(None);
         }
         ctx.ats_on = false;
         if let (Some(a), Some(_)) = (dev_ats, target.as_ref()) {
@@ -566,12 +577,13 @@ impl Master {
         }
     }
 
-    /// Invalidates everything the device's ATC holds: `CMD_ATC_INV` of the whole address
-    /// space for every stream, in batches with their `CMD_SYNC`.
-    fn atc_inv_all(&self) {
+    /// Invalidates what the device's ATC holds for `ssid`, everything for `None`:
+    /// `CMD_ATC_INV` of the whole address space for every stream, in batches with their
+    /// `CMD_SYNC`.
+    fn atc_inv(&self, ssid: Option<Ssid>) {
         Smmu::per_stream(
             &self.sids,
-            |sid| Cmd::atc_inv_all(sid, None),
+            |sid| Cmd::atc_inv_all(sid, ssid),
             |cmds| {
                 let _ = self.smmu.sync_logged(cmds);
             },

@@ -27,7 +27,10 @@ use kernel::{
 };
 
 use crate::{
-    domain::Paging,
+    domain::{
+        AtsKey,
+        Paging, //
+    },
     hw::{
         cmd::CMD_QWORDS,
         event::EVT_QWORDS,
@@ -184,7 +187,10 @@ impl Nested {
     ///
     /// As the C driver: the device must be behind the vSMMU's SMMU (`EINVAL`), a stage 1
     /// vSTE needs the vDEVICE (`ENOENT`), and the parent's cache coherency rule applies. With a
-    /// vDEVICE, the guest's events of the device go to the vSMMU's event queue.
+    /// vDEVICE, the guest's events of the device go to the vSMMU's event queue. A device with
+    /// ATS has it on as [`Vste::ats`] says, and the parent's invalidations then reach its ATC
+    /// (wholly, for the guest's stage 1: see [`Vste::atc_holds_guest_addresses`]); with stage
+    /// 1, the guest's `CMD_ATC_INV` through the vSMMU does the rest.
     pub(crate) fn attach(&self, m: &Master, vsid: Option<u64>) -> Result {
         if !Arc::ptr_eq(m.smmu(), &self.viommu.smmu) {
             return Err(EINVAL);
@@ -204,25 +210,23 @@ impl Nested {
             }
             None => None,
         };
-        let parent = self.viommu.parent();
-        parent.nested_attaching(m)?;
-        if let Err(e) = m.set_event_sink(sink.as_ref()) {
-            parent.detached_other(m);
-            return Err(e);
-        }
-        // Cannot fail in practice: the core serialises the attachments of a device, so no
-        // PASID got a domain since the check above.
-        if let Err(e) = m.attach_ste(&self.ste, false) {
-            let _ = m.set_event_sink(None);
-            parent.detached_other(m);
-            return Err(e);
-        }
-        Ok(())
+        let full = self.vste.atc_holds_guest_addresses();
+        self.viommu
+            .parent()
+            .attach_nested(m, self.vste.ats(), full, |ats| {
+                m.set_event_sink(sink.as_ref())?;
+                // Cannot fail in practice: the core serialises the attachments of a device,
+                // so no PASID got a domain since the check above.
+                m.attach_ste(&self.ste, ats).inspect_err(|_| {
+                    let _ = m.set_event_sink(None);
+                })
+            })
     }
 
     /// Records that `m`, which was attached to this domain, is now attached to another one.
     pub(crate) fn detached(&self, m: &Master) {
-        self.viommu.parent().detached_other(m);
+        let full = self.vste.atc_holds_guest_addresses();
+        self.viommu.parent().left(m, AtsKey::new(m, None, full));
     }
 }
 

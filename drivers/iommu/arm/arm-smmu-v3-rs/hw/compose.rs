@@ -162,17 +162,19 @@ const fn stream_attrs(idr: &Idr) -> StreamAttrs {
     }
 }
 
-/// `ste` answering the endpoint's ATS translation requests (`EATS = Trans`), for a device
-/// whose ATS the driver enables while it is attached to a paging domain.
+/// `ste` answering the endpoint's ATS translation requests with full ATS (`EATS = Trans`), for
+/// a device whose ATS the driver enables while it is attached to a paging or nested domain, or
+/// while PASIDs use its CD table.
 ///
 /// # Errors
 ///
-/// Returns [`Error::Invalid`] unless `ste` translates at one stage only (stage 1 or stage 2),
-/// without stage 2 stalls (with which `EATS` must be 0).
+/// Returns [`Error::Invalid`] unless `ste` translates (stage 1 through a CD table, stage 2, or
+/// both), without stage 2 stalls (with which `EATS` must be 0).
 pub(crate) fn with_ats(ste: &Ste) -> Result<Ste, Error> {
     let mut w = *ste.words();
     match ste.config() {
-        Some(Config::S1Trans | Config::S2Trans) if ste.is_valid() && !ste::S2S.is_set(&w) => {}
+        Some(Config::S1Trans | Config::S2Trans | Config::Nested)
+            if ste.is_valid() && !ste::S2S.is_set(&w) => {}
         _ => return Err(Error::Invalid),
     }
     ste::EATS.set(&mut w, Eats::Trans.raw())?;

@@ -153,13 +153,22 @@ impl Vste {
         matches!(self, Self::S1(_))
     }
 
-    /// Returns whether the attach must keep ATS disabled on the device: with stage 1, unless the
-    /// guest asked for ATS, since only then does it invalidate the ATC itself.
-    pub(crate) const fn disable_ats(&self) -> bool {
+    /// Returns whether the attach enables ATS on a device that has it. With stage 1 only if the
+    /// guest asked for ATS, since only then does it invalidate the ATC itself; with bypass
+    /// always, as C: the ATC then holds stage 2 translations, which the host invalidates; with
+    /// abort never, since its STE answers no translation requests (C enables ATS there too).
+    pub(crate) const fn ats(&self) -> bool {
         match self {
-            Self::S1(s1) => !s1.ats,
-            Self::Abort | Self::Bypass => false,
+            Self::S1(s1) => s1.ats,
+            Self::Bypass => true,
+            Self::Abort => false,
         }
+    }
+
+    /// Returns whether an ATC of the domain's device holds what both stages give the guest's
+    /// addresses: a change of the nesting parent's stage 2 then drops everything it holds.
+    pub(crate) const fn atc_holds_guest_addresses(&self) -> bool {
+        matches!(self, Self::S1(_))
     }
 }
 
@@ -204,7 +213,7 @@ pub(crate) fn validate_vste(vste: [u64; VSTE_QWORDS]) -> Result<Vste, Reject> {
 /// As C, an abort vSTE gives an abort STE, a bypass vSTE the parent's STE as is, and a stage 1
 /// vSTE the parent's STE turned nested with the guest's stage 1 fields and `MEV` set (merged
 /// fault events, against a guest flooding the event queue). `EATS` is the parent's: the attach
-/// decides ATS from [`Vste::disable_ats`] and composes `parent` accordingly.
+/// decides ATS from [`Vste::ats`] and sets it on the result.
 ///
 /// # Errors
 ///
@@ -608,9 +617,13 @@ mod tests {
             Ok(Vste::Abort)
         );
         assert_eq!(validate_vste([BYPASS, EATS_TRANS]), Ok(Vste::Bypass));
-        // C sets enable_ats only for stage 1, so neither disables ATS nor needs a vDEVICE.
-        assert!(!Vste::Bypass.disable_ats() && !Vste::Abort.disable_ats());
+        // C decides ATS from EATS for stage 1 only: bypass has ATS, abort answers no requests;
+        // neither needs a vDEVICE, and the ATC holds no guest addresses.
+        assert!(Vste::Bypass.ats() && !Vste::Abort.ats());
         assert!(!Vste::Bypass.needs_vdevice() && !Vste::Abort.needs_vdevice());
+        assert!(
+            !Vste::Bypass.atc_holds_guest_addresses() && !Vste::Abort.atc_holds_guest_addresses()
+        );
     }
 
     #[test]
@@ -624,11 +637,12 @@ mod tests {
         };
         assert_eq!(*s1.words(), [q0, q1]);
         assert!(s1.ats());
-        assert!(!Vste::S1(s1).disable_ats() && Vste::S1(s1).needs_vdevice());
+        assert!(Vste::S1(s1).ats() && Vste::S1(s1).needs_vdevice());
+        assert!(Vste::S1(s1).atc_holds_guest_addresses());
         let Ok(Vste::S1(s1)) = validate_vste([q0, q1]) else {
             panic!("refused");
         };
-        assert!(!s1.ats() && Vste::S1(s1).disable_ats());
+        assert!(!s1.ats() && !Vste::S1(s1).ats());
     }
 
     /// A stage 2 STE: V | Config = S2 (0b110), SHCFG incoming, S2FWB, EATS trans, VMID 0x42,
