@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * smmu-model-pri: Page Requests of iommu-pcie-testdev behind the project QEMU's
- * SMMUv3 with PRI (qemu-ci/run --smmu-features pri;
+ * SMMUv3 with PRI (qemu-ci/run --smmu-features ssid,pri;
  * Documentation/iommu-rs/qemu-model.rst), answered by the kernel's SMMU driver.
  *
  * The endpoint is bound to vfio-pci and opened through its cdev, its RID
@@ -27,7 +27,9 @@
  * never hangs; PRI is then disabled again. Where the kernel gives a vIOMMU
  * (an ACPI boot with a CANWBS root complex), the same fault flows through a
  * nested HWPT (a vDEVICE, a bypass vSTE on a NEST_PARENT HWPT of the IOAS)
- * with the fault queue. Booted with a 2-entry PRI queue
+ * with the fault queue; and, where the SMMU has SubstreamIDs, through a PASID's
+ * HWPT with the fault queue, the fault carrying the PASID. Booted with a
+ * 2-entry PRI queue
  * (arm_smmu_v3_rs.priq_log2=1), requests sent back to back must overflow it:
  * the endpoint sees some discarded, the group's last request still reaches the
  * fault queue and its answer the endpoint, and the next group works (the
@@ -97,17 +99,29 @@ static int cfg16(unsigned int off, uint16_t *val)
 	return cfg_rw(off, val, 2, 0);
 }
 
-/* A Page Request for IOVA + @page pages; returns the endpoint's PRI status. */
-static uint32_t page_request(int page, uint32_t req)
+/* The endpoint's DMA address IOVA + @page pages, with @pasid (none for 0). */
+static void set_addr(int page, uint32_t pasid)
 {
 	uint64_t addr = IOVA + page * PAGE;
 
 	wr(IPTD_DMA_ADDR, (uint32_t)addr);
 	wr(IPTD_DMA_ADDR + 4, addr >> 32);
-	wr(IPTD_DMA_PASID, 0);
+	wr(IPTD_DMA_PASID, pasid ? IPTD_PASID_VALID | pasid : 0);
+}
+
+/* A Page Request for IOVA + @page pages with @pasid; returns the endpoint's PRI status. */
+static uint32_t pasid_page_request(int page, uint32_t pasid, uint32_t req)
+{
+	set_addr(page, pasid);
 	wr(IPTD_PRI_REQ, req);
 	wr(IPTD_PRI_CMD, IPTD_PRI_CMD_REQUEST);
 	return rd(IPTD_PRI_STATUS);
+}
+
+/* A Page Request for IOVA + @page pages without a PASID. */
+static uint32_t page_request(int page, uint32_t req)
+{
+	return pasid_page_request(page, 0, req);
 }
 
 /* Wait up to 2 s for the response of the group the endpoint waits for. */
@@ -225,17 +239,29 @@ static int respond(uint32_t cookie, uint32_t code)
 	return write(fault_fd, &r, sizeof(r)) == sizeof(r) ? 0 : -errno;
 }
 
-static int check_fault(const struct iommu_hwpt_pgfault *f, int page, uint32_t grpid,
-		       uint32_t perm, int last)
+/* *f must be the fault of a request of @pasid (none for 0), as check_fault() says. */
+static int check_pasid_fault(const struct iommu_hwpt_pgfault *f, int page, uint32_t pasid,
+			     uint32_t grpid, uint32_t perm, int last)
 {
 	CHECK(f->addr == IOVA + page * PAGE, "fault address %#llx, want %#lx",
 	      (unsigned long long)f->addr, IOVA + page * PAGE);
 	CHECK(f->grpid == grpid, "fault group %u, want %u", f->grpid, grpid);
 	CHECK(f->perm == perm, "fault access %#x, want %#x", f->perm, perm);
 	CHECK(f->dev_id == c.devid, "fault of device %u, want %u", f->dev_id, c.devid);
-	CHECK(!(f->flags & IOMMU_PGFAULT_FLAGS_PASID_VALID), "fault with a PASID (%u)", f->pasid);
+	if (pasid)
+		CHECK(f->flags & IOMMU_PGFAULT_FLAGS_PASID_VALID && f->pasid == pasid,
+		      "fault flags %#x, PASID %u, want PASID %u", f->flags, f->pasid, pasid);
+	else
+		CHECK(!(f->flags & IOMMU_PGFAULT_FLAGS_PASID_VALID), "fault with a PASID (%u)",
+		      f->pasid);
 	CHECK(!!(f->flags & IOMMU_PGFAULT_FLAGS_LAST_PAGE) == last, "fault flags %#x", f->flags);
 	return 0;
+}
+
+static int check_fault(const struct iommu_hwpt_pgfault *f, int page, uint32_t grpid,
+		       uint32_t perm, int last)
+{
+	return check_pasid_fault(f, page, 0, grpid, perm, last);
 }
 
 static int attach_pt(uint32_t pt)
@@ -298,26 +324,27 @@ static int test_fault_hwpt_enables_pri(void)
 }
 
 /*
- * A write Page Request of group @grpid for IOVA page @page, which must reach
- * the fault queue and wait there; user space then maps the page and answers
- * Success, which must reach the endpoint, whose DMA write to the page must
- * then land.
+ * A write Page Request of group @grpid for IOVA page @page with @pasid (none
+ * for 0), which must reach the fault queue and wait there; user space then
+ * maps the page in IOAS @ioas and answers Success, which must reach the
+ * endpoint, whose DMA write to the page with @pasid must then land.
  */
-static int fault_served(int page, uint32_t grpid)
+static int fault_served_in(uint32_t ioas, uint32_t pasid, int page, uint32_t grpid)
 {
 	uint64_t iova = IOVA + page * PAGE;
 	struct iommu_hwpt_pgfault f;
 	volatile uint32_t *buf;
-	uint32_t st;
+	uint32_t st, ioas_was = c.ioas;
 	int err;
 
 	CHECK(fault_fd >= 0, "no fault queue");
-	st = page_request(page, IPTD_PRI_REQ_READ | IPTD_PRI_REQ_WRITE | IPTD_PRI_REQ_LAST |
-			  grpid << 16);
+	st = pasid_page_request(page, pasid, IPTD_PRI_REQ_READ | IPTD_PRI_REQ_WRITE |
+				IPTD_PRI_REQ_LAST | grpid << 16);
 	CHECK(st == IPTD_STATUS_PRI_WAITING, "Page Request: status %u (0: answered at once by "
 	      "the driver, code %#x)", st, rd(IPTD_PRI_RESP_CODE));
 	TRY(read_faults(&f, 1));
-	TRY(check_fault(&f, page, grpid, IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE, 1));
+	TRY(check_pasid_fault(&f, page, pasid, grpid,
+			      IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE, 1));
 	usleep(50000);
 	CHECK(rd(IPTD_PRI_STATUS) == IPTD_STATUS_PRI_WAITING,
 	      "the group was answered before user space answered it (status %u)",
@@ -327,7 +354,10 @@ static int fault_served(int page, uint32_t grpid)
 	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(buf != MAP_FAILED, "mmap: %s", strerror(errno));
 	memset((void *)buf, 0, PAGE);
-	TRY(ctx_map(&c, (void *)buf, iova, PAGE));
+	c.ioas = ioas;
+	err = ctx_map(&c, (void *)buf, iova, PAGE);
+	c.ioas = ioas_was;
+	TRY(err);
 	err = respond(f.cookie, IOMMUFD_PAGE_RESP_SUCCESS);
 	CHECK(!err, "response Success: %s", strerror(-err));
 	st = wait_response();
@@ -339,10 +369,8 @@ static int fault_served(int page, uint32_t grpid)
 	/* the retried access lands */
 	for (int i = 0; i < 16; i++)
 		wr(IPTD_BUF + 4 * i, 0xa0b0c000u + i);
-	wr(IPTD_DMA_ADDR, (uint32_t)iova);
-	wr(IPTD_DMA_ADDR + 4, iova >> 32);
+	set_addr(page, pasid);
 	wr(IPTD_DMA_LEN, 64);
-	wr(IPTD_DMA_PASID, 0);
 	wr(IPTD_DMA_CMD, IPTD_DMA_CMD_WRITE);
 	CHECK(rd(IPTD_DMA_STATUS) == IPTD_STATUS_OK, "DMA write after Success: status %u",
 	      rd(IPTD_DMA_STATUS));
@@ -350,6 +378,12 @@ static int fault_served(int page, uint32_t grpid)
 		CHECK(buf[i] == 0xa0b0c000u + i, "word %d of the page is %#x, want %#x", i, buf[i],
 		      0xa0b0c000u + i);
 	return 0;
+}
+
+/* fault_served_in() without a PASID, in the IOAS of the program's device. */
+static int fault_served(int page, uint32_t grpid)
+{
+	return fault_served_in(c.ioas, 0, page, grpid);
 }
 
 static int test_fault_mapped_answered_and_retried(void)
@@ -490,6 +524,64 @@ static int test_nested_fault(void)
 	if (destroy(nested, "nested HWPT") || destroy(vdev, "vDEVICE") ||
 	    destroy(viommu, "vIOMMU") || destroy(s2, "NEST_PARENT HWPT"))
 		return -1;
+	return r;
+}
+
+/*
+ * PRI with a PASID: the RID on a PASID-capable HWPT without a fault queue,
+ * PASID 5 on one with it, on an IOAS of its own. PRI must be on; a Page
+ * Request with PASID 5 must reach the fault queue with the PASID, and once
+ * user space maps the page in PASID 5's IOAS and answers Success, the
+ * endpoint's DMA with PASID 5 lands there. PRI goes off once PASID 5 leaves.
+ */
+static int test_pasid_fault(void)
+{
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
+	struct iommu_hwpt_alloc rid = {
+		.size = sizeof(rid), .flags = IOMMU_HWPT_ALLOC_PASID, .dev_id = c.devid,
+		.pt_id = c.ioas, .data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct iommu_hwpt_alloc ph = {
+		.size = sizeof(ph), .flags = IOMMU_HWPT_ALLOC_PASID | IOMMU_HWPT_FAULT_ID_VALID,
+		.dev_id = c.devid, .data_type = IOMMU_HWPT_DATA_NONE, .fault_id = fault_id,
+	};
+	struct vfio_device_attach_iommufd_pt at = {
+		.argsz = sizeof(at), .flags = VFIO_DEVICE_ATTACH_PASID, .pasid = 5,
+	};
+	struct vfio_device_detach_iommufd_pt dt = {
+		.argsz = sizeof(dt), .flags = VFIO_DEVICE_DETACH_PASID, .pasid = 5,
+	};
+	uint16_t ctrl;
+	int r;
+
+	CHECK(fault_fd >= 0, "no fault queue");
+	TRY(cfg16(IPTD_PASID_CAP + 6, &ctrl));
+	if (!(ctrl & 1))
+		return skip("PASID is not enabled on the endpoint (boot the model with "
+			    "SubstreamIDs: --smmu-features ssid,pri)");
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &rid), "IOMMU_HWPT_ALLOC(PASID): %s",
+	      strerror(errno));
+	CHECK(!attach_pt(rid.out_hwpt_id), "ATTACH(PASID-capable HWPT): %s", strerror(errno));
+	CHECK(!ioctl(c.iommufd, IOMMU_IOAS_ALLOC, &ia), "IOMMU_IOAS_ALLOC: %s", strerror(errno));
+	ph.pt_id = ia.out_ioas_id;
+	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &ph), "IOMMU_HWPT_ALLOC(PASID, "
+	      "FAULT_ID_VALID): %s", strerror(errno));
+	TRY(pri_ctrl(&ctrl));
+	CHECK(!(ctrl & PCI_PRI_CTRL_ENABLE), "PRI enabled before any fault HWPT is attached "
+	      "(control %#x)", ctrl);
+	at.pt_id = ph.out_hwpt_id;
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(PASID 5, HWPT with a "
+	      "fault queue): %s", strerror(errno));
+	TRY(pri_ctrl(&ctrl));
+	CHECK(ctrl & PCI_PRI_CTRL_ENABLE, "the kernel did not enable PRI for a PASID's HWPT with "
+	      "a fault queue (PRI control %#x)", ctrl);
+	r = fault_served_in(ia.out_ioas_id, 5, FAULT_PAGE + 7, 11);
+	CHECK(!ioctl(c.dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt), "DETACH(PASID 5): %s",
+	      strerror(errno));
+	TRY(pri_ctrl(&ctrl));
+	CHECK(r || !(ctrl & PCI_PRI_CTRL_ENABLE), "PRI still enabled after the PASID with the "
+	      "fault queue left (control %#x)", ctrl);
+	CHECK(!attach_pt(c.ioas), "ATTACH(IOAS): %s", strerror(errno));
 	return r;
 }
 
@@ -668,6 +760,7 @@ static const struct ktap_case cases[] = {
 	{ "bad_fault_responses_refused", test_bad_responses_refused },
 	{ "pending_fault_answered_on_detach", test_pending_answered_on_detach },
 	{ "nested_fault_reported_mapped_answered", test_nested_fault },
+	{ "pasid_fault_reported_mapped_answered", test_pasid_fault },
 	{ "priq_overflow_group_still_answered", test_priq_overflow },
 	{ "no_unexpected_prg_response_after_faults", test_no_unexpected_response },
 	{ "failnth_fault_queue_ioctls", test_failnth_fault_queue },

@@ -254,7 +254,8 @@ fn left(old: Option<&AnyDomain>, m: &Master) {
 
 /// Attaches the RID of `dev` with `attach`, taking its page requests while the new domain
 /// handles page faults (`iopf`): they are taken before the new STE is installed, and no longer
-/// taken only after; a failed attach leaves them as they were.
+/// taken (if the old domain took them and nothing else does) only after; a failed attach
+/// leaves them as they were.
 fn attach_rid(
     dev: &ClientDevice<SmmuIommu>,
     iopf: bool,
@@ -262,20 +263,33 @@ fn attach_rid(
     old: Option<&AnyDomain>,
 ) -> Result {
     let m = master(dev)?;
+    with_iopf(dev, m, iopf, old, || attach(m))?;
+    left(old, m);
+    Ok(())
+}
+
+/// Runs `attach`, an attachment of `m` (of `dev`) replacing one to `old`, with the device's
+/// page requests taken while it runs and after if the new domain handles page faults
+/// (`iopf`); the old attachment's hold on them is dropped once `attach` succeeded.
+fn with_iopf(
+    dev: &ClientDevice<SmmuIommu>,
+    m: &Master,
+    iopf: bool,
+    old: Option<&AnyDomain>,
+    attach: impl FnOnce() -> Result,
+) -> Result {
     if iopf {
-        m.set_iopf(dev, true)?;
+        m.iopf_get(dev)?;
     }
-    if let Err(e) = attach(m) {
-        if iopf && !old.is_some_and(|d| d.has_iopf_handler()) {
-            // Cannot fail: stopping allocates nothing.
-            let _ = m.set_iopf(dev, false);
+    if let Err(e) = attach() {
+        if iopf {
+            m.iopf_put();
         }
         return Err(e);
     }
-    if !iopf {
-        let _ = m.set_iopf(dev, false);
+    if old.is_some_and(|d| d.has_iopf_handler()) {
+        m.iopf_put();
     }
-    left(old, m);
     Ok(())
 }
 
@@ -360,6 +374,9 @@ impl DomainOps for Blocked {
         // How the core takes a PASID's domain away: it must not fail.
         let m = master(dev)?;
         Blocked::remove_pasid(m, pasid);
+        if old.is_some_and(|d| d.has_iopf_handler()) {
+            m.iopf_put();
+        }
         pasid_left(old, m, pasid);
         Ok(())
     }
@@ -390,7 +407,9 @@ impl DomainOps for Paging {
     ) -> Result {
         let m = master(dev)?;
         let iommu = dev.iommu().ok_or(ENODEV)?;
-        (**domain).set_pasid(m, iommu.bound_device(), pasid)?;
+        with_iopf(dev, m, domain.has_iopf_handler(), old, || {
+            (**domain).set_pasid(m, iommu.bound_device(), pasid)
+        })?;
         pasid_left(old, m, pasid);
         Ok(())
     }

@@ -164,11 +164,12 @@ struct Contexts {
     rid: Rid,
     /// Whether ATS is enabled on the device (and its STEs answer translation requests).
     ats_on: bool,
-    /// PRI enabled on the device, which is on the SMMU's fault queue: its RID is in a domain
-    /// that handles page faults.
+    /// How many attachments (of the RID and of PASIDs) are to domains that handle page
+    /// faults.
+    iopf_users: usize,
+    /// PRI enabled on the device, which is on the SMMU's fault queue: `iopf_users` is not 0.
     pri: Option<Pri>,
-    /// The device, whose faults stall, is on the SMMU's fault queue: its RID is in a domain
-    /// that handles page faults.
+    /// The device, whose faults stall, is on the SMMU's fault queue: `iopf_users` is not 0.
     stall_iopf: bool,
 }
 
@@ -247,6 +248,7 @@ impl Master {
                     pasids: 0,
                     rid: Rid::Blocked,
                     ats_on: false,
+                    iopf_users: 0,
                     pri: None,
                     stall_iopf: false,
                 },
@@ -273,62 +275,75 @@ impl Master {
         })
     }
 
-    /// Takes the device's page requests (`on`) or stops taking them, for the RID's attachment
-    /// to a domain that handles page faults or to one that does not. Taking them puts the
-    /// device on the SMMU's fault queue, then enables PRI; stopping disables PRI, then takes
-    /// the device off the queue (the core answers what it still waits on).
-    ///
-    /// A device whose faults stall is put on the queue or taken off it instead (leaving
-    /// terminates its stalled transactions); taking them fails with `EOPNOTSUPP` if it has
-    /// several StreamIDs, as in the C driver.
+    /// Counts in an attachment of the RID or of a PASID to a domain that handles page faults:
+    /// the first one takes the device's page requests, putting the device on the SMMU's fault
+    /// queue, then enabling PRI. A device whose faults stall is put on the queue instead;
+    /// that fails with `EOPNOTSUPP` if it has several StreamIDs, as in the C driver.
     ///
     /// Does nothing for a device whose page requests the SMMU cannot take. Fails as
-    /// `pci_enable_pri()` or `iopf_queue_add_device()`, changing nothing.
-    pub(crate) fn set_iopf<T: Ops>(&self, dev: &ClientDevice<T>, on: bool) -> Result {
+    /// `pci_enable_pri()` or `iopf_queue_add_device()`, changing nothing. The caller counts the
+    /// attachment out with [`Master::iopf_put`] once it is gone or did not happen.
+    pub(crate) fn iopf_get<T: Ops>(&self, dev: &ClientDevice<T>) -> Result {
+        let mut ctx = self.ctx.lock();
+        if ctx.iopf_users == 0 {
+            self.iopf_on(&mut ctx, dev)?;
+        }
+        ctx.iopf_users += 1;
+        Ok(())
+    }
+
+    /// Counts out an attachment counted in by [`Master::iopf_get`]: after the last one, PRI is
+    /// disabled and the device taken off the fault queue (the core answers what it still
+    /// waits on; a device whose faults stall has those terminated).
+    pub(crate) fn iopf_put(&self) {
+        let mut ctx = self.ctx.lock();
+        match ctx.iopf_users {
+            0 => {}
+            1 => {
+                ctx.iopf_users = 0;
+                self.iopf_off(&mut ctx);
+            }
+            n => ctx.iopf_users = n - 1,
+        }
+    }
+
+    /// Takes the device's page requests or stalled faults (see [`Master::iopf_get`]).
+    fn iopf_on<T: Ops>(&self, ctx: &mut Contexts, dev: &ClientDevice<T>) -> Result {
         if self.stalls.enabled() {
-            return self.set_stall_iopf(dev, on);
+            let &[sid] = &self.sids[..] else {
+                // The faults would not say which StreamID to resume.
+                return Err(EOPNOTSUPP);
+            };
+            self.smmu.iopf_add(dev, sid, Source::Stall)?;
+            ctx.stall_iopf = true;
+            return Ok(());
         }
         let Some(f) = self.pri_fn.as_ref() else {
             return Ok(());
         };
-        let mut ctx = self.ctx.lock();
-        if ctx.pri.is_some() == on {
-            return Ok(());
-        }
         let sid = self.sids[0];
-        if on {
-            self.smmu.iopf_add(dev, sid, Source::Pri)?;
-            match enable_pri(f) {
-                Ok(pri) => ctx.pri = Some(pri),
-                Err(e) => {
-                    self.smmu.iopf_remove(sid);
-                    return Err(e);
-                }
+        self.smmu.iopf_add(dev, sid, Source::Pri)?;
+        match enable_pri(f) {
+            Ok(pri) => {
+                ctx.pri = Some(pri);
+                Ok(())
             }
-        } else {
-            ctx.pri = None;
-            self.smmu.iopf_remove(sid);
+            Err(e) => {
+                self.smmu.iopf_remove(sid);
+                Err(e)
+            }
         }
-        Ok(())
     }
 
-    /// [`Master::set_iopf`] for a device whose faults stall.
-    fn set_stall_iopf<T: Ops>(&self, dev: &ClientDevice<T>, on: bool) -> Result {
-        let mut ctx = self.ctx.lock();
-        if ctx.stall_iopf == on {
-            return Ok(());
+    /// Stops taking the device's page requests or stalled faults, if it takes them.
+    fn iopf_off(&self, ctx: &mut Contexts) {
+        let pri = ctx.pri.take();
+        let stall = core::mem::take(&mut ctx.stall_iopf);
+        if pri.is_some() || stall {
+            // PRI is disabled first: the device then sends no request the queue would miss.
+            drop(pri);
+            self.smmu.iopf_remove(self.sids[0]);
         }
-        let &[sid] = &self.sids[..] else {
-            // The faults would not say which StreamID to resume.
-            return if on { Err(EOPNOTSUPP) } else { Ok(()) };
-        };
-        if on {
-            self.smmu.iopf_add(dev, sid, Source::Stall)?;
-        } else {
-            self.smmu.iopf_remove(sid);
-        }
-        ctx.stall_iopf = on;
-        Ok(())
     }
 
     /// Sends the core's answer `code` (`None`: one it does not define) to the device's page
