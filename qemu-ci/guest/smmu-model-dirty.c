@@ -11,7 +11,9 @@
  * before any DMA, not a page it only read, again a page written after its
  * dirty state was read and cleared (the driver must invalidate the TLB when it
  * cleans: the SMMU caches a dirty entry as writable), and with NO_CLEAR the
- * same pages twice; a range running past what is mapped is refused; with
+ * same pages twice; a range running past what is mapped is refused, as are
+ * empty or unaligned ranges, a page size of 0, unknown flags and a bitmap in
+ * inaccessible memory, none clearing anything; with
  * tracking off, writes still land but no bitmap is
  * read (EINVAL), and once it is on again only later writes are reported. The
  * same cases then run on a stage 2 (NEST_PARENT) HWPT
@@ -163,6 +165,50 @@ static int test_hole_refused(void)
 	return dirty_is(1u << 3, false, "the mapped pages after the refused read");
 }
 
+/* IOMMU_HWPT_GET_DIRTY_BITMAP of @iova, @length, @page_size, @flags into @data; the errno. */
+static int bad_get(uint64_t iova, uint64_t length, uint64_t page_size, uint32_t flags, void *data)
+{
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get), .hwpt_id = hwpt, .flags = flags, .iova = iova,
+		.length = length, .page_size = page_size, .data = (uintptr_t)data,
+	};
+
+	return ioctl(c.iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get) ? errno : 0;
+}
+
+/*
+ * Requests iommufd refuses before any walk, as it does for either driver: an
+ * empty or unaligned range, a page size of 0, an unknown flag, and a bitmap
+ * in memory that is not there (EFAULT). None clears anything.
+ */
+static int test_bad_requests_refused(void)
+{
+	uint64_t bitmap, len = NPAGES * PAGE;
+	void *gone;
+	int e;
+
+	/* page 0, never written or cleaned before: C, too, records its first write */
+	TRY(dma(IPTD_DMA_CMD_WRITE, 0));
+	e = bad_get(IOVA, 0, PAGE, 0, &bitmap);
+	CHECK(e == EINVAL, "empty range: %s, want EINVAL", e ? strerror(e) : "success");
+	e = bad_get(IOVA + PAGE / 2, len, PAGE, 0, &bitmap);
+	CHECK(e == EINVAL, "IOVA not page aligned: %s, want EINVAL", e ? strerror(e) : "success");
+	e = bad_get(IOVA, len - PAGE / 2, PAGE, 0, &bitmap);
+	CHECK(e == EINVAL, "length not page aligned: %s, want EINVAL",
+	      e ? strerror(e) : "success");
+	e = bad_get(IOVA, len, 0, 0, &bitmap);
+	CHECK(e == EINVAL, "page size 0: %s, want EINVAL", e ? strerror(e) : "success");
+	e = bad_get(IOVA, len, PAGE, 1u << 7, &bitmap);
+	CHECK(e == EOPNOTSUPP, "unknown flag: %s, want EOPNOTSUPP", e ? strerror(e) : "success");
+	gone = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(gone != MAP_FAILED, "mmap: %s", strerror(errno));
+	e = bad_get(IOVA, len, PAGE, 0, gone);
+	munmap(gone, PAGE);
+	CHECK(e == EFAULT, "bitmap in inaccessible memory: %s, want EFAULT",
+	      e ? strerror(e) : "success");
+	return dirty_is(1u << 0, false, "the pages after the refused requests");
+}
+
 /*
  * Tracking off: DMA writes still land (the SMMU must not take the
  * writable-clean descriptors for read-only ones), and a bitmap read is
@@ -299,6 +345,7 @@ static const struct ktap_case cases[] = {
 	{ "write_after_clear_is_seen", test_write_after_clear },
 	{ "no_clear_keeps_dirty_state", test_no_clear },
 	{ "unmapped_range_refused", test_hole_refused },
+	{ "bad_bitmap_requests_refused", test_bad_requests_refused },
 	{ "tracking_off_stops_reporting", test_tracking_off },
 	{ "tracking_on_again_reports_later_writes", test_tracking_on_again },
 	{ "s2_domain_attached", test_s2_domain },
