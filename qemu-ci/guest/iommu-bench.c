@@ -223,14 +223,6 @@ static int bench_cmdq(struct ctx *c)
 		.data_len = sizeof(smmu),
 		.data_uptr = (uintptr_t)&smmu,
 	};
-	struct iommu_hwpt_alloc hwpt = {
-		.size = sizeof(hwpt),
-		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
-		.dev_id = c->devid,
-		.pt_id = c->ioas,
-		.data_type = IOMMU_HWPT_DATA_NONE,
-	};
-	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 	struct iommu_viommu_alloc va = {
 		.size = sizeof(va),
 		.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
@@ -241,12 +233,8 @@ static int bench_cmdq(struct ctx *c)
 	      strerror(errno));
 	if ((smmu.idr[0] & IDR0_NESTING) != IDR0_NESTING)
 		return 0;
-	CHECK(!ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &hwpt), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
-	      strerror(errno));
-	at.pt_id = hwpt.out_hwpt_id;
-	CHECK(!ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
-	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(NEST_PARENT): %s", strerror(errno));
-	va.hwpt_id = hwpt.out_hwpt_id;
+	if (nest_parent_attach(c, &va.hwpt_id))
+		return -1;
 	if (ioctl(c->iommufd, IOMMU_VIOMMU_ALLOC, &va) && errno == EOPNOTSUPP) {
 		/* No vIOMMU without CANWBS or S2FWB (qemu-ci/bench --canwbs). */
 		fprintf(stderr, "iommu-bench: no vIOMMU here: no cmdq measures\n");

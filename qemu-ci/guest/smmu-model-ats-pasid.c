@@ -288,16 +288,12 @@ static int test_last_pasid_gone_ats_off(void)
 /* The RID on a NEST_PARENT HWPT of rid's IOAS, then a nested HWPT with a bypass vSTE. */
 static int test_nested_bypass_ats(void)
 {
-	struct iommu_hwpt_alloc a = {
-		.size = sizeof(a), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT, .dev_id = c.devid,
-		.pt_id = rid.ioas, .data_type = IOMMU_HWPT_DATA_NONE,
-	};
 	uint32_t nested, st;
 	int r;
 
-	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &a), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
-	      strerror(errno));
-	parent = a.out_hwpt_id;
+	/* rid's IOAS is the program's: ctx_open() made it */
+	TRY(nest_parent_attach(&c, &parent));
+	TRY(ats_is(1, "ATS is not enabled on a NEST_PARENT HWPT"));
 	r = nested_bypass_attach(&c, parent, 0, &viommu, &vdev, &nested);
 	if (r)
 		return r;

@@ -484,23 +484,10 @@ static int destroy(uint32_t id, const char *what)
 
 static int nested_fault(uint32_t *s2, uint32_t *viommu, uint32_t *vdev, uint32_t *nested)
 {
-	struct iommu_hwpt_alloc pa = {
-		.size = sizeof(pa),
-		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
-		.dev_id = c.devid,
-		.pt_id = c.ioas,
-		.data_type = IOMMU_HWPT_DATA_NONE,
-	};
-	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 	uint16_t ctrl;
 	int r;
 
-	CHECK(!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &pa), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
-	      strerror(errno));
-	*s2 = pa.out_hwpt_id;
-	at.pt_id = *s2;
-	CHECK(!ioctl(c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), "ATTACH(NEST_PARENT): %s",
-	      strerror(errno));
+	TRY(nest_parent_attach(&c, s2));
 	r = nested_bypass_attach(&c, *s2, fault_id, viommu, vdev, nested);
 	if (r)
 		return r;	/* a skip or a failure */

@@ -564,6 +564,26 @@ static inline int ctx_cfg_read(struct ctx *c, unsigned int off, void *buf, size_
  * Open the device through the chosen back end, map BAR0, enable memory
  * space and bus mastering. On failure the caller still calls ctx_close().
  */
+/*
+ * Allocates a NEST_PARENT (stage 2) HWPT on @c's IOAS for its device and
+ * attaches the device's RID to it, the IOAS's mappings staying; *id: the HWPT.
+ */
+static inline int nest_parent_attach(struct ctx *c, uint32_t *id)
+{
+	struct iommu_hwpt_alloc a = {
+		.size = sizeof(a), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT, .dev_id = c->devid,
+		.pt_id = c->ioas, .data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+
+	CHECK(!ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &a), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
+	      strerror(errno));
+	*id = at.pt_id = a.out_hwpt_id;
+	CHECK(!ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(NEST_PARENT): %s", strerror(errno));
+	return 0;
+}
+
 static inline int ctx_open(struct ctx *c, const char *backend, const char *bdf)
 {
 	struct vfio_region_info reg = { .argsz = sizeof(reg) };
@@ -592,22 +612,16 @@ static inline int ctx_open(struct ctx *c, const char *backend, const char *bdf)
 		CHECK(!ioctl(c->iommufd, IOMMU_IOAS_ALLOC, &alloc), "IOMMU_IOAS_ALLOC: %s",
 		      strerror(errno));
 		c->ioas = alloc.out_ioas_id;
-		at.pt_id = c->ioas;
 		if (!strcmp(backend, "iommufd-s2")) {
-			struct iommu_hwpt_alloc hwpt = {
-				.size = sizeof(hwpt),
-				.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
-				.dev_id = c->devid,
-				.pt_id = c->ioas,
-				.data_type = IOMMU_HWPT_DATA_NONE,
-			};
+			uint32_t s2;
 
-			CHECK(!ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &hwpt),
-			      "IOMMU_HWPT_ALLOC(NEST_PARENT): %s", strerror(errno));
-			at.pt_id = hwpt.out_hwpt_id;
+			if (nest_parent_attach(c, &s2))
+				return -1;
+		} else {
+			at.pt_id = c->ioas;
+			CHECK(!ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
+			      "VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s", strerror(errno));
 		}
-		CHECK(!ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
-		      "VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s", strerror(errno));
 	} else {
 		char path[64];
 		struct vfio_group_status st = { .argsz = sizeof(st) };

@@ -122,12 +122,6 @@ static int vsmmu_open(struct vsmmu *v, const char *bdf)
 {
 	struct iommu_hw_info_arm_smmuv3 smmu = { 0 };
 	struct iommu_hw_info info = { .size = sizeof(info) };
-	struct iommu_hwpt_alloc hwpt = {
-		.size = sizeof(hwpt),
-		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
-		.data_type = IOMMU_HWPT_DATA_NONE,
-	};
-	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 
 	memset(v, 0, sizeof(*v));
 	if (ctx_open(&v->c, "iommufd", bdf))
@@ -140,15 +134,7 @@ static int vsmmu_open(struct vsmmu *v, const char *bdf)
 	memcpy(v->idr, smmu.idr, sizeof(v->idr));
 	if ((v->idr[0] & IDR0_NESTING) != IDR0_NESTING)
 		return 0;
-	hwpt.dev_id = v->c.devid;
-	hwpt.pt_id = v->c.ioas;
-	CHECK(!ioctl(v->c.iommufd, IOMMU_HWPT_ALLOC, &hwpt), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
-	      strerror(errno));
-	v->s2 = hwpt.out_hwpt_id;
-	at.pt_id = v->s2;
-	CHECK(!ioctl(v->c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
-	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(NEST_PARENT): %s", strerror(errno));
-	return 0;
+	return nest_parent_attach(&v->c, &v->s2);
 }
 
 static int viommu_alloc(struct vsmmu *v, uint32_t hwpt, uint32_t *id)
