@@ -132,6 +132,9 @@ SMMU_FEATURES = {
     "ats": ["-global", "arm-smmuv3.ats=on"],
     # PCIe PRI (IDR0.PRI, the PRI queue); the model's PRI needs ATS.
     "pri": ["-global", "arm-smmuv3.ats=on", "-global", "arm-smmuv3.pri=on"],
+    # The endpoint says it is CXL.cache capable (a CXL DVSEC): the OS must keep its ATS on
+    # whatever its translation (Linux's pci_ats_required()).
+    "cxl-cache": ["-global", "iommu-pcie-testdev.cxl-cache=on"],
 }
 MODEL_FEATURES_PLANNED = ()
 # "ssid=N": N SubstreamID bits (SSID_BITS_MIN to SSID_BITS_MAX, the architecture's maximum),
