@@ -17,6 +17,9 @@
 #define IPTD_ATS_CAP		0x110
 #define IPTD_PRI_CAP		0x120
 
+/* BAR0: 8 KiB of registers and DMA buffer */
+#define IPTD_BAR_SIZE		0x2000
+
 /* BAR0 registers */
 #define IPTD_FEATURES		0x04
 #define IPTD_DMA_ADDR		0x08

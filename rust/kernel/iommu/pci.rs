@@ -136,6 +136,14 @@ impl Ats {
         }))
     }
 
+    /// Whether `pdev` needs ATS for basic operation (`pci_ats_required`): it caches host
+    /// memory by physical address (CXL.cache and devices with the same need), so that its ATS
+    /// must stay on whatever its translation, bypass included.
+    pub fn required(pdev: &pci::Device) -> bool {
+        // SAFETY: `raw(pdev)` is a valid `struct pci_dev`.
+        unsafe { bindings::pci_ats_required(raw(pdev)) }
+    }
+
     /// Whether ATS is enabled on the function.
     pub fn is_enabled(&self) -> bool {
         // SAFETY: `pdev` is a valid `struct pci_dev`.

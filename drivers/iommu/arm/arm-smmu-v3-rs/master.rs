@@ -23,7 +23,10 @@
 //! function's ATC for the RID or the PASID attached (the domain keeps a list of its ATS
 //! attachments), and each change of STE is ordered with ATS as in the C driver (disabled
 //! before an STE without it, the ATC invalidated after every change, enabled last). A PASID's
-//! new or removed CD is followed by an ATC invalidation of that PASID.
+//! new or removed CD is followed by an ATC invalidation of that PASID. A function that needs
+//! ATS whatever its translation (`pci_ats_required()`: CXL.cache devices) keeps it in the
+//! identity domain too, through a CD table STE whose `S1DSS` bypasses, as in the C driver; it
+//! is refused where the SMMU cannot give it that.
 //!
 //! Where the SMMU takes page requests and such a function (with one StreamID) also has PRI, its
 //! RID's attachment to a domain that handles page faults (an iommufd HWPT with a fault queue)
@@ -186,6 +189,8 @@ pub(crate) struct Master {
     /// ATS prepared on the PCI function, where the SMMU, the root complex and the function
     /// have it. Dropped (ATS disabled) before `_pasid`.
     ats: Option<Ats>,
+    /// The function needs ATS whatever its translation: its identity domain keeps it.
+    ats_always_on: bool,
     /// PASID enabled on the PCI function, while the device is probed.
     _pasid: Option<Pasid>,
     /// The PCI function, if the SMMU can take its page requests: it has ATS, PRI and one
@@ -202,8 +207,10 @@ impl Master {
     /// Fails with `ENODEV` if another device owns one of the StreamIDs (see [`crate::streams`]).
     /// `canwbs` is what the firmware says of the device's root complex (see [`Master::canwbs`]),
     /// `rc_ats` whether it supports ATS: then a PCI `client` with the capability has its ATS
-    /// prepared for the SMMU's smallest page, after PASID as PCIe requires. `can_stall` is what
-    /// the firmware says of the device (`dma-can-stall`), see [`Stalls`].
+    /// prepared for the SMMU's smallest page, after PASID as PCIe requires. A function that
+    /// needs ATS whatever its translation is refused (`EOPNOTSUPP`) unless it gets ATS and the
+    /// SMMU has stage 1 and SubstreamIDs (for `S1DSS` bypass). `can_stall` is what the
+    /// firmware says of the device (`dma-can-stall`), see [`Stalls`].
     pub(crate) fn new(
         smmu: Arc<Smmu>,
         dev: &Device<Bound>,
@@ -221,12 +228,26 @@ impl Master {
             }
         }
         let idr = &smmu.features.idr;
+        let ats_required = ats_required(client);
+        if ats_required && (!idr.s1() || smmu.ssid_bits() == 0) {
+            dev_err!(
+                client,
+                "needs ATS always on, which needs stage 1 and SubstreamIDs\n"
+            );
+            return Err(EOPNOTSUPP);
+        }
         let mut pasid = None;
         let table = if idr.s1() {
             if smmu.ssid_bits() > 0 {
                 pasid = enable_pasid(client);
             }
             let dev_bits = pasid.as_ref().map_or(0, |p| p.max_pasids().ilog2());
+            // `S1DSS`, which keeps ATS working in bypass, needs a table of two CDs at least.
+            let dev_bits = if ats_required {
+                dev_bits.max(1)
+            } else {
+                dev_bits
+            };
             let layout = CdLayout::new(smmu.ssid_bits(), idr.cd_2lvl(), dev_bits.min(20))?;
             let mut table = CdTable::new(dev, layout)?;
             // CD 0 serves the RID: its level-2 table is there from the start. No STE points
@@ -241,6 +262,10 @@ impl Master {
         } else {
             None
         };
+        if ats_required && ats.is_none() {
+            dev_err!(client, "needs ATS, which it cannot have here\n");
+            return Err(EOPNOTSUPP);
+        }
         let ctx = KBox::pin_init(
             new_mutex!(
                 Contexts {
@@ -270,6 +295,7 @@ impl Master {
             stalls,
             ctx,
             ats,
+            ats_always_on: ats_required,
             _pasid: pasid,
             pri_fn,
         })
@@ -413,16 +439,23 @@ impl Master {
         self.smmu.install_stes(&self.sids, ste);
     }
 
+    /// Whether the RID in the identity (`Rid::Identity`) or blocking domain has ATS: while
+    /// PASIDs have domains (the C driver's `cd_needs_ats`), and in the identity domain for a
+    /// function that needs ATS always. Its STE then points at the CD table.
+    fn static_ats(&self, ctx: &Contexts, rid: Rid) -> bool {
+        ctx.pasids > 0 || (self.ats_always_on && rid == Rid::Identity)
+    }
+
     /// The STE of the RID in the identity (`Rid::Identity`) or blocking domain: a plain bypass
-    /// or abort STE, or while PASIDs have domains, one pointing at the CD table whose `S1DSS`
-    /// bypasses or aborts.
+    /// or abort STE, or where it has ATS ([`Master::static_ats`]), one pointing at the CD
+    /// table whose `S1DSS` bypasses or aborts.
     fn static_ste(&self, ctx: &Contexts, rid: Rid) -> Ste {
         let idr = &self.smmu.features.idr;
         let (plain, dss) = match rid {
             Rid::Identity => (compose::bypass_ste(idr), S1Dss::Bypass),
             _ => (Ste::abort(), S1Dss::Terminate),
         };
-        if ctx.pasids == 0 {
+        if !self.static_ats(ctx, rid) {
             return plain;
         }
         match self.table_ste(ctx, dss) {
@@ -444,7 +477,7 @@ impl Master {
         let rid = if bypass { Rid::Identity } else { Rid::Blocked };
         let mut ctx = self.ctx.lock();
         let ste = self.static_ste(&ctx, rid);
-        let ats = ctx.pasids > 0;
+        let ats = self.static_ats(&ctx, rid);
         self.install_ats(&mut ctx, &ste, ats);
         ctx.rid = rid;
         self.write_cd(&ctx, Ssid::ZERO, &Cd::INVALID);
@@ -532,7 +565,8 @@ impl Master {
 
     /// Takes `pasid`'s domain away: invalidates its CD, then with ATS on the device's ATC
     /// entries of the PASID; when that was the last PASID with a domain and the RID is in the
-    /// identity or blocking domain, goes back to a plain bypass or abort STE, without ATS.
+    /// identity or blocking domain, goes back to a plain bypass or abort STE, without ATS
+    /// (but for a function that needs ATS always, in the identity domain).
     ///
     /// Cannot fail: it is how a PASID leaves any domain, which the core may then free.
     pub(crate) fn remove_pasid(&self, pasid: u32) {
@@ -554,8 +588,10 @@ impl Master {
             self.atc_inv(Some(ssid));
         }
         if was && ctx.pasids == 0 && matches!(ctx.rid, Rid::Identity | Rid::Blocked) {
+            // Back to the plain STE without ATS, unless the RID keeps ATS (`static_ats`).
             let ste = self.static_ste(&ctx, ctx.rid);
-            self.install_ats(&mut ctx, &ste, false);
+            let ats = self.static_ats(&ctx, ctx.rid);
+            self.install_ats(&mut ctx, &ste, ats);
         }
     }
 
@@ -700,6 +736,18 @@ fn prepare_ats(client: &Device, page_shift: u32) -> Option<Ats> {
 #[cfg(not(CONFIG_PCI_PASID))]
 fn prepare_ats(_client: &Device, _page_shift: u32) -> Option<Ats> {
     None
+}
+
+/// Whether `client` is a PCI function that needs ATS whatever its translation.
+#[cfg(CONFIG_PCI_PASID)]
+fn ats_required(client: &Device) -> bool {
+    <&pci::Device>::try_from(client).is_ok_and(Ats::required)
+}
+
+/// Without PCI ATS support, no device needs it.
+#[cfg(not(CONFIG_PCI_PASID))]
+fn ats_required(_client: &Device) -> bool {
+    false
 }
 
 /// The PCI function of `client` if it has a Page Request Interface.
