@@ -69,6 +69,71 @@
 
 static const struct pci_id iptd_id = { "iommu-pcie-testdev", IPTD_VENDOR, IPTD_DEVICE };
 
+/* The 32-bit register at @off of BAR 0, mapped at @bar. */
+static inline uint32_t iptd_rd(volatile uint8_t *bar, unsigned int off)
+{
+	return *(volatile uint32_t *)(bar + off);
+}
+
+/* The 64-bit register at @off, as two 32-bit accesses. */
+static inline uint64_t iptd_rd64(volatile uint8_t *bar, unsigned int off)
+{
+	return iptd_rd(bar, off) | (uint64_t)iptd_rd(bar, off + 4) << 32;
+}
+
+static inline void iptd_wr(volatile uint8_t *bar, unsigned int off, uint32_t val)
+{
+	*(volatile uint32_t *)(bar + off) = val;
+}
+
+/* The DMA address @addr and PASID @pasid (none for 0) of the next command. */
+static inline void iptd_set_addr(volatile uint8_t *bar, uint64_t addr, uint32_t pasid)
+{
+	iptd_wr(bar, IPTD_DMA_ADDR, (uint32_t)addr);
+	iptd_wr(bar, IPTD_DMA_ADDR + 4, addr >> 32);
+	iptd_wr(bar, IPTD_DMA_PASID, pasid ? IPTD_PASID_VALID | pasid : 0);
+}
+
+/* A Translation Request for @addr with @pasid; returns the endpoint's ATS status. */
+static inline uint32_t iptd_translate(volatile uint8_t *bar, uint64_t addr, uint32_t pasid)
+{
+	iptd_set_addr(bar, addr, pasid);
+	iptd_wr(bar, IPTD_ATS_CMD, IPTD_ATS_CMD_TRANSLATE);
+	return iptd_rd(bar, IPTD_ATS_STATUS);
+}
+
+/* A translated write of @tag at @addr with @pasid, through the ATC; the DMA status. */
+static inline uint32_t iptd_translated_write(volatile uint8_t *bar, uint64_t addr,
+					     uint32_t pasid, uint32_t tag)
+{
+	iptd_wr(bar, IPTD_BUF, tag);
+	iptd_set_addr(bar, addr, pasid);
+	iptd_wr(bar, IPTD_DMA_LEN, 4);
+	iptd_wr(bar, IPTD_DMA_CMD, IPTD_DMA_CMD_TWRITE);
+	return iptd_rd(bar, IPTD_DMA_STATUS);
+}
+
+/*
+ * @len bytes of the config space of the endpoint at @bdf at @off, read or
+ * written (@write) through sysfs: the device itself, not vfio's view of it.
+ */
+static inline int iptd_cfg_rw(const char *bdf, unsigned int off, void *buf, size_t len,
+			      int write)
+{
+	char path[96];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, write ? O_WRONLY : O_RDONLY);
+	CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
+	n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
+	close(fd);
+	CHECK(n == (ssize_t)len, "%s %s at %#x: %s", write ? "write" : "read", path, off,
+	      strerror(errno));
+	return 0;
+}
+
 /* One address space of the PASID programs: an IOAS, a PASID-capable HWPT on it, a page at iova. */
 struct iptd_space {
 	uint32_t ioas, hwpt;

@@ -65,42 +65,24 @@ static uint32_t inv_before;
 
 static uint32_t rd(unsigned int off)
 {
-	return *(volatile uint32_t *)(c.bar + off);
+	return iptd_rd(c.bar, off);
 }
 
 static uint64_t rd64(unsigned int off)
 {
-	return rd(off) | (uint64_t)rd(off + 4) << 32;
-}
-
-static void wr(unsigned int off, uint32_t val)
-{
-	*(volatile uint32_t *)(c.bar + off) = val;
-}
-
-static void set_addr(uint64_t iova, uint32_t pasid)
-{
-	wr(IPTD_DMA_ADDR, (uint32_t)iova);
-	wr(IPTD_DMA_ADDR + 4, iova >> 32);
-	wr(IPTD_DMA_PASID, pasid ? IPTD_PASID_VALID | pasid : 0);
+	return iptd_rd64(c.bar, off);
 }
 
 /* A Translation Request for @iova with @pasid (none for 0); returns the ATS status. */
 static uint32_t translate(uint64_t iova, uint32_t pasid)
 {
-	set_addr(iova, pasid);
-	wr(IPTD_ATS_CMD, IPTD_ATS_CMD_TRANSLATE);
-	return rd(IPTD_ATS_STATUS);
+	return iptd_translate(c.bar, iova, pasid);
 }
 
 /* A translated write of @tag at @iova + OFF with @pasid, through the ATC; the DMA status. */
 static uint32_t translated_write(uint64_t iova, uint32_t pasid, uint32_t tag)
 {
-	wr(IPTD_BUF, tag);
-	set_addr(iova + OFF, pasid);
-	wr(IPTD_DMA_LEN, 4);
-	wr(IPTD_DMA_CMD, IPTD_DMA_CMD_TWRITE);
-	return rd(IPTD_DMA_STATUS);
+	return iptd_translated_write(c.bar, iova + OFF, pasid, tag);
 }
 
 /* The Control register of the extended capability @id at @cap, or -1 (failmsg set). */

@@ -36,36 +36,11 @@ static char bdf[32];
 static volatile uint8_t *bar;	/* BAR 0 through sysfs, or through vfio (c.bar) */
 static struct ctx c = { .iommufd = -1, .container = -1, .group = -1, .dev = -1 };
 
-static uint32_t rd(unsigned int off)
-{
-	return *(volatile uint32_t *)(bar + off);
-}
 
-static uint64_t rd64(unsigned int off)
-{
-	return rd(off) | (uint64_t)rd(off + 4) << 32;
-}
-
-static void wr(unsigned int off, uint32_t val)
-{
-	*(volatile uint32_t *)(bar + off) = val;
-}
-
-/* @len bytes of config space at @off through sysfs (the device, not vfio's view). */
+/* Config space through sysfs (the device itself, not vfio's view). */
 static int cfg_rw(unsigned int off, void *buf, size_t len, int write)
 {
-	char path[96];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, write ? O_WRONLY : O_RDONLY);
-	CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
-	n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
-	close(fd);
-	CHECK(n == (ssize_t)len, "%s %s at %#x: %s", write ? "write" : "read", path, off,
-	      strerror(errno));
-	return 0;
+	return iptd_cfg_rw(bdf, off, buf, len, write);
 }
 
 /* Whether the kernel has ATS enabled on the endpoint must be @want; @why if not. */
@@ -83,19 +58,13 @@ static int ats_is(int want, const char *why)
 /* A Translation Request for @addr must return @pa with read and write. */
 static int translates(uint64_t addr, uint64_t pa, const char *what)
 {
-	uint32_t st, perm;
+	uint32_t st = iptd_translate(bar, addr, 0), perm = iptd_rd(bar, IPTD_ATS_PERM);
+	uint64_t got = iptd_rd64(bar, IPTD_ATS_ADDR);
 
-	wr(IPTD_DMA_ADDR, (uint32_t)addr);
-	wr(IPTD_DMA_ADDR + 4, addr >> 32);
-	wr(IPTD_DMA_PASID, 0);
-	wr(IPTD_ATS_CMD, IPTD_ATS_CMD_TRANSLATE);
-	st = rd(IPTD_ATS_STATUS);
-	perm = rd(IPTD_ATS_PERM);
 	CHECK(st == IPTD_STATUS_OK, "Translation Request for %#lx (%s): status %u",
 	      (unsigned long)addr, what, st);
-	CHECK(rd64(IPTD_ATS_ADDR) == pa, "%#lx (%s) translated to %#llx, want %#llx",
-	      (unsigned long)addr, what, (unsigned long long)rd64(IPTD_ATS_ADDR),
-	      (unsigned long long)pa);
+	CHECK(got == pa, "%#lx (%s) translated to %#llx, want %#llx", (unsigned long)addr, what,
+	      (unsigned long long)got, (unsigned long long)pa);
 	CHECK((perm & 3) == (IPTD_ATS_PERM_READ | IPTD_ATS_PERM_WRITE),
 	      "permissions %#x (%s), want read and write", perm, what);
 	return 0;

@@ -37,42 +37,24 @@ static uint32_t inv_before;
 
 static uint32_t rd(unsigned int off)
 {
-	return *(volatile uint32_t *)(c.bar + off);
+	return iptd_rd(c.bar, off);
 }
 
 static uint64_t rd64(unsigned int off)
 {
-	return rd(off) | (uint64_t)rd(off + 4) << 32;
-}
-
-static void wr(unsigned int off, uint32_t val)
-{
-	*(volatile uint32_t *)(c.bar + off) = val;
-}
-
-static void set_addr(uint64_t iova)
-{
-	wr(IPTD_DMA_ADDR, (uint32_t)iova);
-	wr(IPTD_DMA_ADDR + 4, iova >> 32);
-	wr(IPTD_DMA_PASID, 0);
+	return iptd_rd64(c.bar, off);
 }
 
 /* A Translation Request for IOVA; returns the endpoint's ATS status. */
 static uint32_t translate(void)
 {
-	set_addr(IOVA);
-	wr(IPTD_ATS_CMD, IPTD_ATS_CMD_TRANSLATE);
-	return rd(IPTD_ATS_STATUS);
+	return iptd_translate(c.bar, IOVA, 0);
 }
 
 /* A translated write of @tag at IOVA + OFF through the ATC; returns the DMA status. */
 static uint32_t translated_write(uint32_t tag)
 {
-	wr(IPTD_BUF, tag);
-	set_addr(IOVA + OFF);
-	wr(IPTD_DMA_LEN, 4);
-	wr(IPTD_DMA_CMD, IPTD_DMA_CMD_TWRITE);
-	return rd(IPTD_DMA_STATUS);
+	return iptd_translated_write(c.bar, IOVA + OFF, 0, tag);
 }
 
 static int test_ats_enabled(void)

@@ -80,18 +80,7 @@ static void wr(unsigned int off, uint32_t val)
 /* Config space through sysfs (the device itself, not vfio's virtualized view). */
 static int cfg_rw(unsigned int off, void *buf, size_t len, int write)
 {
-	char path[96];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, write ? O_WRONLY : O_RDONLY);
-	CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
-	n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
-	close(fd);
-	CHECK(n == (ssize_t)len, "%s %s at %#x: %s", write ? "write" : "read", path, off,
-	      strerror(errno));
-	return 0;
+	return iptd_cfg_rw(bdf, off, buf, len, write);
 }
 
 static int cfg16(unsigned int off, uint16_t *val)
