@@ -134,6 +134,37 @@ static inline int iptd_cfg_rw(const char *bdf, unsigned int off, void *buf, size
 	return 0;
 }
 
+/*
+ * BAR 0 of the endpoint at @bdf, which no driver holds, mapped through sysfs,
+ * with memory decoding and bus mastering turned on; NULL (failmsg set) if not.
+ */
+static inline volatile uint8_t *iptd_sysfs_bar(const char *bdf)
+{
+	char path[96];
+	uint16_t cmd;
+	void *bar;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0) {
+		fail("open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	bar = mmap(NULL, IPTD_BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (bar == MAP_FAILED) {
+		fail("mmap %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (iptd_cfg_rw(bdf, 0x04, &cmd, 2, 0))	/* PCI_COMMAND */
+		return NULL;
+	cmd |= 0x6;	/* PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER */
+	if (iptd_cfg_rw(bdf, 0x04, &cmd, 2, 1))
+		return NULL;
+	return bar;
+}
+
 /* One address space of the PASID programs: an IOAS, a PASID-capable HWPT on it, a page at iova. */
 struct iptd_space {
 	uint32_t ioas, hwpt;

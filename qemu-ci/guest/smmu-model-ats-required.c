@@ -151,19 +151,8 @@ static int test_paging_ats(void)
 /* Opens BAR 0 through sysfs, memory decoding and bus mastering on. */
 static int sysfs_bar(void)
 {
-	char path[96];
-	uint16_t cmd;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
-	fd = open(path, O_RDWR | O_SYNC);
-	CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
-	bar = mmap(NULL, IPTD_BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	CHECK(bar != MAP_FAILED, "mmap %s: %s", path, strerror(errno));
-	TRY(cfg_rw(PCI_COMMAND, &cmd, 2, 0));
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	return cfg_rw(PCI_COMMAND, &cmd, 2, 1);
+	bar = iptd_sysfs_bar(bdf);
+	return bar ? 0 : -1;
 }
 
 static int test_given_back_ats_on(void)

@@ -666,8 +666,47 @@ def iort_with_canwbs_httu(table: bytes) -> bytes:
     return bytes(t)
 
 
+# A Reserved Memory Range node (IORT E.d, table revision 5 and node revision 3) for the StreamID
+# of the model's endpoint (iommu-pcie-testdev at 00:08.0: RID = StreamID 0x40) and 64 KiB of
+# RAM, remapping permitted (Linux: a direct-relaxable region) and normal write-back memory.
+IORT_NODE_RMR = 6
+IORT_RMR_SID = 0x40
+IORT_RMR_BASE, IORT_RMR_LEN = 0x48000000, 0x10000
+IORT_RMR_REMAP_PERMITTED = 1
+IORT_RMR_ATTR_NORMAL_WB = 5 << 2
+
+
+def iort_with_rmr(table: bytes) -> bytes:
+    """The IORT `table` with a Reserved Memory Range node (IORT_RMR_*) mapping to its SMMUv3
+    node appended, the table revision raised to 5 (Linux reads RMR nodes from E.d on), the
+    OEM revision one higher and the checksum fixed."""
+    smmus = iort_nodes(table, IORT_NODE_SMMU_V3, IORT_SMMU_V3_FLAGS + 4)
+    if len(smmus) != 1:
+        raise HarnessError(f"the IORT has {len(smmus)} SMMUv3 nodes, want 1")
+    def le(v, n):
+        return v.to_bytes(n, "little")
+
+    ident = 0x524d52  # "RMR": an identifier QEMU's nodes (numbered from 0) do not use
+    mapping = (le(IORT_RMR_SID, 4) + le(0, 4) + le(IORT_RMR_SID, 4) + le(smmus[0], 4) +
+               le(1, 4))  # input base, ID count - 1, output base, output node, single mapping
+    desc = le(IORT_RMR_BASE, 8) + le(IORT_RMR_LEN, 8) + le(0, 4)
+    rmr = le(IORT_RMR_REMAP_PERMITTED | IORT_RMR_ATTR_NORMAL_WB, 4) + le(1, 4) + le(48, 4)
+    node = (bytes([IORT_NODE_RMR]) + le(16 + len(rmr) + len(mapping) + len(desc), 2) +
+            bytes([3]) + le(ident, 4) + le(1, 4) + le(28, 4) + rmr + mapping + desc)
+    t = bytearray(table) + node
+    t[4:8] = le(len(t), 4)
+    t[8] = max(t[8], 5)
+    count = int.from_bytes(t[36:40], "little")
+    t[36:40] = le(count + 1, 4)
+    rev = int.from_bytes(t[24:28], "little")
+    t[24:28] = le((rev + 1) & 0xffffffff, 4)
+    acpi_checksum_fixed(t)
+    return bytes(t)
+
+
 # The IORT changes qemu_command can make (--iort): a function of QEMU's table.
-IORT_EDITS = {"canwbs": iort_with_canwbs, "canwbs-httu": iort_with_canwbs_httu}
+IORT_EDITS = {"canwbs": iort_with_canwbs, "canwbs-httu": iort_with_canwbs_httu,
+              "rmr": iort_with_rmr}
 
 # What the guest prints of /sys/firmware/acpi/tables/IORT, a hex line at a time.
 IORT_HEX = re.compile(r"^IORT-HEX ([0-9a-f]+)\s*$", re.M)

@@ -122,6 +122,62 @@ mod table {
 }
 
 /// Without IORT support there is no table to read.
+/// The StreamIDs of the IORT's Reserved Memory Range (RMR) nodes that map to the IOMMU `dev`
+/// (`iort_get_rmr_sids()`): devices the firmware left doing DMA to memory that must stay
+/// reachable, whose streams the IOMMU driver must let through until their devices get domains.
+/// Empty without an IORT or RMR nodes.
+///
+/// # Errors
+///
+/// `ENOMEM` if the list cannot be had.
+#[cfg(CONFIG_ACPI_IORT)]
+pub fn rmr_stream_ids(dev: &device::Device) -> Result<KVec<u32>> {
+    let Some(fwnode) = dev.fwnode() else {
+        return Ok(KVec::new());
+    };
+    let fwnode = fwnode.as_raw();
+    let head = crate::types::Opaque::<bindings::list_head>::uninit();
+    let head_ptr = head.get();
+    // SAFETY: `head_ptr` is valid for writes and is not moved until the list is released
+    // below; `fwnode` is a valid firmware node (it lives as long as `dev`), and the empty list
+    // is what `iort_get_rmr_sids()` fills with `struct iommu_iort_rmr_data` entries.
+    unsafe {
+        bindings::INIT_LIST_HEAD(head_ptr);
+        bindings::iort_get_rmr_sids(fwnode, head_ptr);
+    }
+    let mut sids = KVec::new();
+    let mut result = Ok(());
+    // SAFETY: `head_ptr` is a valid, initialised list.
+    let mut pos = unsafe { (*head_ptr).next };
+    while pos != head_ptr && result.is_ok() {
+        // SAFETY: Every entry of the list is the `list` member of the `rr` member of a
+        // `struct iommu_iort_rmr_data`, which lives until `iort_put_rmr_sids()`.
+        let rmr = unsafe {
+            let region = crate::container_of!(pos, bindings::iommu_resv_region, list);
+            &*crate::container_of!(region, bindings::iommu_iort_rmr_data, rr)
+        };
+        for i in 0..rmr.num_sids as usize {
+            // SAFETY: `sids` points to `num_sids` StreamIDs (the IORT code's invariant).
+            let sid = unsafe { *rmr.sids.add(i) };
+            if let Err(e) = sids.push(sid, GFP_KERNEL) {
+                result = Err(e.into());
+                break;
+            }
+        }
+        // SAFETY: `pos` is an entry of the valid list.
+        pos = unsafe { (*pos).next };
+    }
+    // SAFETY: `head_ptr` is the list `iort_get_rmr_sids()` filled for `fwnode`, not changed.
+    unsafe { bindings::iort_put_rmr_sids(fwnode, head_ptr) };
+    result.map(|()| sids)
+}
+
+/// Without IORT support, no RMR node is described.
+#[cfg(not(CONFIG_ACPI_IORT))]
+pub fn rmr_stream_ids(_dev: &device::Device) -> Result<KVec<u32>> {
+    Ok(KVec::new())
+}
+
 #[cfg(not(CONFIG_ACPI_IORT))]
 mod table {
     use crate::{

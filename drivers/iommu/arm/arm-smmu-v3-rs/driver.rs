@@ -154,6 +154,12 @@ impl platform::Driver for SmmuDriver {
             // From here on the SMMU is enabled; `Enabled` disables it on any later failure, before
             // `irqs` is dropped.
             let enabled = Enabled(smmu.clone());
+            // As the C driver: the streams of the firmware's Reserved Memory Ranges bypass from
+            // the reset on, so that the DMA the firmware left running does not fault.
+            match kernel::iommu::iort::rmr_stream_ids(pdev.as_ref()) {
+                Ok(sids) => smmu.bypass_rmr_streams(pdev.as_ref(), &sids),
+                Err(e) => dev_err!(pdev, "RMR StreamIDs unread: {:?}\n", e),
+            }
             smmu.reset()?;
             let dev = pdev.as_ref();
             let debugfs = if cfg!(CONFIG_ARM_SMMU_V3_RUST_FAULT_INJECT) {

@@ -4,6 +4,10 @@
 //! acknowledged control register writes they are made of.
 
 use kernel::{
+    device::{
+        Bound,
+        Device, //
+    },
     io::{
         poll::read_poll_timeout_atomic,
         Io, //
@@ -16,6 +20,7 @@ use crate::{
     hw::{
         attr::Shareability,
         cmd::Cmd,
+        compose,
         ctrl::{
             cr1,
             cr2,
@@ -144,6 +149,28 @@ impl Smmu {
             }
             Ok(())
         })
+    }
+
+    /// Lets the streams of `sids` bypass translation from the reset on, until devices claim
+    /// them: the StreamIDs of the firmware's Reserved Memory Ranges (IORT RMR nodes), whose
+    /// devices the firmware left doing DMA that must not fault before their drivers take over
+    /// (their domains then map the ranges, which the core reports as direct regions).
+    ///
+    /// Called before the reset, on the driver's own stream table, which the SMMU does not use
+    /// yet: the reset's `CFGI_ALL` makes it read them. A StreamID whose STE cannot be had is
+    /// logged and left aborting, as in the C driver.
+    pub(crate) fn bypass_rmr_streams(&self, dev: &Device<Bound>, sids: &[u32]) {
+        let ste = compose::bypass_ste(&self.features.idr);
+        for &sid in sids {
+            let strtab = &mut *self.strtab.lock();
+            let r = strtab
+                .prepare(dev, sid)
+                .and_then(|_| strtab.install(sid, &ste, || Ok(())));
+            match r {
+                Ok(_) => dev_info!(dev, "RMR: StreamID {:#x} bypasses\n", sid),
+                Err(e) => dev_err!(dev, "RMR: StreamID {:#x} bypass failed: {:?}\n", sid, e),
+            }
+        }
     }
 
     /// Masks the SMMU's interrupts, whatever the firmware or a previous kernel left enabled: until
