@@ -130,6 +130,11 @@ pub(crate) struct TlbTag {
     /// hard interrupt handler.
     #[pin]
     ats: SpinLockIrq<KVec<AtsDevice>>,
+    /// The length of `ats`, stored under its lock: invalidations read it first and leave the
+    /// lock alone while it is 0, as it is in every domain without ATS devices. Otherwise every
+    /// strict DMA unmap takes the lock, every CPU unmapping in the domain contends for it, and
+    /// a vCPU preempted while holding it stalls them all.
+    ats_len: AtomicUsize,
 }
 
 /// A device with ATS attached to a paging domain (by its RID): its StreamIDs.
@@ -157,6 +162,7 @@ impl TlbTag {
                 smmu: smmu.clone(),
                 id,
                 ats <- new_spinlock_irq!(KVec::new(), "arm_smmu_v3_rs::ats_devices"),
+                ats_len: AtomicUsize::new(0),
             }),
             GFP_KERNEL,
         );
@@ -171,13 +177,15 @@ impl TlbTag {
     fn ats_add(&self, m: &Master) -> Result {
         let mut sids = KVec::with_capacity(m.sids().len(), GFP_KERNEL)?;
         sids.extend_from_slice(m.sids(), GFP_KERNEL)?;
-        self.ats.lock().push(
+        let mut list = self.ats.lock();
+        list.push(
             AtsDevice {
                 key: ats_key(m),
                 sids,
             },
             GFP_ATOMIC,
         )?;
+        self.ats_len.store(list.len(), Ordering::Release);
         Ok(())
     }
 
@@ -187,12 +195,21 @@ impl TlbTag {
         if let Some(i) = list.iter().position(|d| d.key == ats_key(m)) {
             let _ = list.remove(i);
         }
+        self.ats_len.store(list.len(), Ordering::Release);
     }
 
     /// Invalidates `[iova, iova + size)` (everything if `size` is 0) in the ATCs of the
     /// devices with ATS: after the TLB, so that a translation request the ATC makes
     /// meanwhile cannot be answered from a stale TLB entry.
+    ///
+    /// A device is added before its STE enables ATS, and that STE reaches the SMMU through the
+    /// command queue: an invalidation whose commands were queued after it (the producer lock
+    /// orders the two callers) reads the new length; one queued before it completed before the
+    /// device could cache anything.
     fn atc_invalidate(&self, iova: u64, size: u64) {
+        if self.ats_len.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let list = self.ats.lock();
         for dev in list.iter() {
             Smmu::per_stream(
