@@ -5,25 +5,29 @@
 //! Commands are written into free slots, published by one write of `CMDQ_PROD`, and followed by
 //! a `CMD_SYNC` whose consumption tells that every earlier command has completed. Many CPUs
 //! share the queue with the protocol of [`crate::hw::cmdq`]: the producer lock is held only while
-//! a caller writes its entries and `CMDQ_PROD`, never while it waits for the SMMU, and each
-//! caller polls `CMDQ_CONS` for its own `CMD_SYNC`, with interrupts as it had them. Every wait of
-//! a call counts against one deadline, measured in time: a stuck SMMU costs each waiting CPU one
-//! timeout, and waiting CPUs time out together.
+//! a caller writes its entries into the ring, `CMDQ_PROD` is written by one CPU at a time for
+//! every CPU's entries, and each caller polls `CMDQ_CONS` for its own `CMD_SYNC`, with
+//! interrupts as it had them. Every wait of a call counts against one deadline, measured in
+//! time: a stuck SMMU costs each waiting CPU one timeout, and waiting CPUs time out together.
 //!
-//! No CPU spins on the producer lock without backing off: it is taken with `try_lock`,
-//! delaying between attempts as the wait for the SMMU does. Under virtualisation a vCPU can
-//! lose its physical CPU while it holds a lock with interrupts off; vCPUs spinning for that
-//! lock then keep it from running again. Measured with 4 vCPUs on 2 host cores (QEMU TCG,
-//! `dma_map_benchmark`, strict DMA), spinning made a DMA unmap take over 2 ms, against tens of
-//! µs for the C driver, whose queue has no lock.
+//! No CPU spins on a lock another CPU holds without backing off: the producer lock is taken
+//! with `try_lock`, delaying between attempts as the wait for the SMMU does, and the lock that
+//! orders the writes of `CMDQ_PROD` is only ever tried, its holder publishing for those who
+//! found it taken. Under virtualisation a vCPU can lose its physical CPU while it holds a lock
+//! with interrupts off; vCPUs spinning for that lock then keep it from running again. Measured
+//! with 4 vCPUs on 2 host cores (QEMU TCG, `dma_map_benchmark`, strict DMA), spinning made a
+//! DMA unmap take over 2 ms, against tens of µs for the C driver, whose queue has no lock.
 //!
 //! # Ownership of the ring
 //!
-//! Slots from `CONS` (exclusive of a stopped, erroneous entry) up to `prod` belong to the SMMU;
-//! all others belong to the holder of the producer lock, which writes only slots it has checked
-//! are free and publishes them with `CMDQ_PROD`, whose MMIO write orders the preceding stores to
-//! coherent memory. The slot of a stopped, erroneous entry is rewritten only by the recovery,
-//! under the error lock.
+//! Slots from `CONS` (exclusive of a stopped, erroneous entry) up to the last value written to
+//! `CMDQ_PROD` belong to the SMMU; slots from there up to `written` hold entries that are
+//! written and wait to be published; all others belong to the holder of the producer lock,
+//! which writes only slots it has checked are free. `CMDQ_PROD` is written, under the publisher
+//! lock, with a value of `written` read with acquire semantics: the entries' stores, by
+//! whichever CPU, are ordered before that read, and the MMIO write orders what its CPU has
+//! observed before the SMMU can see `PROD`. The slot of a stopped, erroneous entry is rewritten
+//! only by the recovery, under the error lock.
 
 use core::sync::atomic::{
     AtomicU64,
@@ -40,6 +44,10 @@ use kernel::{
     prelude::*,
     processor::cpu_relax,
     sync::{
+        barrier::{
+            smp_mb,
+            Full, //
+        },
         SpinLockIrq,
         SpinLockIrqGuard, //
     },
@@ -110,6 +118,12 @@ pub(crate) struct Cmdq {
     pos: Positions,
     #[pin]
     producer: SpinLockIrq<Producer>,
+    /// `Producer::prod`, stored before the producer lock is dropped: every entry below it is
+    /// written.
+    written: AtomicU64,
+    /// Held to write `CMDQ_PROD`; guards the position it was last written with.
+    #[pin]
+    publisher: SpinLockIrq<u64>,
     /// A lower bound of the SMMU's consumer position, raised by whoever reads `CMDQ_CONS`.
     cons: AtomicU64,
     /// Taken to recover from a command error and to write `GERRORN`.
@@ -132,6 +146,8 @@ impl Cmdq {
                 },
                 "arm_smmu_v3_rs::cmdq"
             ),
+            written: AtomicU64::new(0),
+            publisher <- new_spinlock_irq!(0, "arm_smmu_v3_rs::cmdq_publisher"),
             cons: AtomicU64::new(0),
             errors <- new_spinlock_irq!(
                 ErrorState {
@@ -158,6 +174,8 @@ impl Cmdq {
     pub(crate) fn reset(&self) {
         let mut p = self.producer.lock();
         p.prod = 0;
+        self.written.store(0, Ordering::Release);
+        *self.publisher.lock() = 0;
         self.cons.store(0, Ordering::Release);
     }
 
@@ -193,10 +211,11 @@ impl Cmdq {
 
     /// Issues `cmds` followed by a `CMD_SYNC`, and waits until all of them have completed.
     ///
-    /// The producer lock is taken (interrupts off) only to write entries and `CMDQ_PROD`; waits
-    /// for space and for the `CMD_SYNC` run with interrupts as the caller had them, in parallel
-    /// with other callers'. The commands and their `CMD_SYNC` are published at once if they fit
-    /// the queue, a larger batch as space frees up.
+    /// The producer lock is taken (interrupts off) only to write entries, then they are
+    /// published ([`Cmdq::publish`]); waits for space and for the `CMD_SYNC` run with
+    /// interrupts as the caller had them, in parallel with other callers'. The commands and
+    /// their `CMD_SYNC` are written at once if they fit the queue, a larger batch as space
+    /// frees up.
     ///
     /// # Errors
     ///
@@ -231,19 +250,18 @@ impl Cmdq {
                 #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
                 p.trace.record(cmd);
             }
-            // The MMIO write orders the entries' stores before the SMMU can see `PROD`, and the
-            // lock keeps the writes of `PROD` in order: it never moves backwards.
-            io.write_reg(CMDQ_PROD::from_raw(self.pos.reg(p.prod)));
+            self.written.store(p.prod, Ordering::Release);
             done += n;
             last = p.prod - 1;
+            drop(p);
+            self.publish(io);
         }
         self.wait(dev, io, &start, |cons| Positions::completed(cons, last))
     }
 
     /// Takes the producer lock: tries it, then again after each delay of the same backoff as
     /// [`Cmdq::wait`], never spinning on it for longer than [`POLL_SPINS`] tries. The holder
-    /// only writes a few entries and `CMDQ_PROD`, so the wait is short unless its CPU was taken
-    /// away from it.
+    /// only writes a few entries, so the wait is short unless its CPU was taken away from it.
     fn lock_producer(&self) -> SpinLockIrqGuard<'_, Producer> {
         let mut spins = 0u32;
         let mut delay_us = 1;
@@ -258,6 +276,36 @@ impl Cmdq {
             }
             udelay(Delta::from_micros(delay_us));
             delay_us = (delay_us * 2).min(POLL_DELAY_MAX_US);
+        }
+    }
+
+    /// Makes sure that `CMDQ_PROD` covers every entry written so far, the caller's included:
+    /// writes it, or leaves it to the CPU that is writing it, which looks at `written` again
+    /// once it has let go of the publisher lock.
+    ///
+    /// The writes of `CMDQ_PROD` are ordered by the lock and each writes the `written` it read
+    /// under it, which never decreases: the register never moves backwards. The holder has
+    /// interrupts off, so a caller that finds the lock taken never left it to a context it
+    /// interrupted, which could not go on before the caller's wait ends.
+    fn publish(&self, io: &IoMem<'_, { regs::SIZE }>) {
+        loop {
+            // Orders our store of `written` before the lock is tried; pairs with the barrier
+            // after the holder lets go: either it sees our entries, or we see the lock free.
+            smp_mb(Full);
+            let Some(mut published) = self.publisher.try_lock() else {
+                return;
+            };
+            let w = self.written.load(Ordering::Acquire);
+            if w != *published {
+                io.write_reg(CMDQ_PROD::from_raw(self.pos.reg(w)));
+                *published = w;
+            }
+            drop(published);
+            // See above.
+            smp_mb(Full);
+            if self.written.load(Ordering::Relaxed) == w {
+                return;
+            }
         }
     }
 
