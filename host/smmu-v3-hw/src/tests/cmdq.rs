@@ -3,9 +3,9 @@
 //! The command queue protocol of `hw::cmdq`, checked over every interleaving of small cases.
 //!
 //! Each CPU is a state machine that follows `queue/cmdq.rs` step by step, each step making at
-//! most one access to what CPUs share (the producer lock, `prod`, `written`, the publisher lock
-//! and what it guards, `cons`, the ring, the registers); the SMMU is one more machine that
-//! consumes entries in order. Every reachable
+//! most one access to what CPUs share (the producer lock, `prod`, the publisher lock and what it
+//! guards, `cons`, the ring, the registers); the SMMU is one more machine that consumes entries
+//! in order. Every reachable
 //! state of a case is visited, and in each one:
 //!
 //! - no CPU writes a slot the SMMU may still read, and the SMMU reads only entries written for
@@ -54,7 +54,7 @@ enum Pc {
     Write {
         n: usize,
     },
-    /// Holding it: storing `written`.
+    /// Holding it: storing `prod` for other CPUs to read (`World::written`).
     Written,
     /// Dropping the lock.
     Unlock,
@@ -115,7 +115,8 @@ struct Cpu {
 struct World {
     lock: Option<u8>,
     prod: u64,
-    /// `Cmdq::written`.
+    /// `Cmdq::prod` as other CPUs read it: stored by the producer lock's holder once its entries
+    /// are written. (`prod` is the holder's own count while it writes them.)
     written: u64,
     /// The publisher lock.
     publisher: Option<u8>,

@@ -7,16 +7,15 @@
 //! and wrap bit, see [`Queue`]). The driver shares these things between CPUs:
 //!
 //! - `prod`, the next free position, changed only under the *producer lock*. The lock holder
-//!   writes its entries, advances `prod` and stores it as `written` (every entry below it is
-//!   written), and holds the lock for nothing else: never while writing a register or waiting
-//!   for the SMMU.
+//!   writes its entries, then stores the new `prod` (every entry below it is written), and
+//!   holds the lock for nothing else: never while writing a register or waiting for the SMMU.
 //! - the *publisher lock*, which is only ever tried, and under it the last value written to
 //!   `CMDQ_PROD`. A CPU that has written entries tries it; holding it, it writes `CMDQ_PROD`
-//!   with the `written` it reads, lets go and reads `written` again, starting over if it moved.
-//!   A CPU that finds the lock taken goes on: the holder's second read sees its entries (a full
-//!   barrier on each side orders the store of `written` before the try, and the unlock before
-//!   the second read). The register never moves backwards, and one write may publish the
-//!   entries of many CPUs.
+//!   with the `prod` it reads, lets go and reads `prod` again, starting over if it moved. A CPU
+//!   that finds the lock taken goes on: the holder's second read sees its entries (a full
+//!   barrier on each side orders the store of `prod` before the try, and the unlock before the
+//!   second read). The register never moves backwards, and one write may publish the entries
+//!   of many CPUs.
 //! - `cons`, a lower bound of the SMMU's consumer position, raised (atomically, to the maximum)
 //!   by whoever reads `CMDQ_CONS`, with or without a lock.
 //! - the ring, whose slots from `CMDQ_CONS` to `CMDQ_PROD` belong to the SMMU.
