@@ -24,11 +24,10 @@
 //! Slots from `CONS` (exclusive of a stopped, erroneous entry) up to the last value written to
 //! `CMDQ_PROD` belong to the SMMU; slots from there up to `prod` hold entries that are written
 //! and wait to be published; all others belong to the holder of the producer lock, which writes
-//! only slots it has checked are free. `CMDQ_PROD` is written, under the publisher lock, with a
-//! value of `prod` read with acquire semantics: the entries' stores, by whichever CPU, are
-//! ordered before that read, and the MMIO write orders what its CPU has observed before the
-//! SMMU can see `PROD`. The slot of a stopped, erroneous entry is rewritten only by the
-//! recovery, under the error lock.
+//! only slots it has checked are free, and orders its entries before its store of `prod`, for
+//! the SMMU (`dma_wmb`) and for other CPUs (release). `CMDQ_PROD` is written, under the
+//! publisher lock, with a value of `prod` read with acquire semantics. The slot of a stopped,
+//! erroneous entry is rewritten only by the recovery, under the error lock.
 
 use core::sync::atomic::{
     AtomicBool,
@@ -51,8 +50,10 @@ use kernel::{
     processor::cpu_relax,
     sync::{
         barrier::{
+            dma_mb,
             smp_mb,
-            Full, //
+            Full,
+            Write, //
         },
         SpinLockIrq,
         SpinLockIrqGuard, //
@@ -302,7 +303,10 @@ impl Cmdq {
                     t.record(cmd);
                 }
             }
-            // Release: the entries are written before any CPU sees the new `prod`.
+            // The entries reach the SMMU through another CPU's write of `CMDQ_PROD`, perhaps:
+            // order them for the SMMU before the new `prod` (as C's writers order theirs before
+            // their valid bits), and for other CPUs (release).
+            dma_mb(Write);
             self.prod.store(prod, Ordering::Release);
             done += n;
             last = prod - 1;
