@@ -135,6 +135,11 @@ pub(crate) struct TlbTag {
     /// hard interrupt handler.
     #[pin]
     ats: SpinLockIrq<KVec<AtsDevice>>,
+    /// The length of `ats`, stored under its lock: invalidations read it first and leave the
+    /// lock alone while it is 0, as it is in every domain without ATS devices. Otherwise every
+    /// strict DMA unmap takes the lock, every CPU unmapping in the domain contends for it, and
+    /// a vCPU preempted while holding it stalls them all.
+    ats_len: AtomicUsize,
 }
 
 /// An attachment of a device with ATS to a paging domain, or to a nested domain on it: whose
@@ -185,6 +190,7 @@ impl TlbTag {
                 id,
                 nest_parent,
                 ats <- new_spinlock_irq!(KVec::new(), "arm_smmu_v3_rs::ats_devices"),
+                ats_len: AtomicUsize::new(0),
             }),
             GFP_KERNEL,
         );
@@ -200,7 +206,9 @@ impl TlbTag {
     fn ats_add(&self, m: &Master, key: AtsKey) -> Result {
         let mut sids = KVec::with_capacity(m.sids().len(), GFP_KERNEL)?;
         sids.extend_from_slice(m.sids(), GFP_KERNEL)?;
-        self.ats.lock().push(AtsDevice { key, sids }, GFP_ATOMIC)?;
+        let mut list = self.ats.lock();
+        list.push(AtsDevice { key, sids }, GFP_ATOMIC)?;
+        self.ats_len.store(list.len(), Ordering::Release);
         Ok(())
     }
 
@@ -211,12 +219,20 @@ impl TlbTag {
         if let Some(i) = list.iter().position(|d| d.key == key) {
             let _ = list.remove(i);
         }
+        self.ats_len.store(list.len(), Ordering::Release);
     }
 
     /// Invalidates `[iova, iova + size)` (everything if `size` is 0) in the ATCs of the
     /// attachments with ATS, for the PASID of each (see [`AtsKey`]): after the TLB, so that a
     /// translation request the ATC makes meanwhile cannot be answered from a stale TLB entry.
+    ///
+    /// An attachment is added before its STE or CD enables ATS, and that reaches the SMMU
+    /// through the command queue: an invalidation whose commands were queued after it reads
+    /// the new length; one queued before it completed before the device could cache anything.
     fn atc_invalidate(&self, iova: u64, size: u64) {
+        if self.ats_len.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let list = self.ats.lock();
         for dev in list.iter() {
             let (ssid, size) = if dev.key.full {

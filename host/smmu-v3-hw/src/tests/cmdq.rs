@@ -3,13 +3,15 @@
 //! The command queue protocol of `hw::cmdq`, checked over every interleaving of small cases.
 //!
 //! Each CPU is a state machine that follows `queue/cmdq.rs` step by step, each step making at
-//! most one access to what CPUs share (the producer lock, `prod`, `cons`, the ring, the
-//! registers); the SMMU is one more machine that consumes entries in order. Every reachable
+//! most one access to what CPUs share (the producer lock, `prod`, the publisher lock and what it
+//! guards, `cons`, the ring, the registers); the SMMU is one more machine that consumes entries
+//! in order. Every reachable
 //! state of a case is visited, and in each one:
 //!
 //! - no CPU writes a slot the SMMU may still read, and the SMMU reads only entries written for
 //!   the position it is at (no lost, stale or torn commands);
-//! - `CMDQ_PROD` never moves backwards nor more than a queue ahead of `CMDQ_CONS`;
+//! - `CMDQ_PROD` never moves backwards nor more than a queue ahead of `CMDQ_CONS`, and covers
+//!   only written entries;
 //! - `cons` is a lower bound of the SMMU's position and `prod` at most a queue ahead of it;
 //! - a CPU that sees its `CMD_SYNC` completed has had every one of its entries consumed, in
 //!   order, and a batch that fits the queue in one piece;
@@ -52,10 +54,26 @@ enum Pc {
     Write {
         n: usize,
     },
-    /// Holding it: writing `CMDQ_PROD`.
-    Publish,
+    /// Holding it: storing `prod` for other CPUs to read (`World::written`).
+    Written,
     /// Dropping the lock.
     Unlock,
+    /// Trying the publisher lock; if it is taken, going on (its holder publishes).
+    PubTry,
+    /// Holding the publisher lock: loading `written`.
+    PubRead,
+    /// Holding it: writing `CMDQ_PROD` with `v`, unless it holds `v` already.
+    PubWrite {
+        v: u64,
+    },
+    /// Dropping the publisher lock.
+    PubUnlock {
+        v: u64,
+    },
+    /// Loading `written` again: trying again if it moved past `v`.
+    PubRecheck {
+        v: u64,
+    },
     /// Without the lock, no space: loading `cons`, then reading `CMDQ_CONS`, then raising
     /// `cons`, then retrying.
     SpaceLoad,
@@ -97,6 +115,11 @@ struct Cpu {
 struct World {
     lock: Option<u8>,
     prod: u64,
+    /// `Cmdq::prod` as other CPUs read it: stored by the producer lock's holder once its entries
+    /// are written. (`prod` is the holder's own count while it writes them.)
+    written: u64,
+    /// The publisher lock.
+    publisher: Option<u8>,
     cons: u64,
     ring: Vec<Option<Tag>>,
     prod_reg: u32,
@@ -123,6 +146,10 @@ enum Mutation {
     StoreCons,
     /// Take as many entries as are free, even of a batch that fits the queue.
     Split,
+    /// Leave after publishing without looking at `written` again.
+    NoRecheck,
+    /// Publish without the publisher lock.
+    NoPublisherLock,
 }
 
 /// The checks of one case.
@@ -185,6 +212,16 @@ impl Model {
         Ok(())
     }
 
+    /// Where a CPU goes once its entries are published or left to the publisher: to wait for
+    /// its `CMD_SYNC`, or for more space.
+    fn after_publish(&self, cpu: &Cpu, total: usize) -> Pc {
+        if cpu.written == total {
+            Pc::PollLoad
+        } else {
+            Pc::Lock
+        }
+    }
+
     /// One step of CPU `i`; `Ok(None)` if it cannot move (waiting for the lock).
     fn step_cpu(&self, w: &World, i: usize) -> Result<Option<World>, String> {
         let mut w = w.clone();
@@ -237,25 +274,51 @@ impl Model {
                     }
                     w.prod += 1;
                 }
-                Pc::Publish
+                Pc::Written
             }
-            Pc::Publish => {
-                if w.prod < w.published || w.prod > w.smmu_cons + self.entries() {
-                    return Err(format!(
-                        "cpu {i} writes CMDQ_PROD {} with {} published and the SMMU at {}",
-                        w.prod, w.published, w.smmu_cons
-                    ));
-                }
-                w.published = w.prod;
-                w.prod_reg = self.pos.reg(w.prod);
+            Pc::Written => {
+                w.written = w.prod;
                 Pc::Unlock
             }
             Pc::Unlock => {
                 w.lock = None;
-                if w.cpus[i].written == total {
-                    Pc::PollLoad
+                Pc::PubTry
+            }
+            Pc::PubTry => {
+                if self.mutation == Mutation::NoPublisherLock {
+                    Pc::PubRead
+                } else if w.publisher.is_some() {
+                    self.after_publish(&cpu, total)
                 } else {
-                    Pc::Lock
+                    w.publisher = Some(me);
+                    Pc::PubRead
+                }
+            }
+            Pc::PubRead => Pc::PubWrite { v: w.written },
+            Pc::PubWrite { v } => {
+                if v != w.published {
+                    if v < w.published || v > w.smmu_cons + self.entries() {
+                        return Err(format!(
+                            "cpu {i} writes CMDQ_PROD {v} with {} published and the SMMU at {}",
+                            w.published, w.smmu_cons
+                        ));
+                    }
+                    w.published = v;
+                    w.prod_reg = self.pos.reg(v);
+                }
+                Pc::PubUnlock { v }
+            }
+            Pc::PubUnlock { v } => {
+                if self.mutation != Mutation::NoPublisherLock {
+                    w.publisher = None;
+                }
+                Pc::PubRecheck { v }
+            }
+            Pc::PubRecheck { v } => {
+                if w.written == v || self.mutation == Mutation::NoRecheck {
+                    self.after_publish(&cpu, total)
+                } else {
+                    Pc::PubTry
                 }
             }
             Pc::SpaceLoad => Pc::SpaceRead { k: w.cons },
@@ -332,12 +395,13 @@ impl Model {
     fn invariants(&self, w: &World) -> Result<(), String> {
         if !(w.cons <= w.smmu_cons
             && w.smmu_cons <= w.published
-            && w.published <= w.prod
+            && w.published <= w.written
+            && w.written <= w.prod
             && w.prod <= w.cons + self.entries())
         {
             return Err(format!(
-                "cons {} smmu {} published {} prod {}",
-                w.cons, w.smmu_cons, w.published, w.prod
+                "cons {} smmu {} published {} written {} prod {}",
+                w.cons, w.smmu_cons, w.published, w.written, w.prod
             ));
         }
         Ok(())
@@ -350,6 +414,8 @@ impl Model {
             lock: None,
             // One entry before the register's wrap bit flips back to 0, so cases cross it.
             prod: 2 * self.entries() - 1,
+            written: 2 * self.entries() - 1,
+            publisher: None,
             cons: 2 * self.entries() - 1,
             ring: std::vec![None; usize::try_from(self.entries()).unwrap()],
             prod_reg: self.pos.reg(2 * self.entries() - 1),
@@ -473,6 +539,8 @@ fn broken_protocols_are_caught() {
         Mutation::EarlyCompletion,
         Mutation::StoreCons,
         Mutation::Split,
+        Mutation::NoRecheck,
+        Mutation::NoPublisherLock,
     ] {
         let caught = cases()
             .into_iter()

@@ -4,13 +4,20 @@
 //!
 //! Every entry ever written to the command queue has a 64-bit *position*, which never wraps;
 //! the `CMDQ_PROD` and `CMDQ_CONS` registers hold a position modulo twice the queue size (index
-//! and wrap bit, see [`Queue`]). The driver shares three things between CPUs:
+//! and wrap bit, see [`Queue`]). The driver shares these things between CPUs:
 //!
 //! - `prod`, the next free position, changed only under the *producer lock*. The lock holder
-//!   writes its entries and then `CMDQ_PROD`, so the register never moves backwards, and holds
-//!   the lock for nothing else: never while waiting for the SMMU.
+//!   writes its entries, then stores the new `prod` (every entry below it is written), and
+//!   holds the lock for nothing else: never while writing a register or waiting for the SMMU.
+//! - the *publisher lock*, which is only ever tried, and under it the last value written to
+//!   `CMDQ_PROD`. A CPU that has written entries tries it; holding it, it writes `CMDQ_PROD`
+//!   with the `prod` it reads, lets go and reads `prod` again, starting over if it moved. A CPU
+//!   that finds the lock taken goes on: the holder's second read sees its entries (a full
+//!   barrier on each side orders the store of `prod` before the try, and the unlock before the
+//!   second read). The register never moves backwards, and one write may publish the entries
+//!   of many CPUs.
 //! - `cons`, a lower bound of the SMMU's consumer position, raised (atomically, to the maximum)
-//!   by whoever reads `CMDQ_CONS`, with or without the lock.
+//!   by whoever reads `CMDQ_CONS`, with or without a lock.
 //! - the ring, whose slots from `CMDQ_CONS` to `CMDQ_PROD` belong to the SMMU.
 //!
 //! A producer takes `n` entries only if `prod + n <= cons + size` ([`Positions::take`]): all
@@ -30,9 +37,9 @@
 //! The C driver's `arm_smmu_cmdq_issue_cmdlist` also lets CPUs write their entries in parallel
 //! and publish them with one `CMDQ_PROD` write (an owner and a valid bitmap), and keeps waiters
 //! from losing track of a queue that wrapped twice with a shared lock that holds `cons` back.
-//! Here entries are written under the lock (a few stores, and one MMIO write that the SMMU need
-//! not act on before the lock is dropped), and 64-bit positions take the place of the shared
-//! lock. The host tests check the protocol over every interleaving of small cases.
+//! Here entries are written under the lock (a few stores), a tried lock takes the place of the
+//! owner, and 64-bit positions take the place of the shared lock. The host tests check the
+//! protocol over every interleaving of small cases.
 
 use crate::hw::prodcons::Queue;
 
