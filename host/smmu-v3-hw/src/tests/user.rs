@@ -546,7 +546,10 @@ fn fuzz_vstes() {
                     Vste::S1(g) => *g.words() == stored && g.ats() == ats,
                 };
                 assert!(same, "input {i} {s:#x?}: {v:x?}, C stores {stored:#x?}");
-                assert_eq!(v.disable_ats(), stored[0] & CFG == 5 << 1 && !ats);
+                // C disables ATS for a stage 1 vSTE without EATS only; the Rust driver also
+                // keeps it off for an abort vSTE, whose STE answers no translation request.
+                let is_abort = matches!(v, Vste::Abort);
+                assert_eq!(v.ats(), !is_abort && (stored[0] & CFG != 5 << 1 || ats));
                 (stored, ats)
             }
             _ => panic!("input {i} {s:#x?}: got {got:x?}, want {want:x?}"),
