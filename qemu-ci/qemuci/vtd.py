@@ -132,6 +132,33 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
             "-append", " ".join(cmdline), *qemu_args]
 
 
+# QEMU's trace events that show the pages the VT-d's IOTLB caches (each entry it fills, with
+# the leaf entry it walked to: a large page has PS, bit 7) and its page-selective IOTLB
+# invalidations (address and AM), written to the boot's QEMU log.
+TRACE = ["-trace", "vtd_iotlb_page_update", "-trace", "vtd_inv_desc_iotlb_pages"]
+IOTLB_FILL = re.compile(r"IOTLB page update sid 0x([0-9a-f]+) iova 0x([0-9a-f]+) "
+                        r"slpte 0x([0-9a-f]+) domain 0x[0-9a-f]+")
+IOTLB_PSI = re.compile(r"iotlb invalidate domain 0x[0-9a-f]+ addr 0x([0-9a-f]+) "
+                       r"mask 0x([0-9a-f]+)")
+# The second-stage entry's PS bit: the leaf maps a large page.
+PS = 1 << 7
+
+
+def large_fills(qemu_log, sid):
+    """[(iova, entry)] of the IOTLB fills of requester `sid` from a large-page leaf."""
+    return [(int(m.group(2), 16), int(m.group(3), 16)) for m in IOTLB_FILL.finditer(qemu_log)
+            if int(m.group(1), 16) == sid and int(m.group(3), 16) & PS]
+
+
+def psi_ranges(qemu_log):
+    """[(first, last)] address ranges of the page-selective IOTLB invalidations."""
+    out = []
+    for m in IOTLB_PSI.finditer(qemu_log):
+        addr, am = int(m.group(1), 16), int(m.group(2), 16)
+        out.append((addr, addr + (4096 << am) - 1))
+    return out
+
+
 # What the guest prints of /sys/firmware/acpi/tables/DMAR, a hex line at a time.
 DMAR_HEX = re.compile(r"^DMAR-HEX ([0-9a-f]+)\s*$", re.M)
 
