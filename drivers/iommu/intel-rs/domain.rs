@@ -343,7 +343,8 @@ impl SsDomain {
         let Some(last) = u64::try_from(req.pgcount())
             .ok()
             .and_then(|n| n.checked_mul(size))
-            .and_then(|len| start.checked_add(len - 1))
+            .and_then(|len| len.checked_sub(1))
+            .and_then(|len| start.checked_add(len))
         else {
             return 0;
         };
