@@ -60,7 +60,8 @@ class ArchTest(unittest.TestCase):
         """qemu-ci/lib.sh puts the x86_64 kernel where the Python harness looks for it."""
         out = subprocess.run(
             ["bash", "-c", '. qemu-ci/lib.sh && echo "$KOUT/$KIMAGE $GUEST $CONFIGS $KARCH"'],
-            cwd=harness.REPO, env={"IOMMU_RS_ARCH": "x86_64", "PATH": "/usr/bin:/bin"},
+            cwd=harness.REPO, env={"IOMMU_RS_ARCH": "x86_64", "PATH": "/usr/bin:/bin",
+                                   "IOMMU_RS_CACHE": str(harness.CACHE)},
             capture_output=True, text=True, check=True).stdout.split()
         harness.use_arch("x86_64")
         self.assertEqual(out, [str(harness.IMAGE), str(harness.GUEST),
