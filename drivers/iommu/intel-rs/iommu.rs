@@ -70,8 +70,9 @@ use crate::{
         ids::SourceId,
     },
     master::Master,
-    rmrr, table,
-    unit::Unit,
+    rmrr,
+    table,
+    unit::Unit, //
 };
 
 /// The interrupt address range of x86, `0xfee00000`-`0xfeefffff`: DMA writes there are

@@ -19,7 +19,7 @@ use crate::{
         PathMatch,
         Structure, //
     },
-    table,
+    table, //
 };
 
 /// A reserved memory region a device uses.
