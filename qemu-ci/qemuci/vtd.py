@@ -132,6 +132,33 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
             "-append", " ".join(cmdline), *qemu_args]
 
 
+# QEMU's trace events that show the pages the VT-d's IOTLB caches (each entry it fills, with
+# the leaf entry it walked to: a large page has PS, bit 7) and its page-selective IOTLB
+# invalidations (address and AM), written to the boot's QEMU log.
+TRACE = ["-trace", "vtd_iotlb_page_update", "-trace", "vtd_inv_desc_iotlb_pages"]
+IOTLB_FILL = re.compile(r"IOTLB page update sid 0x([0-9a-f]+) iova 0x([0-9a-f]+) "
+                        r"slpte 0x([0-9a-f]+) domain 0x[0-9a-f]+")
+IOTLB_PSI = re.compile(r"iotlb invalidate domain 0x[0-9a-f]+ addr 0x([0-9a-f]+) "
+                       r"mask 0x([0-9a-f]+)")
+# The second-stage entry's PS bit: the leaf maps a large page.
+PS = 1 << 7
+
+
+def large_fills(qemu_log, sid):
+    """[(iova, entry)] of the IOTLB fills of requester `sid` from a large-page leaf."""
+    return [(int(m.group(2), 16), int(m.group(3), 16)) for m in IOTLB_FILL.finditer(qemu_log)
+            if int(m.group(1), 16) == sid and int(m.group(3), 16) & PS]
+
+
+def psi_ranges(qemu_log):
+    """[(first, last)] address ranges of the page-selective IOTLB invalidations."""
+    out = []
+    for m in IOTLB_PSI.finditer(qemu_log):
+        addr, am = int(m.group(1), 16), int(m.group(2), 16)
+        out.append((addr, addr + (4096 << am) - 1))
+    return out
+
+
 # What the guest prints of /sys/firmware/acpi/tables/DMAR, a hex line at a time.
 DMAR_HEX = re.compile(r"^DMAR-HEX ([0-9a-f]+)\s*$", re.M)
 
@@ -175,12 +202,67 @@ def dmar_with_rmrr(dmar: bytes, base: int, end: int, bus=0, dev=1, fn=0) -> byte
     rmrr = ((1).to_bytes(2, "little") + (24 + len(scope)).to_bytes(2, "little") + bytes(2)
             + (0).to_bytes(2, "little") + base.to_bytes(8, "little") + end.to_bytes(8, "little")
             + scope)
-    t = bytearray(dmar + rmrr)
+    return upgraded(bytearray(dmar + rmrr))
+
+
+def upgraded(t: bytearray) -> bytes:
+    """The DMAR table `t` with its length set, its OEM revision raised (the kernel takes an
+    upgrade only over an older table) and its checksum fixed."""
     t[4:8] = len(t).to_bytes(4, "little")
     rev = int.from_bytes(t[24:28], "little")
     t[24:28] = ((rev + 1) & 0xffffffff).to_bytes(4, "little")
     harness.acpi_checksum_fixed(t)
     return bytes(t)
+
+
+def drhd_scopes(dmar: bytes):
+    """The offset and length of the first DRHD of `dmar` and its device scopes, each as
+    (type, start bus, path of (device, function) pairs, the scope's bytes); HarnessError if
+    the table has no well-formed DRHD."""
+    off = 48
+    while off + 4 <= len(dmar):
+        kind = int.from_bytes(dmar[off:off + 2], "little")
+        length = int.from_bytes(dmar[off + 2:off + 4], "little")
+        if length < 4 or off + length > len(dmar):
+            break
+        if kind == 0 and length >= 16:
+            scopes, pos = [], off + 16
+            while pos + 6 <= off + length:
+                n = dmar[pos + 1]
+                if n < 6 or pos + n > off + length:
+                    raise HarnessError(f"DMAR: bad device scope at {pos:#x}")
+                raw = dmar[pos:pos + n]
+                path = [(raw[i], raw[i + 1]) for i in range(6, n - 1, 2)]
+                scopes.append((raw[0], raw[5], path, raw))
+                pos += n
+            return off, length, scopes
+        off += length
+    raise HarnessError("DMAR: no DRHD")
+
+
+def scope(kind, bus, path, enum_id=0) -> bytes:
+    """A device scope of `kind` (1 endpoint, 2 bridge, 3 I/O APIC) starting on `bus` with
+    `path`, a list of (device, function) pairs."""
+    return bytes([kind, 6 + 2 * len(path), 0, 0, enum_id, bus]) + bytes(
+        b for hop in path for b in hop)
+
+
+def dmar_rescoped(dmar: bytes, include_all=False, drop=(), add=()) -> bytes:
+    """`dmar` with its first DRHD's INCLUDE_PCI_ALL flag set to `include_all`, the PCI scopes
+    naming a (type, bus, path) of `drop` removed (all of them if `include_all`: firmware lists
+    only I/O APICs and HPETs in such a unit) and the scopes `add` (bytes) appended, as an
+    upgrade of it."""
+    off, length, scopes = drhd_scopes(dmar)
+    kept = [raw for kind, bus, path, raw in scopes
+            if kind not in (1, 2) or not (include_all or (kind, bus, path) in drop)]
+    missing = [d for d in drop if d not in [(k, b, p) for k, b, p, _ in scopes]]
+    if missing:
+        raise HarnessError(f"DMAR: no scope {missing} to drop")
+    body = b"".join(kept) + b"".join(add)
+    drhd = bytearray(dmar[off:off + 16])
+    drhd[2:4] = (16 + len(body)).to_bytes(2, "little")
+    drhd[4] = (drhd[4] & ~1) | int(include_all)
+    return upgraded(bytearray(dmar[:off] + drhd + body + dmar[off + length:]))
 
 
 def dmar_override_problems(text):

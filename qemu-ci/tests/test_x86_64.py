@@ -60,7 +60,8 @@ class ArchTest(unittest.TestCase):
         """qemu-ci/lib.sh puts the x86_64 kernel where the Python harness looks for it."""
         out = subprocess.run(
             ["bash", "-c", '. qemu-ci/lib.sh && echo "$KOUT/$KIMAGE $GUEST $CONFIGS $KARCH"'],
-            cwd=harness.REPO, env={"IOMMU_RS_ARCH": "x86_64", "PATH": "/usr/bin:/bin"},
+            cwd=harness.REPO, env={"IOMMU_RS_ARCH": "x86_64", "PATH": "/usr/bin:/bin",
+                                   "IOMMU_RS_CACHE": str(harness.CACHE)},
             capture_output=True, text=True, check=True).stdout.split()
         harness.use_arch("x86_64")
         self.assertEqual(out, [str(harness.IMAGE), str(harness.GUEST),
@@ -124,6 +125,45 @@ class Q35CommandTest(unittest.TestCase):
         for prop in vtd.VTD.split(",")[1:]:
             name = re.escape(prop.split("=")[0])
             self.assertRegex(out, re.compile(rf"^\s*{name}=", re.M), prop)
+
+
+def q35_like_dmar():
+    """A DMAR table shaped as QEMU's for q35: one DRHD without INCLUDE_PCI_ALL listing an I/O
+    APIC, 00:01.0 and the bridge 00:03.0."""
+    scopes = vtd.scope(3, 0xff, [(0, 0)]) + vtd.scope(1, 0, [(1, 0)]) + vtd.scope(2, 0, [(3, 0)])
+    drhd = ((0).to_bytes(2, "little") + (16 + len(scopes)).to_bytes(2, "little") + bytes(4)
+            + (0xfed90000).to_bytes(8, "little") + scopes)
+    head = bytearray(b"DMAR" + bytes(44))
+    head[36] = 47
+    t = bytearray(head + drhd)
+    t[4:8] = len(t).to_bytes(4, "little")
+    return bytes(t)
+
+
+class DmarEditTest(unittest.TestCase):
+    def scopes(self, table):
+        return [(k, b, p) for k, b, p, _ in vtd.drhd_scopes(table)[2]]
+
+    def test_drop_and_add(self):
+        t = vtd.dmar_rescoped(q35_like_dmar(), drop=[(1, 0, [(1, 0)])],
+                              add=[vtd.scope(1, 0, [(3, 0), (0, 0)])])
+        self.assertEqual(self.scopes(t), [(3, 0xff, [(0, 0)]), (2, 0, [(3, 0)]),
+                                          (1, 0, [(3, 0), (0, 0)])])
+        off, length, _ = vtd.drhd_scopes(t)
+        self.assertEqual(off + length, len(t))
+        self.assertEqual(int.from_bytes(t[4:8], "little"), len(t))
+        self.assertEqual(sum(t) & 0xff, 0)
+        self.assertEqual(int.from_bytes(t[24:28], "little"), 1)
+        self.assertEqual(t[52] & 1, 0)
+
+    def test_include_all_keeps_only_non_pci_scopes(self):
+        t = vtd.dmar_rescoped(q35_like_dmar(), include_all=True)
+        self.assertEqual(self.scopes(t), [(3, 0xff, [(0, 0)])])
+        self.assertEqual(t[52] & 1, 1)
+
+    def test_missing_scope_refused(self):
+        with self.assertRaisesRegex(harness.HarnessError, "no scope"):
+            vtd.dmar_rescoped(q35_like_dmar(), drop=[(1, 0, [(2, 0)])])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 #include <linux/iommu.h>
+#include <linux/pci.h>
 
 /* The IOMMU drivers' helpers of dma-iommu.c, declared in its private header. */
 #include "../../drivers/iommu/dma-iommu.h"
@@ -71,5 +72,19 @@ __rust_helper void rust_helper_iommu_dma_get_resv_regions(struct device *dev,
 {
 	iommu_dma_get_resv_regions(dev, list);
 }
+
+#ifdef CONFIG_PCI
+
+__rust_helper int rust_helper_pci_domain_nr(struct pci_bus *bus)
+{
+	return pci_domain_nr(bus);
+}
+
+__rust_helper struct pci_dev *rust_helper_pci_physfn(struct pci_dev *dev)
+{
+	return pci_physfn(dev);
+}
+
+#endif /* CONFIG_PCI */
 
 #endif /* CONFIG_IOMMU_API */

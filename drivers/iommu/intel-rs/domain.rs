@@ -48,13 +48,13 @@ use crate::{
             IotlbScope, //
         },
         regs::Agaw,
+        sspt,
     },
     master::Master,
     pgtable::{
         MapStep,
         Node,
-        PageTable,
-        PAGE_SIZE, //
+        PageTable, //
     },
     unit::{
         Unit,
@@ -96,6 +96,16 @@ pub(crate) fn attach_blocked(master: &Master, old: Option<&AnyDomain>) -> Result
     Ok(())
 }
 
+/// What every page of a map request gets.
+struct Page {
+    /// Read access.
+    read: bool,
+    /// Write access.
+    write: bool,
+    /// How to allocate tables.
+    gfp: kernel::alloc::Flags,
+}
+
 /// A paging domain's presence on one unit.
 struct Attachment {
     /// The unit.
@@ -119,6 +129,9 @@ pub(crate) struct SsDomain {
     agaw: Agaw,
     /// The table root, for the PASID entries.
     root: u64,
+    /// The page sizes the domain maps (`pgsize_bitmap`), which every unit it is attached
+    /// through must walk.
+    page_sizes: u64,
 }
 
 impl SsDomain {
@@ -127,8 +140,9 @@ impl SsDomain {
         let table = PageTable::new(unit.agaw, unit.needs_flush())?;
         let agaw = table.agaw();
         let root = table.root();
+        let page_sizes = sspt::page_sizes(unit.cap);
         let config = PagingConfig {
-            pgsize_bitmap: PAGE_SIZE,
+            pgsize_bitmap: usize::try_from(page_sizes)?,
             aperture_start: 0,
             aperture_end: (1u64 << agaw.width()) - 1,
             force_aperture: true,
@@ -141,6 +155,7 @@ impl SsDomain {
                 attached <- new_spinlock_irq!(KVec::new(), "intel_iommu_rs::attached"),
                 agaw,
                 root,
+                page_sizes,
             }),
         )
     }
@@ -219,7 +234,9 @@ impl SsDomain {
     /// Attaches `master` (PASID 0 of its requests) to the domain; `old` was its domain.
     pub(crate) fn attach(&self, master: &Master, old: Option<&AnyDomain>) -> Result {
         let unit = master.unit;
-        if unit.agaw != self.agaw {
+        // As C's `paging_domain_compatible()`: the unit must walk the table's depth and its
+        // large pages.
+        if unit.agaw != self.agaw || self.page_sizes & !sspt::page_sizes(unit.cap) != 0 {
             return Err(EINVAL);
         }
         let did = self.get_did(unit)?;
@@ -242,55 +259,106 @@ impl SsDomain {
         Ok(())
     }
 
-    /// Maps the pages of `req` (4KB pages only); adds what it mapped to `mapped`.
+    /// Maps the pages of `req` (4KB, 2MB or 1GB, as `pgsize_bitmap` offers); adds what it
+    /// mapped to `mapped`.
     ///
     /// Tables are allocated outside the table's lock, with the request's allocation flags.
     pub(crate) fn map(&self, req: &MapRequest, mapped: &mut usize) -> Result {
         let prot = req.prot();
-        let read = prot & iommu::prot::READ != 0;
-        let write = prot & iommu::prot::WRITE != 0;
-        if req.pgsize() != PAGE_SIZE {
+        let page = Page {
+            read: prot & iommu::prot::READ != 0,
+            write: prot & iommu::prot::WRITE != 0,
+            gfp: req.gfp(),
+        };
+        let size = u64::try_from(req.pgsize())?;
+        let level = sspt::level_of(size).ok_or(EINVAL)?;
+        if self.page_sizes & size == 0 {
             return Err(EINVAL);
         }
         let mut spare: Option<KBox<Node>> = None;
         for i in 0..req.pgcount() {
-            let offset = i * PAGE_SIZE;
+            let offset = i * req.pgsize();
             let iova = u64::try_from(req.iova() + offset)?;
             let paddr: PhysAddr = req.paddr() + PhysAddr::try_from(offset)?;
-            loop {
-                let step = self
-                    .pt
-                    .lock()
-                    .map_page(iova, paddr, read, write, &mut spare)?;
-                match step {
-                    MapStep::Done => break,
-                    MapStep::NeedTable(level) => spare = Some(Node::new(level, req.gfp())?),
-                }
+            self.map_one(iova, paddr, level, &page, &mut spare)?;
+            *mapped += req.pgsize();
+        }
+        Ok(())
+    }
+
+    /// Maps the page of `level` at `paddr` at `iova`. Where a table is in the way of a large
+    /// page (smaller mappings are or were there), maps its range with pages of the next level
+    /// down instead, all or none of them.
+    fn map_one(
+        &self,
+        iova: u64,
+        paddr: u64,
+        level: u32,
+        page: &Page,
+        spare: &mut Option<KBox<Node>>,
+    ) -> Result {
+        loop {
+            let step = self
+                .pt
+                .lock()
+                .map_page(iova, paddr, level, page.read, page.write, spare)?;
+            match step {
+                MapStep::Done => return Ok(()),
+                MapStep::NeedTable(l) => *spare = Some(Node::new(l, page.gfp)?),
+                MapStep::Occupied if level > 1 => break,
+                MapStep::Occupied => return Err(EEXIST),
             }
-            *mapped += PAGE_SIZE;
+        }
+        let small = sspt::page_size(level - 1);
+        for j in 0..sspt::ENTRIES as u64 {
+            let res = self.map_one(iova + j * small, paddr + j * small, level - 1, page, spare);
+            if let Err(e) = res {
+                // Take back what was mapped, which no device was given yet.
+                let last = iova + j * small;
+                let mut pt = self.pt.lock();
+                let mut at = iova;
+                while at < last {
+                    match pt.unmap_page(at, level - 1, last - 1) {
+                        Ok(Some(n)) => at += n,
+                        _ => break,
+                    }
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }
 
     /// Unmaps the pages of `req` up to the first one that is not mapped, adds their range to
-    /// `gather` and returns the number of bytes unmapped.
+    /// `gather` and returns the number of bytes unmapped. A larger page than `req`'s is
+    /// unmapped whole when `req` covers it, as C does; one that `req` would cut stops the
+    /// unmap there.
     pub(crate) fn unmap(&self, req: &UnmapRequest, gather: &IotlbGather) -> usize {
-        if req.pgsize() != PAGE_SIZE {
+        let (Ok(size), Ok(start)) = (u64::try_from(req.pgsize()), u64::try_from(req.iova())) else {
             return 0;
-        }
-        let mut unmapped = 0;
+        };
+        let Some(level) = sspt::level_of(size) else {
+            return 0;
+        };
+        let Some(last) = u64::try_from(req.pgcount())
+            .ok()
+            .and_then(|n| n.checked_mul(size))
+            .and_then(|len| len.checked_sub(1))
+            .and_then(|len| start.checked_add(len))
+        else {
+            return 0;
+        };
+        let mut at = start;
         {
             let mut pt = self.pt.lock();
-            for i in 0..req.pgcount() {
-                let Ok(iova) = u64::try_from(req.iova() + i * PAGE_SIZE) else {
-                    break;
-                };
-                match pt.unmap_page(iova) {
-                    Ok(true) => unmapped += PAGE_SIZE,
+            while at <= last {
+                match pt.unmap_page(at, level, last) {
+                    Ok(Some(n)) => at += n,
                     _ => break,
                 }
             }
         }
+        let unmapped = usize::try_from(at - start).unwrap_or(0);
         if unmapped != 0 {
             gather.add_range(req.iova(), unmapped);
         }

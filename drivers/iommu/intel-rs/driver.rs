@@ -17,12 +17,10 @@ use kernel::{
 
 use crate::{
     fault,
-    hw::dmar::{
-        Dmar,
-        Structure, //
-    },
+    hw::dmar::Dmar,
     iommu,
     rmrr,
+    table,
     unit::Unit,
     yn,
     Show, //
@@ -54,7 +52,8 @@ fn init() -> Result {
         pr_err!("DMAR table rejected: {}\n", Show(&e));
         EINVAL
     })?;
-    rmrr::keep(&dmar)?;
+    table::keep(&dmar)?;
+    rmrr::log(&dmar);
     let flags = dmar.flags();
     pr_info!(
         "DMAR table: revision {}, host address width {}, interrupt remapping {}, \
@@ -72,19 +71,12 @@ fn init() -> Result {
     );
 
     let mut units = KVec::new();
-    let drhds = dmar.structures().filter_map(|s| match s {
-        Ok(Structure::Drhd(d)) => Some(d),
-        _ => None,
-    });
-    for (index, drhd) in drhds.enumerate() {
+    for (index, drhd) in dmar.drhds() {
         let mut unit = Unit::probe(index, &drhd)?;
         unit.log_probe();
         unit.enable_qi()?;
         unit.install_root_table()?;
         units.push(unit, GFP_KERNEL)?;
-    }
-    if let [unit] = &mut units[..] {
-        unit.sole = true;
     }
     if units.is_empty() {
         pr_info!("the DMAR table describes no remapping unit\n");

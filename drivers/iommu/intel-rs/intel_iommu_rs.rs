@@ -7,6 +7,8 @@
 //! - [`hw`]: the specification's formats (DMAR table, registers, root/context/PASID entries,
 //!   invalidation descriptors, fault records). Pure `core` code, also built and tested on the
 //!   host.
+//! - `table`: the DMAR table, kept for devices probed later: which unit translates a device
+//!   (its DRHD's device scopes).
 //! - `rmrr`: the reserved memory regions of the DMAR table, and the devices that use them.
 //! - `queue`: the invalidation queue, with synchronous, bounded waits.
 //! - `unit`: one remapping unit: its registers, claimed and mapped, global commands, the queue,
@@ -51,6 +53,8 @@ mod pgtable;
 mod queue;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod rmrr;
+#[cfg(CONFIG_INTEL_IOMMU_RUST)]
+mod table;
 #[cfg(CONFIG_INTEL_IOMMU_RUST)]
 mod unit;
 

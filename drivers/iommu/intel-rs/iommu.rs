@@ -6,8 +6,9 @@
 //! A DMAR unit is not a device, and `kernel::iommu::Registration` registers an IOMMU for a
 //! bound device: each unit gets a faux device (`/sys/bus/faux/devices/dmar<N>`), bound from its
 //! creation, as its parent in sysfs. The registration has no firmware node, so the core offers
-//! this driver every device without an IOMMU firmware description, as it does the C driver;
-//! [`IntelIommu::probe_device`] takes PCI functions on the unit's segment and refuses the rest.
+//! this driver every device without an IOMMU firmware description, as it does the C driver,
+//! asking each unit in turn; [`IntelIommu::probe_device`] takes the PCI functions the DMAR
+//! table gives the unit (its DRHD's device scopes, or `INCLUDE_PCI_ALL`) and refuses the rest.
 //!
 //! C reference: `intel_iommu_ops` and `intel_iommu_init()` in
 //! [`drivers/iommu/intel/iommu.c`](srctree/drivers/iommu/intel/iommu.c).
@@ -24,6 +25,7 @@ use kernel::{
         iommufd::UserData,
         pci::{
             dma_aliases,
+            physfn,
             upstream_path, //
         },
         AnyDomain,
@@ -60,10 +62,17 @@ use crate::{
         attach_identity,
         SsDomain, //
     },
-    hw::ids::SourceId,
+    hw::{
+        dmar::{
+            PathMatch,
+            UnitMatch, //
+        },
+        ids::SourceId,
+    },
     master::Master,
     rmrr,
-    unit::Unit,
+    table,
+    unit::Unit, //
 };
 
 /// The interrupt address range of x86, `0xfee00000`-`0xfeefffff`: DMA writes there are
@@ -104,27 +113,43 @@ impl iommu::Ops for IntelIommu {
 
     fn probe_device(iommu: &IommuDevice<Self>, dev: &ClientDevice<Self>) -> Result<KBox<Master>> {
         let unit: &'static Unit = iommu.data();
-        // Only PCI functions, on segment 0 (the kernel crate does not give a function's
-        // segment yet, and q35 has one); every function there is the unit's, as the DRHD of
-        // such a platform says with `INCLUDE_PCI_ALL`.
+        // Only PCI functions, on the unit the DMAR table's device scopes give (or its
+        // INCLUDE_PCI_ALL unit): the core offers a device to each registered unit in turn, and
+        // `ENODEV` passes it on. A virtual function is looked up by its physical function, as
+        // firmware does not list VFs.
         let pdev = <&pci::Device>::try_from(dev.as_ref()).map_err(|_| ENODEV)?;
-        if unit.segment != 0 || !(unit.include_all || unit.sole) {
-            dev_info!(
-                dev.as_ref(),
-                "not on {}: segment {}, INCLUDE_PCI_ALL {}, the only unit {}\n",
-                unit.label(),
-                unit.segment,
-                crate::yn(unit.include_all),
-                crate::yn(unit.sole)
-            );
-            return Err(ENODEV);
+        let segment = iommu::pci::segment(pdev).ok_or(ENODEV)?;
+        match table::unit_for(segment, &upstream_path(physfn(pdev))?) {
+            Some((index, how)) if index == unit.index => {
+                if how == UnitMatch::Scope(PathMatch::Broken) {
+                    dev_warn!(
+                        dev.as_ref(),
+                        "{}: firmware bug: a one-element device scope path from the device's \
+                         own bus names it; taken as C does\n",
+                        unit.label()
+                    );
+                }
+            }
+            Some(_) => return Err(ENODEV),
+            None => {
+                // Said once, by the unit asked first.
+                if FIRST.as_ref() == Some(&unit.index) {
+                    dev_info!(
+                        dev.as_ref(),
+                        "not translated: no DMAR unit's device scope names it and segment {} \
+                         has no INCLUDE_PCI_ALL unit\n",
+                        segment
+                    );
+                }
+                return Err(ENODEV);
+            }
         }
         let take = || -> Result<KBox<Master>> {
             let mut sids = KVec::new();
             for alias in dma_aliases(pdev)? {
                 sids.push(SourceId::new(alias), GFP_KERNEL)?;
             }
-            let rmrrs = rmrr::regions_for(unit.segment, &upstream_path(pdev)?)?;
+            let rmrrs = rmrr::regions_for(segment, &upstream_path(pdev)?)?;
             for r in &rmrrs {
                 dev_info!(
                     dev.as_ref(),
@@ -277,6 +302,9 @@ impl DomainOps for SsDomain {
 /// The faux devices of the registered units, for the life of the kernel.
 static FAUX: SetOnce<KVec<faux::Registration>> = SetOnce::new();
 
+/// The index of the unit registered first, which the core asks first about every device.
+static FIRST: SetOnce<usize> = SetOnce::new();
+
 /// Registers `units` with the IOMMU core, for the life of the kernel (the driver is built in,
 /// as the C driver, whose units also stay): the core then probes every PCI device and attaches
 /// its default domain. Called once.
@@ -287,6 +315,9 @@ pub(crate) fn register(units: &[&'static Unit]) -> Result<KVec<&'static Device<B
     }
     if !FAUX.populate(fauxes) {
         return Err(EBUSY);
+    }
+    if let Some(unit) = units.first() {
+        FIRST.populate(unit.index);
     }
     let fauxes: &'static KVec<faux::Registration> = FAUX.as_ref().ok_or(EINVAL)?;
     let mut devs = KVec::with_capacity(units.len(), GFP_KERNEL)?;

@@ -122,10 +122,80 @@ mod kernel_tests {
         sync::atomic::Relaxed, //
     };
 
-    use crate::hw::dmar::{
-        Dmar,
-        Structure, //
+    use crate::{
+        hw::{
+            dmar::{
+                Dmar,
+                Structure, //
+            },
+            regs::Agaw,
+        },
+        pgtable::{
+            MapStep,
+            Node,
+            PageTable, //
+        },
     };
+
+    /// Maps the page of `level` at `paddr` at `iova` in `pt`, allocating the tables it needs.
+    fn map(pt: &mut PageTable, iova: u64, paddr: u64, level: u32) -> Result<MapStep> {
+        let mut spare = None;
+        loop {
+            match pt.map_page(iova, paddr, level, true, true, &mut spare)? {
+                MapStep::NeedTable(l) => spare = Some(Node::new(l, GFP_KERNEL)?),
+                step => return Ok(step),
+            }
+        }
+    }
+
+    /// Second-stage pages of 2MB and 1GB: a large page translates its whole range, is not
+    /// mapped over nor cut by a smaller request, and a table left by 4KB pages is in the way
+    /// of a large page (`Occupied`), whose unmap clears the pages under it.
+    #[test]
+    fn second_stage_large_pages() -> Result {
+        const M2: u64 = 0x20_0000;
+        let mut pt = PageTable::new(Agaw::Bits48, false)?;
+        assert!(matches!(map(&mut pt, M2, 0x4000_0000, 2)?, MapStep::Done));
+        assert_eq!(pt.lookup(M2 + 0x1_2345), Some(0x4001_2345));
+        assert_eq!(pt.lookup(2 * M2 - 1), Some(0x401f_ffff));
+        assert!(map(&mut pt, M2 + 0x1000, 0x1000, 1).err() == Some(EEXIST));
+        assert!(map(&mut pt, M2 + 0x1000, 0x4000_0000, 2).err() == Some(EINVAL));
+        // A 4KB request inside the 2MB page does not cut it; one covering it unmaps it whole.
+        assert_eq!(pt.unmap_page(M2 + 0x1000, 1, M2 + 0x1fff)?, None);
+        assert_eq!(pt.unmap_page(M2, 1, M2 + 0xfff)?, None);
+        assert_eq!(pt.unmap_page(M2, 1, 2 * M2 - 1)?, Some(M2));
+        assert_eq!(pt.lookup(M2), None);
+        // 4KB pages leave a table where a 2MB page would go.
+        assert!(matches!(map(&mut pt, 2 * M2, 0x1000, 1)?, MapStep::Done));
+        assert!(matches!(
+            map(&mut pt, 2 * M2 + 0x5000, 0x2000, 1)?,
+            MapStep::Done
+        ));
+        assert!(matches!(
+            map(&mut pt, 2 * M2, 0x4000_0000, 2)?,
+            MapStep::Occupied
+        ));
+        assert_eq!(pt.unmap_page(2 * M2, 2, 3 * M2 - 1)?, Some(M2));
+        assert_eq!(pt.lookup(2 * M2 + 0x5000), None);
+        assert_eq!(pt.unmap_page(2 * M2, 2, 3 * M2 - 1)?, None);
+        // The table stays until the domain goes: still in the way.
+        assert!(matches!(
+            map(&mut pt, 2 * M2, 0x4000_0000, 2)?,
+            MapStep::Occupied
+        ));
+        // 1GB.
+        assert!(matches!(
+            map(&mut pt, 0x4000_0000, 0x8000_0000, 3)?,
+            MapStep::Done
+        ));
+        assert_eq!(pt.lookup(0x7fff_f000), Some(0xbfff_f000));
+        assert_eq!(pt.unmap_page(0x4000_0000, 2, 0x4000_0000 + M2 - 1)?, None);
+        assert_eq!(
+            pt.unmap_page(0x4000_0000, 3, 0x7fff_ffff)?,
+            Some(0x4000_0000)
+        );
+        Ok(())
+    }
 
     /// The DMAR table is found by its signature and is what its header says.
     #[test]

@@ -3,10 +3,13 @@
 //! A second-stage page table: the tables the unit walks, in [`PhysMem`] pages, and a software
 //! tree beside them that owns those pages and finds a table's children.
 //!
-//! Only 4KB pages are mapped. Tables are allocated as mappings need them and freed with the
-//! whole table, never when they become empty: a table the unit may still have cached in its
+//! Pages are 4KB, 2MB or 1GB (levels 1 to 3; the domain offers the large ones the unit's
+//! `CAP.SLLPS` has). Tables are allocated as mappings need them and freed with the whole
+//! table, never when they become empty: a table the unit may still have cached in its
 //! paging-structure caches is therefore never reused before the domain is freed, which happens
-//! after every device left it (the detach invalidated the domain's IOTLB entries).
+//! after every device left it (the detach invalidated the domain's IOTLB entries). So a large
+//! page is never written over a table: where one is in the way (left by smaller mappings),
+//! [`PageTable::map_page`] says so and the domain maps the range with smaller pages.
 //!
 //! The C driver maps with the kernel's generic page table code (`generic_pt`'s `vtdss`
 //! format); see `Documentation/iommu-rs/intel-rs.rst` for why this driver does not yet.
@@ -25,9 +28,6 @@ use crate::hw::{
         Entry, //
     },
 };
-
-/// The size of the only page size mapped.
-pub(crate) const PAGE_SIZE: usize = 4096;
 
 /// One table and, above the leaf level, the tables its entries point to.
 pub(crate) struct Node {
@@ -65,6 +65,9 @@ impl Node {
 pub(crate) enum MapStep {
     /// The page is mapped.
     Done,
+    /// A table is where a page of the requested level would go (a large page over smaller
+    /// mappings, or the tables they left): nothing was changed.
+    Occupied,
     /// A table of this level is missing: allocate one and call again with it.
     NeedTable(u32),
 }
@@ -108,32 +111,41 @@ impl PageTable {
         Ok(())
     }
 
-    /// Maps the 4KB page at `paddr` at `iova`.
+    /// Maps the page of `level` (4KB at 1, 2MB at 2, 1GB at 3) at `paddr` at `iova`, both
+    /// aligned to its size.
     ///
     /// If a table on the way is missing and `spare` does not hold an empty table of its level,
     /// returns [`MapStep::NeedTable`] without changing anything: the caller allocates one
     /// (outside its lock, with the allocation flags it was given) into `spare` and calls again.
+    /// If a table sits where the page would go, returns [`MapStep::Occupied`].
     ///
     /// # Errors
     ///
-    /// `EINVAL` if `iova` is outside the table or nothing is granted, `EEXIST` if the page is
-    /// mapped already.
+    /// `EINVAL` if `iova` is outside the table, not aligned, or nothing is granted; `EEXIST`
+    /// if a page is mapped there already.
     pub(crate) fn map_page(
         &mut self,
         iova: u64,
         paddr: u64,
+        level: u32,
         read: bool,
         write: bool,
         spare: &mut Option<KBox<Node>>,
     ) -> Result<MapStep> {
-        if !sspt::in_range(iova, self.agaw) {
+        if !sspt::in_range(iova, self.agaw) || iova & (sspt::page_size(level) - 1) != 0 {
             return Err(EINVAL);
         }
-        let leaf = sspt::page_entry(1, paddr, read, write, false)?;
+        let leaf = sspt::page_entry(level, paddr, read, write, false)?;
         let flush = self.flush;
         let mut node = &mut *self.root;
-        while node.level > 1 {
+        while node.level > level {
             let index = sspt::index(iova, node.level);
+            if let Entry::Page { .. } =
+                sspt::decode(node.mem.words()[index].load(Relaxed), node.level)
+            {
+                // A larger page covers it.
+                return Err(EEXIST);
+            }
             if node.children[index].is_none() {
                 let child = match spare.take() {
                     Some(c) if c.level == node.level - 1 => c,
@@ -151,33 +163,72 @@ impl PageTable {
                 None => return Err(EINVAL),
             };
         }
-        let index = sspt::index(iova, 1);
-        if sspt::decode(node.mem.words()[index].load(Relaxed), 1) != Entry::None {
-            return Err(EEXIST);
+        let index = sspt::index(iova, level);
+        match sspt::decode(node.mem.words()[index].load(Relaxed), level) {
+            Entry::None => (),
+            Entry::Page { .. } => return Err(EEXIST),
+            Entry::Table(_) => return Ok(MapStep::Occupied),
         }
         Self::store(flush, node, index, leaf)?;
         Ok(MapStep::Done)
     }
 
-    /// Unmaps the 4KB page at `iova`; `false` if it was not mapped.
-    pub(crate) fn unmap_page(&mut self, iova: u64) -> Result<bool> {
+    /// Unmaps what is mapped at `iova`, aligned to the page size of `level`: the page of
+    /// `level` there; a larger page there if it starts at `iova` and ends by `last` (a larger
+    /// page is not cut: C's generic page table code refuses that too); or, where a table sits
+    /// at `level` (a large page mapped with smaller ones), every page below it.
+    ///
+    /// Returns the number of bytes unmapped from `iova`, `None` if nothing was.
+    pub(crate) fn unmap_page(&mut self, iova: u64, level: u32, last: u64) -> Result<Option<u64>> {
         if !sspt::in_range(iova, self.agaw) {
-            return Ok(false);
+            return Ok(None);
         }
         let flush = self.flush;
         let mut node = &*self.root;
-        while node.level > 1 {
-            node = match node.children[sspt::index(iova, node.level)].as_deref() {
-                Some(child) => child,
-                None => return Ok(false),
-            };
+        loop {
+            let index = sspt::index(iova, node.level);
+            let size = sspt::page_size(node.level);
+            match sspt::decode(node.mem.words()[index].load(Relaxed), node.level) {
+                Entry::None => return Ok(None),
+                Entry::Page { .. } => {
+                    if node.level > level && (iova & (size - 1) != 0 || last - iova < size - 1) {
+                        return Ok(None);
+                    }
+                    Self::store(flush, node, index, 0)?;
+                    return Ok(Some(size));
+                }
+                Entry::Table(_) => {
+                    let Some(child) = node.children.get(index).and_then(|c| c.as_deref()) else {
+                        return Err(EINVAL);
+                    };
+                    if node.level == level {
+                        let cleared = Self::clear(flush, child)?;
+                        return Ok((cleared != 0).then_some(size));
+                    }
+                    node = child;
+                }
+            }
         }
-        let index = sspt::index(iova, 1);
-        if sspt::decode(node.mem.words()[index].load(Relaxed), 1) == Entry::None {
-            return Ok(false);
+    }
+
+    /// Clears every page under `node`; returns the number of bytes they mapped.
+    fn clear(flush: bool, node: &Node) -> Result<u64> {
+        let mut cleared = 0;
+        for index in 0..sspt::ENTRIES {
+            match sspt::decode(node.mem.words()[index].load(Relaxed), node.level) {
+                Entry::None => (),
+                Entry::Page { .. } => {
+                    Self::store(flush, node, index, 0)?;
+                    cleared += sspt::page_size(node.level);
+                }
+                Entry::Table(_) => {
+                    if let Some(child) = node.children.get(index).and_then(|c| c.as_deref()) {
+                        cleared += Self::clear(flush, child)?;
+                    }
+                }
+            }
         }
-        Self::store(flush, node, index, 0)?;
-        Ok(true)
+        Ok(cleared)
     }
 
     /// The physical address `iova` translates to, `None` if it is not mapped.

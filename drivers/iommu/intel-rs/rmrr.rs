@@ -11,20 +11,16 @@
 //! [`drivers/iommu/intel/iommu.c`](srctree/drivers/iommu/intel/iommu.c) and the RMRR part of
 //! `intel_iommu_get_resv_regions()`.
 
-use kernel::{
-    prelude::*,
-    sync::SetOnce, //
-};
+use kernel::prelude::*;
 
-use crate::hw::dmar::{
-    Dmar,
-    PathMatch,
-    Structure, //
+use crate::{
+    hw::dmar::{
+        Dmar,
+        PathMatch,
+        Structure, //
+    },
+    table, //
 };
-
-/// The DMAR table, copied at init once it was validated: devices probed later (hot plug, a
-/// driver rebound) look up their RMRRs in it.
-static TABLE: SetOnce<KVec<u8>> = SetOnce::new();
 
 /// A reserved memory region a device uses.
 #[derive(Clone, Copy)]
@@ -37,10 +33,9 @@ pub(crate) struct Region {
     pub(crate) broken_path: bool,
 }
 
-/// Keeps a copy of the validated DMAR table `dmar` and logs its RMRRs; those that are not 4KB
-/// aligned or empty as firmware bugs, and are still honoured, as C's `rmrr_sanity_check()`.
-/// Called once.
-pub(crate) fn keep(dmar: &Dmar<'_>) -> Result {
+/// Logs the RMRRs of the DMAR table `dmar`; those that are not 4KB aligned or empty as
+/// firmware bugs, and are still honoured, as C's `rmrr_sanity_check()`.
+pub(crate) fn log(dmar: &Dmar<'_>) {
     for s in dmar.structures() {
         if let Ok(Structure::Rmrr(r)) = s {
             let sane = r.is_sane();
@@ -58,23 +53,15 @@ pub(crate) fn keep(dmar: &Dmar<'_>) -> Result {
             );
         }
     }
-    let mut copy = KVec::with_capacity(dmar.bytes().len(), GFP_KERNEL)?;
-    copy.extend_from_slice(dmar.bytes(), GFP_KERNEL)?;
-    if !TABLE.populate(copy) {
-        return Err(EBUSY);
-    }
-    Ok(())
 }
 
 /// The RMRRs of PCI `segment` that the device whose chain from its root bus down to itself is
-/// `hops` uses ([`crate::hw::dmar::Scope::covers`]). None before [`keep`].
+/// `hops` uses ([`crate::hw::dmar::Scope::covers`]). None before [`table::keep`].
 pub(crate) fn regions_for(segment: u16, hops: &[(u8, u8, u8)]) -> Result<KVec<Region>> {
     let mut regions = KVec::new();
-    let Some(table) = TABLE.as_ref() else {
+    let Some(dmar) = table::get() else {
         return Ok(regions);
     };
-    // The copy was validated before it was kept.
-    let dmar = Dmar::new(table).map_err(|_| EINVAL)?;
     for (r, m) in dmar.rmrrs_for(segment, hops) {
         if r.end < r.base {
             // No region to report (an empty range is a firmware bug, logged at init).

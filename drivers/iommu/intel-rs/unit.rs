@@ -72,10 +72,8 @@ pub(crate) struct Unit {
     /// The unit translates every PCI function of its segment that no other unit's device scope
     /// names (`INCLUDE_PCI_ALL`).
     pub(crate) include_all: bool,
-    /// The unit is the DMAR table's only one, so every PCI function is behind it, whatever
-    /// its device scopes say (QEMU's q35 lists its devices in scopes instead of setting
-    /// `INCLUDE_PCI_ALL`; the scopes are not matched yet).
-    pub(crate) sole: bool,
+    /// The unit's DRHD's index among the DMAR table's DRHDs, the `N` of its name.
+    pub(crate) index: usize,
     /// `VER_REG`.
     pub(crate) ver: u32,
     /// `CAP_REG`.
@@ -184,7 +182,7 @@ impl Unit {
             regs,
             segment: drhd.segment,
             include_all: drhd.include_all,
-            sole: false,
+            index,
             ver,
             cap,
             ecap,
@@ -519,12 +517,17 @@ impl Unit {
         let (major, minor) = regs::version(self.ver);
         let (cap, ecap) = (self.cap, self.ecap);
         pr_info!(
-            "{}: VT-d {}.{} at {:#x}, segment {}, cap {:#018x} ecap {:#018x}\n",
+            "{}: VT-d {}.{} at {:#x}, segment {}{}, cap {:#018x} ecap {:#018x}\n",
             self.label(),
             major,
             minor,
             self.regs.start(),
             self.segment,
+            if self.include_all {
+                " (INCLUDE_PCI_ALL)"
+            } else {
+                ""
+            },
             cap.0,
             ecap.0
         );

@@ -173,8 +173,8 @@ impl Registry {
         }
     }
 
-    /// Finds the registered `IommuDevice<T>` whose firmware node is `fwnode`, or whose address is
-    /// `iommu` if `fwnode` is `None`.
+    /// Finds the `n`-th registered `IommuDevice<T>` (counting from 0, in slot order) whose
+    /// firmware node is `fwnode`, or whose address is `iommu` if `fwnode` is `None`.
     ///
     /// # Safety
     ///
@@ -183,10 +183,11 @@ impl Registry {
         &self,
         fwnode: Option<*mut bindings::fwnode_handle>,
         iommu: *mut bindings::iommu_device,
+        n: usize,
     ) -> Option<&'a IommuDevice<T>> {
         // SAFETY: The caller holds the lock.
         let slots = unsafe { &*self.0.get() };
-        slots.iter().copied().find_map(|slot| {
+        let mut found = slots.iter().copied().filter_map(|slot| {
             if slot.is_null() {
                 return None;
             }
@@ -206,27 +207,31 @@ impl Registry {
             // SAFETY: The type ID says this is an `IommuDevice<T>`; it stays registered while
             // the lock is held, which the caller guarantees for `'a`.
             Some(unsafe { IommuDevice::<T>::from_raw(slot) })
-        })
+        });
+        found.nth(n)
     }
 }
 
-/// Finds the registered instance of `T` designated by `fwnode` (may be NULL).
+/// Finds the `n`-th registered instance of `T` designated by `fwnode` (may be NULL: the
+/// instances registered without a firmware node), counting from 0 in registration order (a
+/// new instance takes the first slot an unregistered one left).
 ///
 /// # Safety
 ///
 /// `iommu_probe_device_lock` must be held for the lifetime `'a`.
 pub(crate) unsafe fn find_by_fwnode<'a, T: Ops>(
     fwnode: *mut bindings::fwnode_handle,
+    n: usize,
 ) -> Option<&'a IommuDevice<T>> {
     // SAFETY: Forwarded from the caller.
-    unsafe { REGISTRY.find::<T>(Some(fwnode), ptr::null_mut()) }
+    unsafe { REGISTRY.find::<T>(Some(fwnode), ptr::null_mut(), n) }
 }
 
 /// Returns `iommu` as an instance of `T` if it is a registered `IommuDevice<T>`.
 pub(crate) fn is_instance_of<T: Ops>(iommu: *mut bindings::iommu_device) -> bool {
     let guard = ProbeLockGuard::lock();
     // SAFETY: The lock is held while the result is used.
-    let found = unsafe { REGISTRY.find::<T>(None, iommu) }.is_some();
+    let found = unsafe { REGISTRY.find::<T>(None, iommu, 0) }.is_some();
     drop(guard);
     found
 }

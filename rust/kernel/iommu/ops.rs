@@ -304,7 +304,10 @@ pub trait Ops: Sized + Send + Sync + 'static {
     /// Takes `dev` under the IOMMU instance `iommu`, returning the per-device data.
     ///
     /// The instance is the one the device's fwspec designates. Return `ENODEV` for devices the
-    /// instance does not translate.
+    /// instance does not translate. A device without a fwspec is offered to each instance
+    /// registered without a firmware node in turn, in registration order, until one returns
+    /// anything but `ENODEV` (so a driver whose firmware describes its devices in tables of
+    /// its own, as VT-d's DMAR, takes a device on the instance the table names).
     fn probe_device(
         iommu: &IommuDevice<Self>,
         dev: &ClientDevice<Self>,
@@ -417,20 +420,24 @@ impl<T: Ops> Adapter<T> {
             .fwspec()
             .and_then(|f| f.iommu_fwnode())
             .map_or(ptr::null_mut(), |n| n.as_raw());
+        // Without a firmware node, every instance registered without one is a candidate, in
+        // registration order: `ENODEV` from one passes the device to the next.
+        let mut n = 0;
         // SAFETY: The core holds `iommu_probe_device_lock` while it calls `probe_device`.
-        let Some(iommu) = (unsafe { find_by_fwnode::<T>(fwnode) }) else {
-            return ENODEV.to_ptr();
-        };
-        match T::probe_device(iommu, client) {
-            Ok(data) => {
-                // SAFETY: The device's `dev_iommu` exists and the probe lock is held, as
-                // `dev_iommu_priv_set` requires. The core owns the pointer until
-                // `release_device` (invariants of `ClientDevice`).
-                unsafe { bindings::dev_iommu_priv_set(dev, data.into_foreign()) };
-                iommu.as_raw()
+        while let Some(iommu) = unsafe { find_by_fwnode::<T>(fwnode, n) } {
+            match T::probe_device(iommu, client) {
+                Ok(data) => {
+                    // SAFETY: The device's `dev_iommu` exists and the probe lock is held, as
+                    // `dev_iommu_priv_set` requires. The core owns the pointer until
+                    // `release_device` (invariants of `ClientDevice`).
+                    unsafe { bindings::dev_iommu_priv_set(dev, data.into_foreign()) };
+                    return iommu.as_raw();
+                }
+                Err(e) if e == ENODEV && fwnode.is_null() => n += 1,
+                Err(e) => return e.to_ptr(),
             }
-            Err(e) => e.to_ptr(),
         }
+        ENODEV.to_ptr()
     }
 
     extern "C" fn release_device(dev: *mut bindings::device) {

@@ -282,6 +282,29 @@ pub fn dma_aliases(pdev: &pci::Device) -> Result<KVec<u16>> {
     Ok(ids)
 }
 
+/// Returns the PCI segment of `pdev`: its PCI domain, which firmware tables (ACPI DMAR, IORT)
+/// call its segment (group). `None` for the domains Linux numbers itself from 0x10000 (behind
+/// a VMD), above every segment a firmware table can name.
+pub fn segment(pdev: &pci::Device) -> Option<u16> {
+    // SAFETY: `raw(pdev)` is a valid `struct pci_dev`, which is always on a bus.
+    let nr = unsafe { bindings::pci_domain_nr((*raw(pdev)).bus) };
+    u16::try_from(nr).ok()
+}
+
+/// Returns the physical function of `pdev` if it is an SR-IOV virtual function, `pdev` itself
+/// otherwise. Firmware does not list virtual functions (in ACPI DMAR device scopes, say): an
+/// IOMMU driver looks up the physical function instead.
+pub fn physfn(pdev: &pci::Device) -> &pci::Device {
+    // SAFETY: `raw(pdev)` is a valid `struct pci_dev`.
+    let pf = unsafe { bindings::pci_physfn(raw(pdev)) };
+    // SAFETY: `pf` is `pdev` or the physical function, which a virtual function holds a
+    // reference to for as long as it exists (`pci_iov_add_virtfn()`), so it is valid for as
+    // long as `pdev` is borrowed.
+    let dev = unsafe { device::Device::from_raw(&raw mut (*pf).dev) };
+    // A PCI device's physical function is a PCI device.
+    <&pci::Device>::try_from(dev).unwrap_or(pdev)
+}
+
 /// Returns the chain of PCI devices from the root bus of `pdev` down to `pdev`: each upstream
 /// bridge, then `pdev` itself, as (bus number, device, function). Firmware names a device so:
 /// an ACPI DMAR device scope is a path of (device, function) pairs from a start bus.

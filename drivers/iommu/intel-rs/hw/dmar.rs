@@ -276,16 +276,67 @@ impl<'a> Dmar<'a> {
     {
         self.structures().filter_map(move |s| match s {
             Ok(Structure::Rmrr(r)) if r.segment == segment => {
-                let m = r
-                    .scopes
-                    .filter_map(Result::ok)
-                    .map(|scope| scope.covers(hops))
-                    .fold(PathMatch::None, PathMatch::better);
+                let m = r.scopes.cover(hops);
                 (m != PathMatch::None).then_some((r, m))
             }
             _ => None,
         })
     }
+
+    /// The DRHDs, in table order, each with its index among them (the `N` of the driver's
+    /// `dmar<N>`). Structures that do not parse are skipped.
+    pub(crate) fn drhds(&self) -> impl Iterator<Item = (usize, Drhd<'a>)> + 'a {
+        self.structures()
+            .filter_map(|s| match s {
+                Ok(Structure::Drhd(d)) => Some(d),
+                _ => None,
+            })
+            .enumerate()
+    }
+
+    /// The DRHD that translates the PCI device of `segment` whose chain from its root bus down
+    /// to itself is `hops` (see [`Scope::covers`]; for a virtual function, the chain of its
+    /// physical function, as VFs are not listed in scopes), as C's `device_lookup_iommu()`
+    /// decides: a unit without `INCLUDE_PCI_ALL` one of whose device scopes names the device
+    /// or a bridge above it; if none, the first `INCLUDE_PCI_ALL` unit of the segment; if
+    /// none, no unit: the device's DMA is not remapped.
+    ///
+    /// A device that the scopes of two units name (a firmware bug) goes to the later one in
+    /// table order, as in C, whose list holds scoped units in reverse table order. PCI scopes
+    /// of an `INCLUDE_PCI_ALL` unit do not count, as C skips them. Returns the DRHD's index
+    /// among the table's DRHDs ([`Dmar::drhds`]), the DRHD and how it matched. Scopes that do
+    /// not parse end their structure's list: a table is validated ([`Dmar::parse`]) before it
+    /// is used.
+    pub(crate) fn drhd_for(
+        &self,
+        segment: u16,
+        hops: &[(u8, u8, u8)],
+    ) -> Option<(usize, Drhd<'a>, UnitMatch)> {
+        let on_segment = || self.drhds().filter(move |(_, d)| d.segment == segment);
+        let scoped = on_segment()
+            .filter(|(_, d)| !d.include_all)
+            .filter_map(|(i, d)| match d.scopes.cover(hops) {
+                PathMatch::None => None,
+                m => Some((i, d, UnitMatch::Scope(m))),
+            })
+            .last();
+        scoped.or_else(|| {
+            on_segment()
+                .find(|(_, d)| d.include_all)
+                .map(|(i, d)| (i, d, UnitMatch::IncludeAll))
+        })
+    }
+}
+
+/// How a DRHD was found to translate a PCI device ([`Dmar::drhd_for`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UnitMatch {
+    /// One of the unit's device scopes names the device or a bridge above it, with the
+    /// better of the matches (never [`PathMatch::None`]).
+    Scope(PathMatch),
+    /// No scope of any unit names it, and the unit covers the rest of its segment
+    /// (`INCLUDE_PCI_ALL`).
+    IncludeAll,
 }
 
 /// A remapping structure.
@@ -727,6 +778,14 @@ pub(crate) struct Scopes<'a> {
 }
 
 impl<'a> Scopes<'a> {
+    /// How well the scopes name the PCI device whose chain from its root bus down to itself is
+    /// `hops`: the best of [`Scope::covers`] over them. Scopes that do not parse end the list.
+    pub(crate) fn cover(self, hops: &[(u8, u8, u8)]) -> PathMatch {
+        self.map_while(Result::ok)
+            .map(|scope| scope.covers(hops))
+            .fold(PathMatch::None, PathMatch::better)
+    }
+
     /// Returns the next device scope, checking its length and path.
     fn step(&mut self) -> Result<Scope<'a>, DmarError> {
         let off = self.pos;

@@ -43,6 +43,7 @@ pub(crate) fn all() -> Check {
     pasid::pasid_entries()?;
     sspt::entries()?;
     sspt::indexing()?;
+    sspt::large_pages()?;
     qi::descriptors()?;
     qi::ranges()?;
     fault::records()?;

@@ -9,7 +9,10 @@
 //! alone decides.
 
 use crate::hw::{
-    regs::Agaw,
+    regs::{
+        Agaw,
+        Cap, //
+    },
     Error, //
 };
 
@@ -36,6 +39,34 @@ pub(crate) const fn level_shift(level: u32) -> u32 {
 pub(crate) const fn index(iova: u64, level: u32) -> usize {
     // CAST: The mask leaves 9 bits.
     ((iova >> level_shift(level)) & (ENTRIES as u64 - 1)) as usize
+}
+
+/// The size of a page of level `level` (4KB at 1, 2MB at 2, 1GB at 3).
+pub(crate) const fn page_size(level: u32) -> u64 {
+    1 << level_shift(level)
+}
+
+/// The page sizes a unit of `cap` maps in second-stage tables, as a bitmap of sizes (the IOMMU
+/// core's `pgsize_bitmap`): 4KB, and 2MB and 1GB where `CAP.SLLPS` has them.
+pub(crate) const fn page_sizes(cap: Cap) -> u64 {
+    let mut sizes = page_size(1);
+    if cap.ss_2m() {
+        sizes |= page_size(2);
+    }
+    if cap.ss_1g() {
+        sizes |= page_size(3);
+    }
+    sizes
+}
+
+/// The level whose pages are `size` bytes; `None` for sizes no level maps.
+pub(crate) const fn level_of(size: u64) -> Option<u32> {
+    match size {
+        0x1000 => Some(1),
+        0x20_0000 => Some(2),
+        0x4000_0000 => Some(3),
+        _ => None,
+    }
 }
 
 /// Whether `iova` is inside what a table of `agaw` translates (below `2^width`).

@@ -12,10 +12,12 @@ use std::{
 use crate::hw::{
     dmar::{
         Dmar,
-        DmarError, //
+        DmarError,
+        UnitMatch, //
     },
     selftest::dmar::{
         sample,
+        units_sample,
         SAMPLE_BOUNDARIES, //
     },
 };
@@ -103,6 +105,56 @@ fn every_byte_corruption() {
     }
 }
 
+/// Devices whose unit [`units_check`] asks for: those of `units_sample`'s scopes and some
+/// that none names, on its segments and another.
+const DEVICES: [(u16, &[(u8, u8, u8)]); 9] = [
+    (0, &[(0, 4, 0)]),
+    (0, &[(0, 0x1c, 0), (1, 0, 0), (2, 3, 1)]),
+    (0, &[(0, 0x1d, 0), (5, 0, 0)]),
+    (0, &[(0, 0x1e, 0), (7, 3, 0)]),
+    (0, &[(0, 2, 0)]),
+    (0, &[(0, 3, 0)]),
+    (1, &[(0, 4, 0)]),
+    (1, &[(0, 5, 0)]),
+    (2, &[(0, 4, 0)]),
+];
+
+/// Asks `table`, validated or not, for the unit of every device of [`DEVICES`]: it must not
+/// panic, and an answer must be a DRHD of the table on the device's segment, one without
+/// `INCLUDE_PCI_ALL` for a scope match and one with it otherwise.
+fn units_check(table: &[u8]) {
+    let Ok(dmar) = Dmar::new(table) else {
+        return;
+    };
+    let count = dmar.drhds().count();
+    for (segment, hops) in DEVICES {
+        if let Some((i, d, m)) = dmar.drhd_for(segment, hops) {
+            assert!(i < count, "unit {i} of {count}");
+            assert_eq!(d.segment, segment);
+            assert_eq!(d.include_all, m == UnitMatch::IncludeAll, "{m:?}");
+        }
+    }
+}
+
+#[test]
+fn units_on_every_truncation_and_corruption() {
+    let mut t = units_sample();
+    let good = t.finish().to_vec();
+    assert!(Dmar::parse(&good).is_ok());
+    units_check(&good);
+    for cut in 0..good.len() {
+        units_check(&with_length(&good[..cut]));
+    }
+    for i in 0..good.len() {
+        for v in [0u8, 1, 2, 3, 6, 8, 0x1c, 0x7f, 0xff, good[i] ^ 0x10] {
+            let mut bad = good.clone();
+            bad[i] = v;
+            units_check(&bad);
+            units_check(&with_length(&bad));
+        }
+    }
+}
+
 #[test]
 fn error_messages() {
     let e = Dmar::parse(b"DMAR").unwrap_err();
@@ -158,5 +210,6 @@ proptest! {
         let t = table_of(&body, 0);
         let _ = Dmar::parse(&t);
         let _ = walk(&t);
+        units_check(&t);
     }
 }

@@ -40,6 +40,11 @@ fn sspt_indexing() {
 }
 
 #[test]
+fn sspt_large_pages() {
+    ok(sspt::large_pages());
+}
+
+#[test]
 fn root_entries() {
     ok(context::root_entries());
 }

@@ -19,7 +19,8 @@ use crate::hw::dmar::{
     Path,
     PathMatch,
     ScopeType,
-    Structure, //
+    Structure,
+    UnitMatch, //
 };
 
 /// The size of the buffer tables are built in.
@@ -64,6 +65,15 @@ impl Table {
     /// Appends a structure header: type and length, 16 bits each.
     pub(crate) fn header(&mut self, kind: u16, len: u16) -> &mut Self {
         self.put(&kind.to_le_bytes()).put(&len.to_le_bytes())
+    }
+
+    /// Appends the fixed fields of a DRHD of `len` bytes: `flags` at 4, a register set of one
+    /// page (size 0 at 5), `segment` at 6 and the register base at 8.
+    pub(crate) fn drhd(&mut self, flags: u8, segment: u16, base: u64, len: u16) -> &mut Self {
+        self.header(0, len)
+            .put(&[flags, 0])
+            .put(&segment.to_le_bytes())
+            .put(&base.to_le_bytes())
     }
 
     /// Appends a device scope of `kind` with `path`.
@@ -518,7 +528,9 @@ pub(crate) fn tables() -> Check {
     malformed()?;
     path_matching()?;
     rmrr_scopes()?;
-    malformed_rmrrs()
+    malformed_rmrrs()?;
+    unit_scopes()?;
+    malformed_unit_scopes()
 }
 
 /// The RMRRs a device uses, by its chain from the root bus: endpoint and bridge scopes, other
@@ -664,4 +676,221 @@ fn malformed_rmrrs() -> Check {
         "RMRR with a scope parses",
         Dmar::parse(rmrr(32, &[1, 8, 0, 0, 0, 0, 0x1f, 0]).finish()).is_ok(),
     )
+}
+
+/// A table of four DRHDs for [`unit_scopes`]:
+///
+/// - 0, segment 0, at 0xfed90000: the endpoint 00:04.0, the bridge 00:1c.0 (and every bus
+///   below it), the endpoint 05:00.0 by its path through the root port 00:1d.0, the endpoint
+///   00:02.0, 07:03.0 (behind 00:1e.0) by a one-element path from its own bus (a firmware
+///   bug), and an I/O APIC scope with the path of 00:06.0;
+/// - 1, segment 0, at 0xfed91000: `INCLUDE_PCI_ALL`, an I/O APIC scope and the endpoint 00:03.0,
+///   which does not count;
+/// - 2, segment 1, at 0xfed92000: the endpoint 00:04.0 of segment 1;
+/// - 3, segment 0, at 0xfed93000: 00:02.0 again (a firmware bug).
+pub(crate) fn units_sample() -> Table {
+    let mut t = Table::new(47, 0);
+    t.drhd(0, 0, 0xfed9_0000, 16 + 8 + 8 + 10 + 8 + 8 + 8)
+        .scope(1, 0, 0, &[(4, 0)])
+        .scope(2, 0, 0, &[(0x1c, 0)])
+        .scope(1, 0, 0, &[(0x1d, 0), (0, 0)])
+        .scope(1, 0, 0, &[(2, 0)])
+        .scope(1, 0, 7, &[(3, 0)])
+        .scope(3, 8, 0, &[(6, 0)]);
+    t.drhd(1, 0, 0xfed9_1000, 16 + 8 + 8)
+        .scope(3, 2, 0xff, &[(0, 0)])
+        .scope(1, 0, 0, &[(3, 0)]);
+    t.drhd(0, 1, 0xfed9_2000, 16 + 8).scope(1, 0, 0, &[(4, 0)]);
+    t.drhd(0, 0, 0xfed9_3000, 16 + 8).scope(1, 0, 0, &[(2, 0)]);
+    t
+}
+
+/// Which unit translates a device ([`Dmar::drhd_for`], C's `device_lookup_iommu()`):
+/// endpoint and bridge scopes, a bridge covering the buses below it, paths through bridges,
+/// `INCLUDE_PCI_ALL`, segments, a device two units name, and devices no unit takes.
+fn unit_scopes() -> Check {
+    let mut t = units_sample();
+    let Ok(dmar) = Dmar::parse(t.finish()) else {
+        return expect("unit table parses", false);
+    };
+    expect("unit count", dmar.drhds().count() == 4)?;
+    use PathMatch::{
+        Broken,
+        Exact, //
+    };
+    use UnitMatch::{
+        IncludeAll,
+        Scope, //
+    };
+    /// A check's name, a segment, a device's chain from its root bus, and the unit (its DRHD
+    /// index) and match it must get.
+    type Case<'a> = (&'a str, u16, &'a [(u8, u8, u8)], Option<(usize, UnitMatch)>);
+    let cases: [Case<'_>; 15] = [
+        ("endpoint", 0, &[(0, 4, 0)], Some((0, Scope(Exact)))),
+        (
+            "the bridge itself",
+            0,
+            &[(0, 0x1c, 0)],
+            Some((0, Scope(Exact))),
+        ),
+        (
+            "behind the bridge",
+            0,
+            &[(0, 0x1c, 0), (1, 0, 0)],
+            Some((0, Scope(Exact))),
+        ),
+        (
+            "two buses below the bridge",
+            0,
+            &[(0, 0x1c, 0), (1, 0, 0), (2, 3, 1)],
+            Some((0, Scope(Exact))),
+        ),
+        (
+            "path through a root port",
+            0,
+            &[(0, 0x1d, 0), (5, 0, 0)],
+            Some((0, Scope(Exact))),
+        ),
+        (
+            "the root port of an endpoint path",
+            0,
+            &[(0, 0x1d, 0)],
+            Some((1, IncludeAll)),
+        ),
+        (
+            "a sibling of an endpoint path",
+            0,
+            &[(0, 0x1d, 0), (5, 0, 1)],
+            Some((1, IncludeAll)),
+        ),
+        (
+            "below an endpoint",
+            0,
+            &[(0, 4, 0), (1, 0, 0)],
+            Some((1, IncludeAll)),
+        ),
+        (
+            "broken path",
+            0,
+            &[(0, 0x1e, 0), (7, 3, 0)],
+            Some((0, Scope(Broken))),
+        ),
+        (
+            "named by two units",
+            0,
+            &[(0, 2, 0)],
+            Some((3, Scope(Exact))),
+        ),
+        (
+            "named by the INCLUDE_PCI_ALL unit",
+            0,
+            &[(0, 3, 0)],
+            Some((1, IncludeAll)),
+        ),
+        (
+            "I/O APIC scope names no PCI device",
+            0,
+            &[(0, 6, 0)],
+            Some((1, IncludeAll)),
+        ),
+        ("other segment", 1, &[(0, 4, 0)], Some((2, Scope(Exact)))),
+        ("other segment, not named", 1, &[(0, 5, 0)], None),
+        ("segment without units", 2, &[(0, 4, 0)], None),
+    ];
+    for (i, (check, segment, hops, want)) in cases.into_iter().enumerate() {
+        let got = dmar.drhd_for(segment, hops).map(|(n, _, m)| (n, m));
+        at(i, expect(check, got == want))?;
+    }
+    // The DRHD comes with the unit.
+    let got = dmar.drhd_for(1, &[(0, 4, 0)]).map(|(_, d, _)| d.address);
+    expect("unit DRHD", got == Some(0xfed9_2000))?;
+    Ok(())
+}
+
+/// Device scopes of DRHDs that do not parse: the table is refused with the scope's kind and
+/// offset; on the unvalidated table, a unit's scopes before the bad one still match, those
+/// after it do not, and nothing is read past the structure.
+fn malformed_unit_scopes() -> Check {
+    use DmarErrorKind::*;
+    // A DRHD at 48 without INCLUDE_PCI_ALL whose scopes start at 64: the endpoint 00:04.0,
+    // then `scope`, then the endpoint 00:05.0; and an INCLUDE_PCI_ALL unit after it.
+    let table = |scope: &[u8]| {
+        let mut t = Table::new(47, 0);
+        // CAST: The scope bytes are short.
+        let len = 16 + 8 + scope.len() as u16 + 8;
+        t.drhd(0, 0, 0xfed9_0000, len)
+            .scope(1, 0, 0, &[(4, 0)])
+            .put(scope)
+            .scope(1, 0, 0, &[(5, 0)]);
+        t.drhd(1, 0, 0xfed9_1000, 16);
+        t
+    };
+    let mut ok = table(&[2, 8, 0, 0, 0, 0, 0x1c, 0]);
+    let Ok(dmar) = Dmar::parse(ok.finish()) else {
+        return expect("DRHD scopes parse", false);
+    };
+    let unit = |dmar: &Dmar<'_>, dev: u8| dmar.drhd_for(0, &[(0, dev, 0)]).map(|(n, _, _)| n);
+    expect("good third scope", unit(&dmar, 5) == Some(0))?;
+    for (check, scope, kind) in [
+        (
+            "DRHD scope zero length",
+            &[1u8, 0, 0, 0, 0, 0, 0x1c, 0][..],
+            ScopeZeroLength,
+        ),
+        (
+            "DRHD scope of 4 bytes",
+            &[1, 4, 0, 0, 0, 0, 0x1c, 0],
+            ScopeTooShort,
+        ),
+        (
+            "DRHD scope odd path",
+            &[2, 7, 0, 0, 0, 0, 0x1c, 0],
+            ScopeOddPath,
+        ),
+        (
+            "DRHD scope empty path",
+            &[2, 6, 0, 0, 0, 0, 0, 0],
+            ScopeEmptyPath,
+        ),
+        ("DRHD scope device 32", &[1, 8, 0, 0, 0, 0, 32, 0], BadPath),
+        (
+            "DRHD scope function 8",
+            &[2, 8, 0, 0, 0, 0, 0x1c, 8],
+            BadPath,
+        ),
+        (
+            "DRHD bridge scope bad second hop",
+            &[2, 10, 0, 0, 0, 0, 0x1c, 0, 0, 9],
+            BadPath,
+        ),
+    ] {
+        let mut bad = table(scope);
+        let bytes = bad.finish();
+        expect_error(check, bytes, kind, 72)?;
+        let Ok(dmar) = Dmar::new(bytes) else {
+            return expect(check, false);
+        };
+        // The first scope still names 00:04.0; 00:05.0, after the bad scope, falls to the
+        // INCLUDE_PCI_ALL unit.
+        expect(check, unit(&dmar, 4) == Some(0))?;
+        expect(check, unit(&dmar, 5) == Some(1))?;
+    }
+    // A scope that runs past its DRHD: refused; unvalidated, the scopes end there.
+    let mut bad = table(&[1, 18, 0, 0, 0, 0, 5, 0]);
+    let bytes = bad.finish();
+    expect_error("DRHD scope past the DRHD", bytes, ScopePastEnd, 72)?;
+    if let Ok(dmar) = Dmar::new(bytes) {
+        expect("DRHD scope past the DRHD", unit(&dmar, 5) == Some(1))?;
+    }
+    // A DRHD cut in its scopes by the table end: refused; unvalidated, it is no unit.
+    let mut cut = table(&[2, 8, 0, 0, 0, 0, 0x1c, 0]);
+    cut.finish();
+    let short = 48 + 16 + 12;
+    // CAST: `short` is small.
+    cut.buf[4..8].copy_from_slice(&(short as u32).to_le_bytes());
+    expect_error("DRHD cut by the table end", &cut.buf[..short], PastEnd, 48)?;
+    if let Ok(dmar) = Dmar::new(&cut.buf[..short]) {
+        expect("DRHD cut by the table end", unit(&dmar, 4).is_none())?;
+    }
+    Ok(())
 }

@@ -8,7 +8,15 @@ use super::{
     Check, //
 };
 use crate::hw::{
-    regs::Agaw,
+    ids::DomainId,
+    qi::{
+        self,
+        IotlbScope, //
+    },
+    regs::{
+        Agaw,
+        Cap, //
+    },
     sspt::{
         self,
         Entry, //
@@ -113,5 +121,54 @@ pub(crate) fn indexing() -> Check {
     expect("SS 48-bit in", sspt::in_range((1 << 48) - 1, Agaw::Bits48))?;
     expect("SS 48-bit out", !sspt::in_range(1 << 48, Agaw::Bits48))?;
     expect("SS 39-bit out", !sspt::in_range(1 << 39, Agaw::Bits39))?;
+    Ok(())
+}
+
+/// Large pages: the sizes a unit maps from `CAP.SLLPS` [37:34] (bit 34 2MB, bit 35 1GB), the
+/// level of each size, and the page-selective IOTLB invalidation of one large page: its base
+/// with `AM` 9 (2MB) or 18 (1GB), with `CAP.PSI` [39] and `CAP.MAMV` [53:48] 18; a unit whose
+/// `MAMV` is below the order gets a domain-selective one.
+pub(crate) fn large_pages() -> Check {
+    let sllps = |v: u64| Cap(v << 34);
+    expect_eq("SS sizes none", sspt::page_sizes(sllps(0)), 0x1000)?;
+    expect_eq("SS sizes 2M", sspt::page_sizes(sllps(1)), 0x20_1000)?;
+    expect_eq("SS sizes 2M 1G", sspt::page_sizes(sllps(3)), 0x4020_1000)?;
+    expect_eq("SS sizes 1G only", sspt::page_sizes(sllps(2)), 0x4000_1000)?;
+    // QEMU's q35 VT-d: SLLPS 3.
+    expect_eq(
+        "SS sizes QEMU",
+        sspt::page_sizes(Cap(0x00d2_008c_222f_0606)),
+        0x4020_1000,
+    )?;
+    for (size, level) in [(0x1000u64, 1u32), (0x20_0000, 2), (0x4000_0000, 3)] {
+        expect("SS level of size", sspt::level_of(size) == Some(level))?;
+        expect_eq("SS page size", sspt::page_size(level), size)?;
+    }
+    expect("SS level of 8K", sspt::level_of(0x2000).is_none())?;
+    expect("SS level of 512G", sspt::level_of(1 << 39).is_none())?;
+    let did = DomainId::new(5);
+    let psi = Cap(1 << 39 | 18 << 48);
+    for (base, size, am) in [
+        (0x2_0000_0000u64, 0x20_0000u64, 9u8),
+        (0x4_0000_0000, 0x4000_0000, 18),
+        (0x2_0020_0000, 0x20_0000, 9),
+    ] {
+        expect(
+            "SS large page PSI",
+            qi::iotlb_scope(psi, did, base, base + size - 1, false)
+                == IotlbScope::Pages {
+                    did,
+                    addr: base,
+                    am,
+                    ih: false,
+                },
+        )?;
+    }
+    let low_mamv = Cap(1 << 39 | 8 << 48);
+    expect(
+        "SS 2M page, MAMV 8",
+        qi::iotlb_scope(low_mamv, did, 0x2_0000_0000, 0x2_001f_ffff, false)
+            == IotlbScope::Domain(did),
+    )?;
     Ok(())
 }
