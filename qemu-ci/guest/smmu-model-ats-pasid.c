@@ -290,6 +290,16 @@ static int test_nested_bypass_ats(void)
 	return 0;
 }
 
+/* Maps a zeroed page of its own at @iova in the program's IOAS (the parent's). */
+static int map_zero_page(uint64_t iova)
+{
+	void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	memset(p, 0, PAGE);
+	return ctx_map(&c, p, iova, PAGE);
+}
+
 static int nested_s1(uint64_t ste1, uint32_t *id)
 {
 	struct iommu_hwpt_arm_smmuv3 vste = { .ste = { VSTE0_S1 | CD_IPA, ste1 } };
@@ -311,15 +321,11 @@ static int nested_s1(uint64_t ste1, uint32_t *id)
 
 static int test_nested_s1_eats(void)
 {
-	static uint8_t *cd;
 	uint32_t nested;
 
 	if (!viommu)
 		return skip("no vIOMMU here");
-	cd = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(cd != MAP_FAILED, "mmap: %s", strerror(errno));
-	memset(cd, 0, PAGE);
-	TRY(ctx_map(&c, cd, CD_IPA, PAGE));
+	TRY(map_zero_page(CD_IPA));
 	TRY(nested_s1(VSTE1_EATS_TRANS, &nested));
 	TRY(ats_is(1, "ATS is not enabled with a stage 1 vSTE with EATS"));
 	return 0;
@@ -327,14 +333,9 @@ static int test_nested_s1_eats(void)
 
 static int test_parent_change_invalidates_whole_atc(void)
 {
-	static uint8_t *p;
-
 	if (!viommu)
 		return skip("no vIOMMU here");
-	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
-	memset(p, 0, PAGE);
-	TRY(ctx_map(&c, p, IOVA_S2, PAGE));
+	TRY(map_zero_page(IOVA_S2));
 	inv_before = rd(IPTD_ATC_INV_COUNT);
 	TRY(unmap(rid.ioas, IOVA_S2));
 	return invalidated(0, 0, NO_PASID, "on unmapping from the parent of a stage 1 vSTE");

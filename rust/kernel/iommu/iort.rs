@@ -121,7 +121,6 @@ mod table {
     }
 }
 
-/// Without IORT support there is no table to read.
 /// The StreamIDs of the IORT's Reserved Memory Range (RMR) nodes that map to the IOMMU `dev`
 /// (`iort_get_rmr_sids()`): devices the firmware left doing DMA to memory that must stay
 /// reachable, whose streams the IOMMU driver must let through until their devices get domains.
@@ -145,31 +144,30 @@ pub fn rmr_stream_ids(dev: &device::Device) -> Result<KVec<u32>> {
         bindings::INIT_LIST_HEAD(head_ptr);
         bindings::iort_get_rmr_sids(fwnode, head_ptr);
     }
-    let mut sids = KVec::new();
-    let mut result = Ok(());
-    // SAFETY: `head_ptr` is a valid, initialised list.
-    let mut pos = unsafe { (*head_ptr).next };
-    while pos != head_ptr && result.is_ok() {
-        // SAFETY: Every entry of the list is the `list` member of the `rr` member of a
-        // `struct iommu_iort_rmr_data`, which lives until `iort_put_rmr_sids()`.
-        let rmr = unsafe {
-            let region = crate::container_of!(pos, bindings::iommu_resv_region, list);
-            &*crate::container_of!(region, bindings::iommu_iort_rmr_data, rr)
-        };
-        for i in 0..rmr.num_sids as usize {
-            // SAFETY: `sids` points to `num_sids` StreamIDs (the IORT code's invariant).
-            let sid = unsafe { *rmr.sids.add(i) };
-            if let Err(e) = sids.push(sid, GFP_KERNEL) {
-                result = Err(e.into());
-                break;
+    let collect = || -> Result<KVec<u32>> {
+        let mut sids = KVec::new();
+        // SAFETY: `head_ptr` is a valid, initialised list.
+        let mut pos = unsafe { (*head_ptr).next };
+        while pos != head_ptr {
+            // SAFETY: Every entry of the list is the `list` member of the `rr` member of a
+            // `struct iommu_iort_rmr_data`, which lives until `iort_put_rmr_sids()`.
+            let rmr = unsafe {
+                let region = crate::container_of!(pos, bindings::iommu_resv_region, list);
+                &*crate::container_of!(region, bindings::iommu_iort_rmr_data, rr)
+            };
+            for i in 0..rmr.num_sids as usize {
+                // SAFETY: `sids` points to `num_sids` StreamIDs (the IORT code's invariant).
+                sids.push(unsafe { *rmr.sids.add(i) }, GFP_KERNEL)?;
             }
+            // SAFETY: `pos` is an entry of the valid list.
+            pos = unsafe { (*pos).next };
         }
-        // SAFETY: `pos` is an entry of the valid list.
-        pos = unsafe { (*pos).next };
-    }
+        Ok(sids)
+    };
+    let sids = collect();
     // SAFETY: `head_ptr` is the list `iort_get_rmr_sids()` filled for `fwnode`, not changed.
     unsafe { bindings::iort_put_rmr_sids(fwnode, head_ptr) };
-    result.map(|()| sids)
+    sids
 }
 
 /// Without IORT support, no RMR node is described.
@@ -178,6 +176,7 @@ pub fn rmr_stream_ids(_dev: &device::Device) -> Result<KVec<u32>> {
     Ok(KVec::new())
 }
 
+/// Without IORT support there is no table to read.
 #[cfg(not(CONFIG_ACPI_IORT))]
 mod table {
     use crate::{

@@ -158,14 +158,29 @@ pub(crate) struct AtsKey {
 }
 
 impl AtsKey {
-    /// The attachment of the RID (`ssid` `None`) or a PASID of `m`, `full` through a guest's
-    /// stage 1.
-    pub(crate) fn new(m: &Master, ssid: Option<Ssid>, full: bool) -> Self {
+    /// The attachment of `m` with `ssid` (none for the RID), `full` through a guest's stage 1.
+    fn new(m: &Master, ssid: Option<Ssid>, full: bool) -> Self {
         Self {
             master: core::ptr::from_ref(m) as usize,
             ssid,
             full,
         }
+    }
+
+    /// The attachment of the RID of `m` to the domain itself.
+    pub(crate) fn rid(m: &Master) -> Self {
+        Self::new(m, None, false)
+    }
+
+    /// The attachment of the PASID `ssid` of `m`.
+    pub(crate) fn pasid(m: &Master, ssid: Ssid) -> Self {
+        Self::new(m, Some(ssid), false)
+    }
+
+    /// The attachment of the RID of `m` to a nested domain on this parent, `full` through
+    /// the guest's stage 1.
+    pub(crate) fn nested(m: &Master, full: bool) -> Self {
+        Self::new(m, None, full)
     }
 }
 
@@ -531,21 +546,21 @@ impl Paging {
     /// A device with ATS gets it here: its RID's attachment joins those whose ATCs the
     /// domain's invalidations reach before its STE answers translation requests.
     pub(crate) fn attach(&self, m: &Master) -> Result {
-        self.attach_with(m, AtsKey::new(m, None, false), true, |ats| {
-            match &self.stage {
-                Stage::S1(d) => d.attach(m, ats),
-                Stage::S2(d) => d.attach(m, ats),
-            }
+        self.attach_with(m, AtsKey::rid(m), true, |ats| match &self.stage {
+            Stage::S1(d) => d.attach(m, ats),
+            Stage::S2(d) => d.attach(m, ats),
         })
     }
 
-    /// Carries out the attachment `key` of `m` with `attach`, which is told whether to enable
-    /// ATS: if `ats` and `m` has ATS. Counts `m` in for the domain's cache coherency rule, and
-    /// with ATS puts `key` on the domain's ATS list before `attach` changes anything, so that
-    /// the domain's invalidations reach the ATC as soon as it can hold the domain's
-    /// translations. Fails, changing nothing, if `m` cannot comply with the rule or `attach`
-    /// fails.
-    fn attach_with(
+    /// Carries out the attachment `key` of `m` (to this domain, or to a nested domain on it)
+    /// with `attach`, which is told whether to enable ATS: if `ats` and `m` has ATS. Counts
+    /// `m` in for the domain's cache coherency rule, and with ATS puts `key` on the domain's
+    /// ATS list before `attach` changes anything, so that the domain's invalidations reach the
+    /// ATC as soon as it can hold the domain's translations. Fails, changing nothing, if `m`
+    /// cannot comply with the rule or `attach` fails.
+    ///
+    /// The caller reports the attachment's end with [`Paging::left`] and the same key.
+    pub(crate) fn attach_with(
         &self,
         m: &Master,
         key: AtsKey,
@@ -587,25 +602,9 @@ impl Paging {
         };
         d.tag.check_master(m)?;
         let ssid = Ssid::new(pasid).map_err(|_| EINVAL)?;
-        self.attach_with(m, AtsKey::new(m, Some(ssid), false), true, |ats| {
+        self.attach_with(m, AtsKey::pasid(m, ssid), true, |ats| {
             m.set_pasid(dev, ssid, &d.cd, ats)
         })
-    }
-
-    /// Attaches `m` to a nested domain on this parent with `attach`, told whether to enable
-    /// ATS: if `ats` and `m` has ATS. The parent's cache coherency rule applies to `m`, as to
-    /// the parent's own devices (`EINVAL` if it cannot comply), and with ATS the parent's
-    /// invalidations reach its ATC, wholly if `full` (see [`AtsKey`]).
-    ///
-    /// The caller reports the device leaving with [`Paging::left`] and the same key.
-    pub(crate) fn attach_nested(
-        &self,
-        m: &Master,
-        ats: bool,
-        full: bool,
-        attach: impl FnOnce(bool) -> Result,
-    ) -> Result {
-        self.attach_with(m, AtsKey::new(m, None, full), ats, attach)
     }
 
     /// Records that the attachment `key` of `m` to this domain (or to a nested domain on it)
@@ -618,7 +617,7 @@ impl Paging {
     /// Records that the RID of `m`, which was attached to this domain, is now attached to
     /// another one.
     pub(crate) fn detached(&self, m: &Master) {
-        self.left(m, AtsKey::new(m, None, false));
+        self.left(m, AtsKey::rid(m));
     }
 
     /// The SMMU, VMID and STE of a stage 2 domain, the nesting parent of a vIOMMU; `None` for

@@ -236,10 +236,11 @@ impl iommu::Ops for SmmuIommu {
     }
 }
 
-/// Tells the domain `old` that `pasid` of `m` left it, after attaching it elsewhere.
+/// Tells the domain `old` that `pasid` of `m` left it, after attaching it elsewhere. A PASID
+/// that is no SubstreamID was never attached: nothing left.
 fn pasid_left(old: Option<&AnyDomain>, m: &Master, pasid: u32) {
-    if let Some(p) = old.and_then(|d| d.downcast::<Paging>()) {
-        p.left(m, AtsKey::new(m, Ssid::new(pasid).ok(), false));
+    if let (Some(p), Ok(ssid)) = (old.and_then(|d| d.downcast::<Paging>()), Ssid::new(pasid)) {
+        p.left(m, AtsKey::pasid(m, ssid));
     }
 }
 
@@ -373,10 +374,10 @@ impl DomainOps for Blocked {
     ) -> Result {
         // How the core takes a PASID's domain away: it must not fail.
         let m = master(dev)?;
-        Blocked::remove_pasid(m, pasid);
-        if old.is_some_and(|d| d.has_iopf_handler()) {
-            m.iopf_put();
-        }
+        with_iopf(dev, m, false, old, || {
+            Blocked::remove_pasid(m, pasid);
+            Ok(())
+        })?;
         pasid_left(old, m, pasid);
         Ok(())
     }

@@ -210,10 +210,9 @@ impl Nested {
             }
             None => None,
         };
-        let full = self.vste.atc_holds_guest_addresses();
         self.viommu
             .parent()
-            .attach_nested(m, self.vste.ats(), full, |ats| {
+            .attach_with(m, self.ats_key(m), self.vste.ats(), |ats| {
                 m.set_event_sink(sink.as_ref())?;
                 // Cannot fail in practice: the core serialises the attachments of a device,
                 // so no PASID got a domain since the check above.
@@ -225,8 +224,13 @@ impl Nested {
 
     /// Records that `m`, which was attached to this domain, is now attached to another one.
     pub(crate) fn detached(&self, m: &Master) {
-        let full = self.vste.atc_holds_guest_addresses();
-        self.viommu.parent().left(m, AtsKey::new(m, None, full));
+        self.viommu.parent().left(m, self.ats_key(m));
+    }
+
+    /// The parent's key of the attachment of `m` to this domain: its ATC is invalidated
+    /// wholly for a guest's stage 1 (see [`Vste::atc_holds_guest_addresses`]).
+    fn ats_key(&self, m: &Master) -> AtsKey {
+        AtsKey::nested(m, self.vste.atc_holds_guest_addresses())
     }
 }
 
