@@ -24,6 +24,13 @@ DMA_CASES = [(m, t, g) for m in DMA_MODES for t in DMA_THREADS for g in DMA_GRAN
 # Seconds per case: the benchmark's own minimum is 1.
 DMA_SECONDS, DMA_SECONDS_QUICK = 3, 1
 
+# The IOTLB flush benchmark (CONFIG_IOMMU_FLUSH_BENCHMARK, drivers/iommu/flush-bench/): kernel
+# threads on distinct CPUs flush one paging domain's IOTLB entries back to back, each flush a
+# TLBI and a CMD_SYNC through the driver's command queue. Threads per case (those up to the
+# guest's CPUs run), and milliseconds per case.
+FLUSH_THREADS = (1, 2, 4)
+FLUSH_MS, FLUSH_MS_QUICK = 2000, 200
+
 # The guest side. dma_map_benchmark gets igb (00:02.0: a group of its own, no driver, nothing else
 # uses it in these boots; edu at 00:01.0 is iommu-bench's, through VFIO, and the edus behind the
 # PCIe-to-PCI bridge alias: the C driver leaves the second out of every group, its DMA API
@@ -59,6 +66,18 @@ for mode in strict lazy; do
 		done
 	done
 done
+# The IOTLB flush benchmark, on the same device.
+echo $dev >/sys/bus/pci/devices/$dev/driver/unbind
+echo iommu_flush_bench >/sys/bus/pci/devices/$dev/driver_override
+echo $dev >/sys/bus/pci/drivers_probe
+run=/sys/kernel/debug/iommu_flush_bench/run
+[ -e $run ] || {{ echo "flush-bench: $dev not bound to iommu_flush_bench"; exit 1; }}
+cpus=$(ls -d /sys/devices/system/cpu/cpu[0-9]* | wc -l)
+for t in {flush_threads}; do
+	[ $t -le $cpus ] || continue
+	echo "FLUSH-BENCH t$t"
+	{{ echo "$t {flush_ms}" >$run && cat $run; }} || status=1
+done
 exit $status
 """
 
@@ -69,7 +88,9 @@ def write_payload(where: Path, quick=False):
     (where / "run").write_text(PAYLOAD.format(
         iommu_bench_args="-q" if quick else "",
         threads=" ".join(map(str, DMA_THREADS)), granules=" ".join(map(str, DMA_GRANULES)),
-        seconds=DMA_SECONDS_QUICK if quick else DMA_SECONDS))
+        seconds=DMA_SECONDS_QUICK if quick else DMA_SECONDS,
+        flush_threads=" ".join(map(str, FLUSH_THREADS)),
+        flush_ms=FLUSH_MS_QUICK if quick else FLUSH_MS))
     (where / "run").chmod(0o755)
     shutil.copy2(harness.build_dma_map_benchmark(), where / "dma_map_benchmark")
 
@@ -117,34 +138,61 @@ def parse_dma(text):
     return got, why
 
 
-def expected(viommu):
-    """The measures every boot must give: with a vIOMMU (`viommu`: a CANWBS boot), the command
-    queue's too."""
+FLUSH_CASE = re.compile(r"^FLUSH-BENCH t(\d+)\s*$", re.M)
+FLUSH_RESULT = re.compile(r"^threads (\d+) ms \d+ flushes (\d+) flushes_per_s \d+ "
+                          r"mean_ns (\d+) max_ns (\d+)\s*$", re.M)
+
+
+def parse_flush(text):
+    """The IOTLB flush benchmark's results of a guest's output: ({name: (ns, "ns")}, problems).
+    Per thread count N, the mean time of a flush as its thread saw it (flush_tN) and the
+    longest (flush_tN_max)."""
+    got, why = {}, []
+    cases = list(FLUSH_CASE.finditer(text))
+    for i, m in enumerate(cases):
+        t = int(m.group(1))
+        end = cases[i + 1].start() if i + 1 < len(cases) else len(text)
+        r = FLUSH_RESULT.search(text, m.end(), end)
+        if not r or int(r.group(1)) != t or int(r.group(2)) == 0:
+            why.append(f"iommu_flush_bench t{t}: no result")
+            continue
+        got[f"flush_t{t}"] = (int(r.group(3)), "ns")
+        got[f"flush_t{t}_max"] = (int(r.group(4)), "ns")
+    return got, why
+
+
+def expected(viommu, smp):
+    """The measures every boot of a guest with `smp` CPUs must give: with a vIOMMU (`viommu`: a
+    CANWBS boot), the command queue's too."""
     names = ["map_4k", "unmap_4k", "map_2m", "unmap_2m", "blk_read"]
     if viommu:
         names += [f"cmdq_t{n}{s}" for n in (1, 2, 4) for s in ("", "_max")]
     for c in DMA_CASES:
         names += [dma_name(*c) + s for s in ("", "_map", "_unmap")]
+    names += [f"flush_t{n}{s}" for n in FLUSH_THREADS if n <= smp for s in ("", "_max")]
     return names
 
 
-def results_of(b, viommu):
-    """(measures, problems) of bench boot `b`: every measure it gave, and why it does not
-    count (a failed boot, a guest exit status, a measure of expected() missing)."""
+def results_of(b, viommu, smp):
+    """(measures, problems) of bench boot `b` (a guest with `smp` CPUs): every measure it gave,
+    and why it does not count (a failed boot, a guest exit status, a measure of expected()
+    missing)."""
     got = parse(b.text)
     dma, why = parse_dma(b.text)
     got.update(dma)
-    why = list(b.failures) + why
+    flush, flush_why = parse_flush(b.text)
+    got.update(flush)
+    why = list(b.failures) + why + flush_why
     if b.guest_status not in (0, None):
         why.append(f"guest exited {b.guest_status}")
-    missing = [n for n in expected(viommu) if n not in got]
+    missing = [n for n in expected(viommu, smp) if n not in got]
     if missing:
         why.append(f"no {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}")
     return got, why
 
 
 # The machine of --quick (qemu-ci/test's stage too): the one every measure runs on.
-QUICK_MACHINE = {"canwbs": True}
+QUICK_MACHINE = {"canwbs": True, "smp": 2}
 
 
 def boot_command(initrd, driver, smmu_stages="nested", smp=2, canwbs=False):

@@ -1028,7 +1028,7 @@ class DmaBenchTest(unittest.TestCase):
         return harness.Boot("bench-c-0", Path("/dev/null"), text, 0, False, 1.0,
                             guest_status=status)
 
-    def full_output(self, viommu=False):
+    def full_output(self, viommu=False, smp=2):
         lines = ["BENCH map_4k 1 ns", "BENCH unmap_4k 1 ns", "BENCH map_2m 1 ns",
                  "BENCH unmap_2m 1 ns", "BENCH blk_read 1 MiB/s"]
         if viommu:
@@ -1039,29 +1039,52 @@ class DmaBenchTest(unittest.TestCase):
                 for g in qbench.DMA_GRANULES:
                     lines += [f"DMA-BENCH {mode} t{t} g{g}", "average map latency(us):1.0 x",
                               "average unmap latency(us):2.0 x"]
+        for t in qbench.FLUSH_THREADS:
+            if t <= smp:
+                lines += [f"FLUSH-BENCH t{t}", f"threads {t} ms 200 flushes 9 flushes_per_s 45 "
+                          "mean_ns 7000 max_ns 90000", "cpu 0 flushes 9 mean_ns 7000 max_ns 9"]
         return "\n".join(lines) + "\n"
 
     def test_every_measure_or_a_problem(self):
         for viommu in (False, True):
-            got, why = qbench.results_of(self.boot(self.full_output(viommu)), viommu)
-            self.assertEqual(why, [])
-            self.assertEqual(sorted(got), sorted(qbench.expected(viommu)))
+            for smp in (1, 2, 4):
+                got, why = qbench.results_of(self.boot(self.full_output(viommu, smp)), viommu,
+                                             smp)
+                self.assertEqual(why, [])
+                self.assertEqual(sorted(got), sorted(qbench.expected(viommu, smp)))
         # Without a vIOMMU's measures where one was asked for, or with a dma case gone.
-        _, why = qbench.results_of(self.boot(self.full_output()), True)
+        _, why = qbench.results_of(self.boot(self.full_output()), True, 2)
         self.assertEqual(why, ["no cmdq_t1, cmdq_t1_max, cmdq_t2, cmdq_t2_max, cmdq_t4, "
                                "cmdq_t4_max"])
         text = self.full_output().replace("DMA-BENCH lazy t4 g16\n", "")
-        _, why = qbench.results_of(self.boot(text), False)
+        _, why = qbench.results_of(self.boot(text), False, 2)
         self.assertEqual(why, ["no dma_lazy_t4_g16, dma_lazy_t4_g16_map, dma_lazy_t4_g16_unmap"])
-        _, why = qbench.results_of(self.boot(self.full_output(), status=1), False)
+        _, why = qbench.results_of(self.boot(self.full_output(), status=1), False, 2)
         self.assertEqual(why, ["guest exited 1"])
+        # A flush case without its result, or a guest of 4 CPUs that ran only 2.
+        text = self.full_output(smp=4).replace("threads 4 ms", "threads 3 ms")
+        got, why = qbench.results_of(self.boot(text), False, 4)
+        self.assertEqual(why, ["iommu_flush_bench t4: no result", "no flush_t4, flush_t4_max"])
+        _, why = qbench.results_of(self.boot(self.full_output(smp=2)), False, 4)
+        self.assertEqual(why, ["no flush_t4, flush_t4_max"])
+
+    def test_flush_results(self):
+        got, why = qbench.parse_flush(self.full_output(smp=2))
+        self.assertEqual(why, [])
+        self.assertEqual(got, {"flush_t1": (7000, "ns"), "flush_t1_max": (90000, "ns"),
+                               "flush_t2": (7000, "ns"), "flush_t2_max": (90000, "ns")})
+        # No flush at all is no measure.
+        got, why = qbench.parse_flush(self.full_output(smp=1).replace("flushes 9 flushes_per_s",
+                                                                      "flushes 0 flushes_per_s"))
+        self.assertEqual((got, why), ({}, ["iommu_flush_bench t1: no result"]))
 
     def test_payload_runs_every_case(self):
         script = qbench.PAYLOAD.format(iommu_bench_args="-q", threads="1 2 4", granules="1 16",
-                                       seconds=1)
+                                       seconds=1, flush_threads="1 2 4", flush_ms=200)
         self.assertIn("iommu-bench -q ||", script)
         self.assertIn("./dma_map_benchmark -t $t -g $g -s 1 ||", script)
         self.assertIn("echo DMA-FQ >$type", script)
+        self.assertIn('echo "$t 200" >$run && cat $run', script)
 
 
 class ToolsTest(unittest.TestCase):
