@@ -195,13 +195,23 @@ def results_of(b, viommu, smp):
 QUICK_MACHINE = {"canwbs": True, "smp": 2}
 
 
-def boot_command(initrd, driver, smmu_stages="nested", smp=2, canwbs=False):
+# QEMU's instruction counting (--icount): the guest's clock advances by one nanosecond per
+# instruction executed, whatever the host does meanwhile, so that a measure counts the drivers'
+# instructions rather than the host's noise. It runs every vCPU in one host thread (no MTTCG):
+# a multi-thread measure then shows the vCPUs' instructions interleaved, not parallelism.
+ICOUNT = ("-icount", "shift=0")
+
+
+def boot_command(initrd, driver, smmu_stages="nested", smp=2, canwbs=False, icount=False):
     """The QEMU command of one bench boot (a later -smp overrides the harness's; none when it
     is the harness's, so that the machine is the one qemu-ci/test's CANWBS boots read the IORT
-    of, which harness.machine_iort() keeps per machine)."""
+    of, which harness.machine_iort() keeps per machine); with `icount`, guest time counted in
+    instructions (ICOUNT)."""
     base = harness.QEMU_BASE[harness.QEMU_BASE.index("-smp") + 1]
-    return harness.qemu_command(initrd, "payload", driver, stages=smmu_stages,
-                                qemu_args=("-smp", str(smp)) if str(smp) != base else (),
+    args = ("-smp", str(smp)) if str(smp) != base else ()
+    if icount:
+        args += ICOUNT
+    return harness.qemu_command(initrd, "payload", driver, stages=smmu_stages, qemu_args=args,
                                 acpi=canwbs,
                                 iort="canwbs" if canwbs else None)
 
