@@ -109,11 +109,16 @@ const POLL_DELAY_MAX_US: i64 = 64;
 /// took the C driver 26 µs. The C driver's queue is made of atomics likewise.
 struct TryLock(AtomicBool);
 
-/// A held [`TryLock`]; interrupts are back as they were once it is dropped.
+/// A held [`TryLock`], released when dropped; interrupts are off while it lives.
+struct Held<'a>(&'a AtomicBool);
+
+/// A held [`TryLock`] with the interrupts-off section it was taken in.
+///
+/// [`TryGuard::unlock`] lets go of the lock and keeps interrupts off; dropped, it lets go of
+/// both, the lock first (the fields drop in order).
 struct TryGuard<'a> {
-    flag: &'a AtomicBool,
-    /// Dropped after [`TryGuard::drop`] has released the flag.
-    _irq: LocalInterruptDisabled,
+    held: Held<'a>,
+    irq: LocalInterruptDisabled,
 }
 
 impl TryLock {
@@ -121,23 +126,41 @@ impl TryLock {
         Self(AtomicBool::new(false))
     }
 
-    /// Takes the lock if it is free. Acquire: what the last holder did under it happens before
-    /// what the new one does.
-    fn try_lock(&self) -> Option<TryGuard<'_>> {
-        let irq = local_interrupt_disable();
+    /// Sets the flag if it is clear. Acquire: what the last holder did under the lock happens
+    /// before what the new one does.
+    fn acquire(&self) -> bool {
         self.0
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()?;
-        Some(TryGuard {
-            flag: &self.0,
-            _irq: irq,
+            .is_ok()
+    }
+
+    /// Takes the lock if it is free, for as long as interrupts stay off (`_irq`).
+    fn try_hold<'a>(&'a self, _irq: &'a LocalInterruptDisabled) -> Option<Held<'a>> {
+        self.acquire().then(|| Held(&self.0))
+    }
+
+    /// Takes the lock if it is free, with interrupts off until the guard lets go of them.
+    fn try_lock(&self) -> Option<TryGuard<'_>> {
+        let irq = local_interrupt_disable();
+        self.acquire().then(|| TryGuard {
+            held: Held(&self.0),
+            irq,
         })
     }
 }
 
-impl Drop for TryGuard<'_> {
+impl Drop for Held<'_> {
     fn drop(&mut self) {
-        self.flag.store(false, Ordering::Release);
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl TryGuard<'_> {
+    /// Lets go of the lock; interrupts stay off until the returned token is dropped.
+    fn unlock(self) -> LocalInterruptDisabled {
+        let TryGuard { held, irq } = self;
+        drop(held);
+        irq
     }
 }
 
@@ -310,8 +333,10 @@ impl Cmdq {
             self.prod.store(prod, Ordering::Release);
             done += n;
             last = prod - 1;
-            drop(p);
-            self.publish(io);
+            // Published in the same interrupts-off section: a pair of them costs hundreds of
+            // instructions on a kernel with lockdep, which the C driver spends once per call.
+            let irq = p.unlock();
+            self.publish(io, &irq);
         }
         self.wait(dev, io, &start, |cons| Positions::completed(cons, last))
     }
@@ -343,13 +368,14 @@ impl Cmdq {
     /// The writes of `CMDQ_PROD` are ordered by the lock and each writes the `prod` it read
     /// under it, which never decreases: the register never moves backwards. The holder has
     /// interrupts off, so a caller that finds the lock taken never left it to a context it
-    /// interrupted, which could not go on before the caller's wait ends.
-    fn publish(&self, io: &IoMem<'_, { regs::SIZE }>) {
+    /// interrupted, which could not go on before the caller's wait ends: the caller keeps them
+    /// off (`irq`).
+    fn publish(&self, io: &IoMem<'_, { regs::SIZE }>, irq: &LocalInterruptDisabled) {
         loop {
             // Orders our store of `prod` before the lock is tried; pairs with the barrier after
             // the holder lets go: either it sees our entries, or we see the lock free.
             smp_mb(Full);
-            let Some(g) = self.publisher.try_lock() else {
+            let Some(g) = self.publisher.try_hold(irq) else {
                 return;
             };
             // Acquire: the entries below `w`, whoever wrote them, are ordered before the MMIO
