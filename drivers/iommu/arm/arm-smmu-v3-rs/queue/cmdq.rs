@@ -8,7 +8,8 @@
 //! a caller writes its entries into the ring, `CMDQ_PROD` is written by one CPU at a time for
 //! every CPU's entries, and each caller polls `CMDQ_CONS` for its own `CMD_SYNC`, with
 //! interrupts as it had them. Every wait of a call counts against one deadline, measured in
-//! time: a stuck SMMU costs each waiting CPU one timeout, and waiting CPUs time out together.
+//! time from its first wait that does not end at once: a stuck SMMU costs each waiting CPU one
+//! timeout, and waiting CPUs time out together.
 //!
 //! No CPU spins on a lock another CPU holds without backing off: the producer lock is taken
 //! with `try_lock`, delaying between attempts as the wait for the SMMU does, and the lock that
@@ -164,6 +165,26 @@ impl TryGuard<'_> {
     }
 }
 
+/// The deadline of a call's waits: [`SYNC_TIMEOUT`] after its first wait that did not end at
+/// once.
+///
+/// The clock is read only then: `ktime_get()` reads a seqcount, which on a kernel with lockdep
+/// (`qemu-ci`'s) costs an interrupts-off section and two lockdep calls, measured under QEMU
+/// `-icount` at about 1,500 instructions, a fifth of a whole TLB flush. Writing the entries
+/// before the first wait takes microseconds, so the deadline moves by that much.
+struct Deadline(Option<Instant<Monotonic>>);
+
+impl Deadline {
+    const fn new() -> Self {
+        Self(None)
+    }
+
+    /// Whether [`SYNC_TIMEOUT`] has passed since the first call of this function.
+    fn passed(&mut self) -> bool {
+        self.0.get_or_insert_with(Instant::now).elapsed() > SYNC_TIMEOUT
+    }
+}
+
 /// What the error lock guards, besides the writes of `GERRORN`.
 struct ErrorState {
     /// How many commands the SMMU refused and [`Errors::recover`] replaced: none outside fault
@@ -297,7 +318,7 @@ impl Cmdq {
         io: &IoMem<'_, { regs::SIZE }>,
         cmds: &[Cmd],
     ) -> Result {
-        let start = Instant::<Monotonic>::now();
+        let mut deadline = Deadline::new();
         let sync = Cmd::sync(SyncCompletion::None)?;
         let total = cmds.len() + 1;
         let mut done = 0;
@@ -309,7 +330,9 @@ impl Cmdq {
             let n = self.pos.take(prod, self.cons.load(Ordering::Acquire), left);
             if n == 0 {
                 drop(p);
-                self.wait(dev, io, &start, |cons| self.pos.take(prod, cons, left) > 0)?;
+                self.wait(dev, io, &mut deadline, |cons| {
+                    self.pos.take(prod, cons, left) > 0
+                })?;
                 continue;
             }
             #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
@@ -338,7 +361,9 @@ impl Cmdq {
             let irq = p.unlock();
             self.publish(io, &irq);
         }
-        self.wait(dev, io, &start, |cons| Positions::completed(cons, last))
+        self.wait(dev, io, &mut deadline, |cons| {
+            Positions::completed(cons, last)
+        })
     }
 
     /// Takes the producer lock: tries it, then again after each delay of the same backoff as
@@ -400,7 +425,7 @@ impl Cmdq {
         &self,
         dev: &Device,
         io: &IoMem<'_, { regs::SIZE }>,
-        start: &Instant<Monotonic>,
+        deadline: &mut Deadline,
         mut cond: impl FnMut(u64) -> bool,
     ) -> Result {
         let mut polls = 0u32;
@@ -429,7 +454,7 @@ impl Cmdq {
             if let Some(state) = self.errors.try_lock() {
                 Errors { cmdq: self, state }.recover(dev, io)?;
             }
-            if start.elapsed() > SYNC_TIMEOUT {
+            if deadline.passed() {
                 dev_err!(
                     dev,
                     "CMD_SYNC timeout: prod {:#x} cons {:#x}\n",
