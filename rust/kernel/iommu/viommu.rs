@@ -357,6 +357,18 @@ impl UserDataArray {
         let size = size_of::<T>();
         let mut out = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut reader = UserSlice::new(UserPtr::from_ptr(a.uptr), total).reader();
+        if entry_len == size && size > 0 {
+            // One copy for the whole array, as the C helper does when the sizes agree: every
+            // copy from user space costs its own fault-path checks (on a lockdep kernel, as
+            // much as an SMMU command's issue), and a vIOMMU's invalidation has dozens of
+            // entries.
+            let mut bytes = KVec::new();
+            reader.read_all(&mut bytes, GFP_KERNEL)?;
+            for entry in bytes.chunks_exact(size) {
+                out.push(T::from_bytes_copy(entry).ok_or(EINVAL)?, GFP_KERNEL)?;
+            }
+            return Ok(out);
+        }
         let mut buf = KVec::from_elem(0u8, size, GFP_KERNEL)?;
         for _ in 0..n {
             buf.fill(0);
