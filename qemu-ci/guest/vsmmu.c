@@ -246,22 +246,29 @@ static int attach(struct vsmmu *v, uint32_t pt)
 	return ioctl(v->c.dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
 }
 
-/* IOMMU_HWPT_INVALIDATE on the vIOMMU with n commands; *done: entry_num on return. */
-static int invalidate(struct vsmmu *v, uint32_t viommu, uint64_t (*cmds)[2], uint32_t n,
-		      uint32_t *done)
+/* IOMMU_HWPT_INVALIDATE on the vIOMMU with n entries of len bytes; *done: entry_num on return. */
+static int invalidate_len(struct vsmmu *v, uint32_t viommu, const void *cmds, uint32_t len,
+			  uint32_t n, uint32_t *done)
 {
 	struct iommu_hwpt_invalidate inv = {
 		.size = sizeof(inv),
 		.hwpt_id = viommu,
 		.data_uptr = (uintptr_t)cmds,
 		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
-		.entry_len = 16,
+		.entry_len = len,
 		.entry_num = n,
 	};
 	int r = ioctl(v->c.iommufd, IOMMU_HWPT_INVALIDATE, &inv);
 
 	*done = inv.entry_num;
 	return r;
+}
+
+/* The same with n commands of the uAPI's size. */
+static int invalidate(struct vsmmu *v, uint32_t viommu, uint64_t (*cmds)[2], uint32_t n,
+		      uint32_t *done)
+{
+	return invalidate_len(v, viommu, cmds, sizeof(cmds[0]), n, done);
 }
 
 /* The S1 vSTE naming the CD in guest RAM. */
@@ -412,7 +419,7 @@ static int t_nested_s1_dma(struct vsmmu *v)
 /* Bad vSTEs and bad command batches are refused, as C refuses them, and change nothing. */
 static int t_nested_bad_input(struct vsmmu *v)
 {
-	uint64_t cmds[3][2];
+	uint64_t cmds[3][2], wide[2][3] = { 0 }, narrow[2];
 	uint32_t viommu, vdev, nested, done;
 
 	CHECK(!viommu_alloc(v, v->s2, &viommu), "IOMMU_VIOMMU_ALLOC: %s", strerror(errno));
@@ -448,6 +455,24 @@ static int t_nested_bad_input(struct vsmmu *v)
 	      "a batch ending in ATC_INV on an SMMU without ATS: %s, not EIO",
 	      errno ? strerror(errno) : "accepted");
 	CHECK(done == 2, "entry_num %u after the third command failed, not 2", done);
+	/*
+	 * Entries longer than a command must be zero beyond it (E2BIG, and none handled: a VMM
+	 * must not take them for done); shorter ones, an older layout, are zero-extended.
+	 */
+	wide[0][0] = CMD_CFGI_CD_ALL | ((uint64_t)VSID << 32);
+	wide[1][0] = CMD_TLBI_NH_VA | ((uint64_t)ASID << 48);
+	wide[1][1] = VA_SRC | 1;
+	CHECK(!invalidate_len(v, viommu, wide, sizeof(wide[0]), 2, &done) && done == 2,
+	      "two 24-byte entries with zero tails: %s, entry_num %u; not accepted, 2",
+	      strerror(errno), done);
+	wide[1][2] = 1;
+	CHECK(invalidate_len(v, viommu, wide, sizeof(wide[0]), 2, &done) && errno == E2BIG &&
+	      done == 0, "a 24-byte entry with a nonzero tail: %s, entry_num %u; not E2BIG, 0",
+	      errno ? strerror(errno) : "accepted", done);
+	narrow[0] = CMD_CFGI_CD_ALL | ((uint64_t)VSID << 32);
+	narrow[1] = CMD_TLBI_NH_VA | ((uint64_t)ASID << 48);
+	CHECK(!invalidate_len(v, viommu, narrow, sizeof(narrow[0]), 2, &done) && done == 2,
+	      "two 8-byte entries: %s, entry_num %u; not accepted, 2", strerror(errno), done);
 	/* An unknown vSID. */
 	cmds[0][0] = CMD_CFGI_CD_ALL | ((uint64_t)(VSID + 1) << 32);
 	CHECK(invalidate(v, viommu, cmds, 1, &done) && errno == EIO && done == 0,

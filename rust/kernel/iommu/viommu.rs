@@ -345,8 +345,14 @@ impl UserDataArray {
     ///
     /// Entries shorter than `T` are zero-extended (older user space); longer ones must be zero
     /// beyond `size_of::<T>()`, else `E2BIG`. A type mismatch or an empty array is `EINVAL`, a
-    /// fault `EFAULT`.
+    /// fault `EFAULT`. On failure no entry is handled: the count the core reports back is set
+    /// to 0, as the C drivers set it, rather than left at the request's.
     pub fn read_all<T: FromBytes + AsBytes>(&self, data_type: u32) -> Result<KVec<T>> {
+        self.copy_all(data_type)
+            .inspect_err(|_| self.set_handled(0))
+    }
+
+    fn copy_all<T: FromBytes + AsBytes>(&self, data_type: u32) -> Result<KVec<T>> {
         let a = self.raw();
         if a.type_ != data_type || a.entry_num == 0 {
             return Err(EINVAL);
