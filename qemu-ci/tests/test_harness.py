@@ -163,7 +163,7 @@ class ConsoleTest(unittest.TestCase):
     def test_refused_smmu_commands(self):
         bad = [
             "arm_smmu_v3_rs 9050000.smmuv3: command error Some(Ill) at cons 0x5: "
-            "0x0000000000010012 0x0000000040000801; skipped",
+            "0x0000000000010012 0x0000000040000801; skipped (1 so far)",
             "arm_smmu_v3_rs 9050000.smmuv3: command fetch aborted at cons 0x7; retrying",
             "arm_smmu_v3_rs 9050000.smmuv3: CMD_SYNC timeout: prod 0x9 cons 0x3",
             "arm-smmu-v3 9050000.smmuv3: CMD_SYNC timeout at 0x00000009 [hwprod 0x00000009, "
@@ -175,7 +175,7 @@ class ConsoleTest(unittest.TestCase):
                             (line, b.failures))
         # The illegal opcode 0x7f is 30-cmdq-error's own injection.
         injected = ("arm_smmu_v3_rs 9050000.smmuv3: command error Some(Ill) at cons 0x5: "
-                    "0x000000000000007f 0x0000000000000000; skipped")
+                    "0x000000000000007f 0x0000000000000000; skipped (1 so far)")
         self.assertEqual(boot_of(f"[ 1.0] {injected}\nIOMMU-RS-EXIT: 0\n").failures, [])
 
     def test_cmd_sync_timeouts_only_after_a_kexec_jump(self):

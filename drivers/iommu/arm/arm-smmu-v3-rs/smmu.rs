@@ -30,14 +30,12 @@ pub(crate) use iopf::FaultSink;
 pub(crate) use iopf::Source;
 pub(crate) use pri::PRI_REQUESTS;
 
-use core::sync::atomic::{
-    AtomicBool,
-    Ordering, //
-};
+use core::sync::atomic::AtomicBool;
 #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
 use core::sync::atomic::{
     AtomicU32,
-    AtomicU8, //
+    AtomicU8,
+    Ordering, //
 };
 
 use kernel::{
@@ -335,6 +333,7 @@ impl Smmu {
     }
 
     /// How many commands the SMMU refused so far (each logged and replaced by a `CMD_SYNC`).
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
     pub(crate) fn cmdq_skipped(&self) -> u64 {
         self.cmdq.skipped()
     }

@@ -249,6 +249,7 @@ impl Cmdq {
     }
 
     /// How many refused commands were replaced so far.
+    #[cfg(CONFIG_ARM_SMMU_V3_RUST_KUNIT_TEST)]
     pub(crate) fn skipped(&self) -> u64 {
         self.errors.lock().skipped
     }
@@ -504,15 +505,16 @@ impl Errors<'_> {
             }
             err => {
                 let bad = self.cmdq.ring.read(cons)?;
+                self.state.skipped += 1;
                 dev_err!(
                     dev,
-                    "command error {:?} at cons {:#x}: {:#018x} {:#018x}; skipped\n",
+                    "command error {:?} at cons {:#x}: {:#018x} {:#018x}; skipped ({} so far)\n",
                     err,
                     cons,
                     bad[0],
-                    bad[1]
+                    bad[1],
+                    self.state.skipped
                 );
-                self.state.skipped += 1;
                 self.cmdq
                     .ring
                     .write(cons, Cmd::sync(SyncCompletion::None)?.words())?;
