@@ -216,34 +216,132 @@ def boot_command(initrd, driver, smmu_stages="nested", smp=2, canwbs=False, icou
                                 iort="canwbs" if canwbs else None)
 
 
-def table(results):
-    """The comparison as lines: results is {driver: [{name: (value, unit)}, ...]}."""
-    drivers = list(results)
+def is_rate(unit):
+    """Whether a measure in `unit` is a throughput (higher is better), not a time."""
+    return unit.endswith("/s")
+
+
+def rows(results):
+    """The measures of `results` ({driver: [{name: (value, unit)}, ...]}) in order, each
+    (name, unit, {driver: values of its rounds})."""
     names = []
     for runs in results.values():
         for r in runs:
             names += [n for n in r if n not in names]
-    width = max([12] + [len(n) + 2 for n in names])
-    head = f"{'measure':<{width}}" + "".join(f"{d + ' (median, spread)':>28}" for d in drivers)
-    if set(drivers) >= {"c", "rust"}:
-        head += f"{'rust / c':>10}"
-    lines = [head]
+    out = []
     for n in names:
         unit = next(r[n][1] for runs in results.values() for r in runs if n in r)
-        vals = {d: [r[n][0] for r in runs if n in r] for d, runs in results.items()}
+        out.append((n, unit, {d: [r[n][0] for r in runs if n in r]
+                              for d, runs in results.items()}))
+    return out
+
+
+def time_ratio(unit, rust, c):
+    """Rust's cost relative to C's from values of a measure in `unit`: time over time, or C's
+    throughput over Rust's; below 1, the Rust driver is faster. None without both."""
+    if not rust or not c:
+        return None
+    return c / rust if is_rate(unit) else rust / c
+
+
+def table(results):
+    """The comparison as lines: results is {driver: [{name: (value, unit)}, ...]}. The last
+    column is the Rust driver's time relative to C's (time_ratio() of the medians)."""
+    drivers = list(results)
+    measures = rows(results)
+    width = max([12] + [len(n) + 2 for n, _, _ in measures])
+    both = set(drivers) >= {"c", "rust"}
+    head = f"{'measure':<{width}}" + "".join(f"{d + ' (median, spread)':>28}" for d in drivers)
+    if both:
+        head += f"{'rust/c time':>13}"
+    lines = [head]
+    for n, unit, vals in measures:
         med = {d: statistics.median(v) for d, v in vals.items() if v}
         # The spread of the rounds, (max - min) / median: what the ratio can be trusted to.
         spread = {d: (max(vals[d]) - min(vals[d])) / med[d] if med[d] else 0 for d in med}
         line = f"{n:<{width}}" + "".join(
             f"{f'{med[d]:.0f} {unit} ({spread[d]:.0%})' if d in med else '-':>28}"
             for d in drivers)
-        if set(drivers) >= {"c", "rust"} and med.get("c"):
-            line += f"{med.get('rust', 0) / med['c']:>10.2f}"
+        ratio = time_ratio(unit, med.get("rust"), med.get("c")) if both else None
+        if ratio is not None:
+            line += f"{ratio:>13.2f}"
         lines.append(line)
     return lines
 
 
+# The measures a plot shows: not the map/unmap halves of dma_map_benchmark's cases, nor the
+# worst waits (single events: the table has them).
+def plotted(name):
+    return not name.endswith(("_map", "_unmap", "_max"))
+
+
+def report_page(results, title, command, conditions, png):
+    """The rst page of a report: title, the command that made it, the conditions, the plot
+    `png` and the table."""
+    head = f"Benchmark: {title}"
+    page = [".. SPDX-License-Identifier: GPL-2.0", "", "=" * len(head), head, "=" * len(head),
+            "", "Made by ``qemu-ci/bench`` with::", "", f"    {command}", "",
+            f"{conditions}.", "",
+            "The plot shows each measure's Rust time relative to C's (a throughput is "
+            "inverted): below 1 the Rust driver is faster. The table gives every measure, "
+            "with the spread of the rounds, (max - min) / median.", "",
+            f".. image:: {png}", "   :alt: Rust / C time per measure", "", "::", ""]
+    page += [f"    {line}".rstrip() for line in table(results)]
+    return "\n".join(page) + "\n"
+
+
+def has_matplotlib():
+    """Whether write_report() can draw its plot."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_report(results, out, title, command, conditions):
+    """Writes `out`.rst (a page for Documentation/: the command that made it, the conditions,
+    the plot and the table) and `out`.png (each plotted measure's time_ratio() of the medians,
+    with the range of the rounds' ratios). Needs matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise HarnessError("--out needs python3's matplotlib (pip install matplotlib)")
+    out = Path(out)
+    measures = [(n, u, v) for n, u, v in rows(results) if plotted(n)
+                and v.get("rust") and v.get("c")]
+    if not measures:
+        raise HarnessError("--out: no measure of both drivers to plot")
+    names = [n for n, _, _ in measures]
+    mid, lo, hi = [], [], []
+    for _, unit, v in measures:
+        r = time_ratio(unit, statistics.median(v["rust"]), statistics.median(v["c"]))
+        every = [time_ratio(unit, a, b) for a in v["rust"] for b in v["c"]]
+        mid.append(r)
+        lo.append(r - min(every))
+        hi.append(max(every) - r)
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(names) + 1.6))
+    ax.barh(range(len(names)), mid, xerr=[lo, hi], capsize=2,
+            color=["tab:green" if m <= 1 else "tab:red" for m in mid])
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("Rust / C time per operation (median; whiskers: range over rounds)")
+    ax.set_title(f"{title}\n{conditions}", fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out.with_suffix(".png"), dpi=110)
+    plt.close(fig)
+    out.with_suffix(".rst").write_text(report_page(results, title, command, conditions,
+                                                   out.with_suffix(".png").name))
+    return out.with_suffix(".rst"), out.with_suffix(".png")
+
+
 def check_built():
-    """HarnessError unless the kernel has the DMA API benchmark."""
-    if harness.kernel_config().get("CONFIG_DMA_MAP_BENCHMARK") != "y":
-        raise HarnessError("CONFIG_DMA_MAP_BENCHMARK is not set in the kernel (qemu-ci/build)")
+    """HarnessError unless the kernel has the DMA API and IOTLB flush benchmarks."""
+    config = harness.kernel_config()
+    for sym in ("CONFIG_DMA_MAP_BENCHMARK", "CONFIG_IOMMU_FLUSH_BENCHMARK"):
+        if config.get(sym) != "y":
+            raise HarnessError(f"{sym} is not set in the kernel (qemu-ci/build)")

@@ -989,8 +989,23 @@ class BenchTest(unittest.TestCase):
         bench = load_script("bench")
         lines = bench.table({"c": [{"m": (100, "ns")}, {"m": (110, "ns")}, {"m": (90, "ns")}],
                              "rust": [{"m": (200, "ns")}, {"m": (200, "ns")}, {"m": (200, "ns")}]})
-        self.assertIn("rust / c", lines[0])
+        self.assertIn("rust/c time", lines[0])
         self.assertEqual(lines[1].split(), ["m", "100", "ns", "(20%)", "200", "ns", "(0%)", "2.00"])
+        # A throughput's ratio is inverted: the Rust driver's twice the rate is half the time.
+        lines = bench.table({"c": [{"r": (100, "cmd/s")}], "rust": [{"r": (200, "cmd/s")}]})
+        self.assertEqual(lines[1].split()[-1], "0.50")
+
+    def test_report_page_is_clean_rst(self):
+        from qemuci import rst
+        results = {"c": [{"m": (100, "ns"), "m_max": (9, "ns")}],
+                   "rust": [{"m": (80, "ns"), "m_max": (7, "ns")}]}
+        page = qbench.report_page(results, "t", "qemu-ci/bench --rounds 1", "one round", "x.png")
+        self.assertEqual(rst.problems(Path("x.rst"), page), [])
+        self.assertIn("    qemu-ci/bench --rounds 1\n", page)
+        self.assertIn(".. image:: x.png", page)
+        self.assertIn("0.80", page)
+        self.assertEqual([qbench.plotted(n) for n in ("m", "m_max", "dma_x_map", "dma_x")],
+                         [True, False, False, True])
 
 
 DMA_BENCH_OUT = """\
