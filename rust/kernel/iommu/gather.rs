@@ -44,33 +44,39 @@ impl IotlbGather {
     ///
     /// `ptr` must point to a valid, initialised gather that is not used by another thread for
     /// `'a`.
+    #[inline]
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::iommu_iotlb_gather) -> &'a Self {
         // SAFETY: `IotlbGather` is a transparent wrapper of `struct iommu_iotlb_gather`.
         unsafe { &*ptr.cast() }
     }
 
+    #[inline]
     pub(crate) fn as_raw(&self) -> *mut bindings::iommu_iotlb_gather {
         self.inner.get()
     }
 
     /// Returns the first IOVA of the gathered range.
+    #[inline]
     pub fn start(&self) -> usize {
         // SAFETY: The gather is valid by the type invariants.
         unsafe { (*self.as_raw()).start }
     }
 
     /// Returns the last IOVA (inclusive) of the gathered range.
+    #[inline]
     pub fn end(&self) -> usize {
         // SAFETY: The gather is valid by the type invariants.
         unsafe { (*self.as_raw()).end }
     }
 
     /// Returns `true` if no range has been gathered.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.start() > self.end()
     }
 
     /// Returns the page size of the gathered unmaps (0 if mixed or none).
+    #[inline]
     pub fn pgsize(&self) -> usize {
         // SAFETY: The gather is valid by the type invariants; `pgsize` is the union member used
         // by `iommu_iotlb_gather_add_page` and zeroed by init.
@@ -120,6 +126,7 @@ impl IotlbGather {
     /// the leaves were. If it already holds entries of another size, or a range that
     /// `[iova, iova + size)` does not touch, `sync` is first called to invalidate what it holds
     /// (as the domain's `iotlb_sync` would be), and the gather is emptied.
+    #[inline]
     pub fn add_page_with(&self, iova: usize, size: usize, sync: impl FnOnce(&IotlbGather)) {
         let pgsize = self.pgsize();
         if (pgsize != 0 && pgsize != size) || self.is_disjoint(iova, size) {
