@@ -5,6 +5,7 @@ measures, which measures a boot must have given, and the comparison table."""
 import re
 import shutil
 import statistics
+import subprocess
 from pathlib import Path
 
 from . import harness
@@ -275,12 +276,12 @@ def plotted(name):
     return not name.endswith(("_map", "_unmap", "_max"))
 
 
-def report_page(results, title, command, conditions, png):
-    """The rst page of a report: title, the command that made it, the conditions, the plot
-    `png` and the table."""
+def report_page(results, title, command, conditions, png, commit):
+    """The rst page of a report: title, the command that made it at `commit`, the conditions,
+    the plot `png` and the table."""
     head = f"Benchmark: {title}"
     page = [".. SPDX-License-Identifier: GPL-2.0", "", "=" * len(head), head, "=" * len(head),
-            "", "Made by ``qemu-ci/bench`` with::", "", f"    {command}", "",
+            "", f"Made by ``qemu-ci/bench`` at {commit} with::", "", f"    {command}", "",
             f"{conditions}.", "",
             "The plot shows each measure's Rust time relative to C's (a throughput is "
             "inverted): below 1 the Rust driver is faster. The table gives every measure, "
@@ -334,8 +335,10 @@ def write_report(results, out, title, command, conditions):
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out.with_suffix(".png"), dpi=110)
     plt.close(fig)
+    commit = subprocess.run(["git", "-C", str(harness.REPO), "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip() or "an unknown commit"
     out.with_suffix(".rst").write_text(report_page(results, title, command, conditions,
-                                                   out.with_suffix(".png").name))
+                                                   out.with_suffix(".png").name, commit))
     return out.with_suffix(".rst"), out.with_suffix(".png")
 
 

@@ -999,10 +999,12 @@ class BenchTest(unittest.TestCase):
         from qemuci import rst
         results = {"c": [{"m": (100, "ns"), "m_max": (9, "ns")}],
                    "rust": [{"m": (80, "ns"), "m_max": (7, "ns")}]}
-        page = qbench.report_page(results, "t", "qemu-ci/bench --rounds 1", "one round", "x.png")
+        page = qbench.report_page(results, "t", "qemu-ci/bench --rounds 1", "one round", "x.png",
+                                  "abc1234")
         self.assertEqual(rst.problems(Path("x.rst"), page), [])
         self.assertIn("    qemu-ci/bench --rounds 1\n", page)
         self.assertIn(".. image:: x.png", page)
+        self.assertIn("at abc1234 with::", page)
         self.assertIn("0.80", page)
         self.assertEqual([qbench.plotted(n) for n in ("m", "m_max", "dma_x_map", "dma_x")],
                          [True, False, False, True])
