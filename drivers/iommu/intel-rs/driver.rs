@@ -85,15 +85,16 @@ fn init() -> Result {
     UNITS.populate(units);
     let mut usable = KVec::new();
     for unit in self::units() {
-        if !unit.ecap.smts() || !unit.ecap.ssts() {
+        if !unit.ecap.smts() || !(unit.ecap.fsts() || unit.ecap.ssts()) {
             // The context and PASID entries are scalable-mode ones, the paging domains
-            // second-stage ones.
+            // first-stage or second-stage ones.
             pr_err!(
-                "{}: not registered: no scalable mode with second-stage translation \
-                 (ECAP.SMTS {}, SSTS {}); first-stage and legacy-mode domains are not \
-                 implemented yet\n",
+                "{}: not registered: no scalable mode with first-stage or second-stage \
+                 translation (ECAP.SMTS {}, FSTS {}, SSTS {}); legacy-mode domains are not \
+                 implemented\n",
                 unit.label(),
                 yn(unit.ecap.smts()),
+                yn(unit.ecap.fsts()),
                 yn(unit.ecap.ssts())
             );
             continue;

@@ -60,7 +60,7 @@ use crate::{
     domain::{
         attach_blocked,
         attach_identity,
-        SsDomain, //
+        PagingDomain, //
     },
     hw::{
         dmar::{
@@ -104,7 +104,7 @@ static BLOCKED: StaticDomainCell<Blocked> = StaticDomainCell::blocked(Blocked);
 impl iommu::Ops for IntelIommu {
     type IommuData = &'static Unit;
     type DeviceData = KBox<Master>;
-    type PagingDomain = SsDomain;
+    type PagingDomain = PagingDomain;
     type Viommu = iommu::NoViommu<Self>;
 
     const IDENTITY_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&IDENTITY));
@@ -202,11 +202,14 @@ impl iommu::Ops for IntelIommu {
         _dev: &ClientDevice<Self>,
         flags: PagingFlags,
         user_data: Option<&UserData>,
-    ) -> Result<Pin<KBox<Domain<SsDomain>>>> {
+    ) -> Result<Pin<KBox<Domain<PagingDomain>>>> {
+        // C prefers first stage, where the unit has it and the flags allow, and makes
+        // NEST_PARENT and DIRTY_TRACKING domains second-stage ones: this driver has neither
+        // yet, so any flag is refused.
         if flags != PagingFlags::NONE || user_data.is_some() {
             return Err(EOPNOTSUPP);
         }
-        SsDomain::alloc(iommu.data())
+        PagingDomain::alloc(iommu.data())
     }
 
     fn device_group(dev: &ClientDevice<Self>) -> Result<ARef<Group>> {
@@ -267,7 +270,7 @@ impl DomainOps for Blocked {
 }
 
 #[vtable]
-impl DomainOps for SsDomain {
+impl DomainOps for PagingDomain {
     type Iommu = IntelIommu;
 
     fn attach_dev(

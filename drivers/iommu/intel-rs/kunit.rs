@@ -83,6 +83,21 @@ mod tests {
     }
 
     #[test]
+    fn fspt_entries() -> Result {
+        run(selftest::fspt::entries())
+    }
+
+    #[test]
+    fn fspt_unit_limits() -> Result {
+        run(selftest::fspt::unit_limits())
+    }
+
+    #[test]
+    fn fspt_invalidation() -> Result {
+        run(selftest::fspt::invalidation())
+    }
+
+    #[test]
     fn qi_descriptors() -> Result {
         run(selftest::qi::descriptors())
     }
@@ -116,6 +131,7 @@ mod kernel_tests {
     use kernel::{
         acpi_table::Table,
         fw_iomem::FwIoMem,
+        new_spinlock_irq,
         phys_mem::PhysMem,
         prelude::*,
         str::CString,
@@ -128,7 +144,7 @@ mod kernel_tests {
                 Dmar,
                 Structure, //
             },
-            regs::Agaw,
+            pt::Format,
         },
         pgtable::{
             MapStep,
@@ -154,7 +170,7 @@ mod kernel_tests {
     #[test]
     fn second_stage_large_pages() -> Result {
         const M2: u64 = 0x20_0000;
-        let mut pt = PageTable::new(Agaw::Bits48, false)?;
+        let mut pt = PageTable::new(Format::Second, 4, 48, false)?;
         assert!(matches!(map(&mut pt, M2, 0x4000_0000, 2)?, MapStep::Done));
         assert_eq!(pt.lookup(M2 + 0x1_2345), Some(0x4001_2345));
         assert_eq!(pt.lookup(2 * M2 - 1), Some(0x401f_ffff));
