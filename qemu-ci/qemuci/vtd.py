@@ -33,7 +33,7 @@ DRIVERS = {
     # it prints once a unit is up; "fault_irq" once its fault interrupt (DMAR-REGS-MSI) is
     # requested; the fault line is the record hw/fault.rs decodes, logged from that interrupt
     # (C's format after the unit's name: source-id, address, reason). Its paging domains are
-    # second-stage ones, so its VT-d is the second-stage one (VTD_SS).
+    # first-stage ones on the first-stage unit (VTD), second-stage ones on VTD_SS.
     "rust": {"config": "CONFIG_INTEL_IOMMU_RUST",
              "off": ["initcall_blacklist=__intel_iommu_rs_init"],
              "name": "intel_iommu_rs",
@@ -53,14 +53,12 @@ DRIVERS = {
 VTD = "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48"
 
 # The same unit with second-stage translation instead of first-stage: QEMU 10.0's scalable mode
-# offers one or the other (x-flts=on sets ECAP.FSTS and clears ECAP.SSTS). The Rust driver's
-# paging domains are second-stage ones, so its boots get this unit.
+# offers one or the other (x-flts=on sets ECAP.FSTS and clears ECAP.SSTS). Both drivers boot on
+# VTD; the Rust driver's second-stage domains get a boot on this unit of their own.
 VTD_SS = "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48"
 
-
-def vtd_device(driver):
-    """The -device value of the VT-d that `driver` (a key of DRIVERS) runs on."""
-    return VTD_SS if driver == "rust" else VTD
+# The units a boot can get, by the stage of the paging domains they give a scalable-mode driver.
+UNITS = {"first": VTD, "second": VTD_SS}
 
 
 def accel():
@@ -90,12 +88,15 @@ def quiet_firmware():
     return ["-fw_cfg", f"name=etc/sercon-port,file={off}"]
 
 
-def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
-    """The QEMU command line booting the x86_64 kernel on q35 with one VT-d, `driver` (a key of
-    DRIVERS) doing DMA remapping, and the same devices behind it as on arm64: edu at 00:01.0,
-    igb, virtio-blk behind a root port and two edus behind a PCIe-to-PCI bridge."""
+def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, unit="first"):
+    """The QEMU command line booting the x86_64 kernel on q35 with one VT-d (`unit`, a key of
+    UNITS), `driver` (a key of DRIVERS) doing DMA remapping, and the same devices behind it as
+    on arm64: edu at 00:01.0, igb, virtio-blk behind a root port and two edus behind a
+    PCIe-to-PCI bridge."""
     if driver not in DRIVERS:
         raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
+    if unit not in UNITS:
+        raise HarnessError(f"unknown VT-d unit '{unit}' (choose from {', '.join(UNITS)})")
     built = harness.drivers_built()
     if driver not in built:
         raise HarnessError(f"the {driver} VT-d driver is not in this kernel "
@@ -119,7 +120,7 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
     # -vga none: no VGA at 00:01.0, where edu then sits as on arm64's virt.
     return [harness.QEMU, *accel(), "-smp", "2", "-m", "3G", "-nographic", "-no-reboot",
             "-vga", "none", "-nic", "none", *quiet_firmware(),
-            "-device", vtd_device(driver),
+            "-device", UNITS[unit],
             "-device", "edu,addr=1,dma_mask=0xffffffffffffffff",
             "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
             "-drive", f"if=none,id=disk0,format=raw,file={harness.disk_image()}",
@@ -133,15 +134,26 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
 
 
 # QEMU's trace events that show the pages the VT-d's IOTLB caches (each entry it fills, with
-# the leaf entry it walked to: a large page has PS, bit 7) and its page-selective IOTLB
-# invalidations (address and AM), written to the boot's QEMU log.
+# the leaf entry it walked to, of either stage: a large page has PS, bit 7) and its
+# page-selective IOTLB invalidations (address and AM; QEMU 10.0 has no trace event for the
+# page-selective PASID-based ones of first-stage domains), written to the boot's QEMU log.
 TRACE = ["-trace", "vtd_iotlb_page_update", "-trace", "vtd_inv_desc_iotlb_pages"]
 IOTLB_FILL = re.compile(r"IOTLB page update sid 0x([0-9a-f]+) iova 0x([0-9a-f]+) "
                         r"slpte 0x([0-9a-f]+) domain 0x[0-9a-f]+")
 IOTLB_PSI = re.compile(r"iotlb invalidate domain 0x[0-9a-f]+ addr 0x([0-9a-f]+) "
                        r"mask 0x([0-9a-f]+)")
-# The second-stage entry's PS bit: the leaf maps a large page.
+# The leaf entry's PS bit, in both stages: the leaf maps a large page.
 PS = 1 << 7
+# What a first-stage leaf has and a second-stage one never does: U/S (bit 2) and A (bit 5),
+# which both drivers set in every first-stage entry (second stage: bits 2 and 5 are reserved
+# or ignored, and clear).
+FS_LEAF = 1 << 2 | 1 << 5
+
+
+def fills(qemu_log, sid):
+    """[(iova, entry)] of the IOTLB fills of requester `sid`."""
+    return [(int(m.group(2), 16), int(m.group(3), 16)) for m in IOTLB_FILL.finditer(qemu_log)
+            if int(m.group(1), 16) == sid]
 
 
 def large_fills(qemu_log, sid):

@@ -73,10 +73,10 @@ class Q35CommandTest(unittest.TestCase):
         harness.use_arch("x86_64")
         self.addCleanup(harness.use_arch, "arm64")
 
-    def command(self, driver, built):
+    def command(self, driver, built, **kw):
         with unittest.mock.patch.object(harness, "drivers_built", return_value=built), \
                 unittest.mock.patch.object(harness, "disk_image", return_value=Path("/d.img")):
-            return harness.qemu_command(Path("/i.cpio.gz"), "e2e", driver, ["x=1"])
+            return harness.qemu_command(Path("/i.cpio.gz"), "e2e", driver, ["x=1"], **kw)
 
     def test_vtd_first_and_devices_behind_it(self):
         cmd = self.command("c", ["c"])
@@ -102,12 +102,19 @@ class Q35CommandTest(unittest.TestCase):
         self.assertIn("initcall_blacklist=__intel_iommu_rs_init", append)
         self.assertNotIn("intremap=off", append)
 
-    def test_rust_gets_a_second_stage_unit(self):
-        """The Rust driver's paging domains are second-stage: QEMU 10.0's x-flts=on unit has
-        no second stage (ECAP.SSTS clear), so the Rust boots get the unit without it."""
-        cmd = self.command("rust", ["c", "rust"])
+    def test_both_drivers_get_the_first_stage_unit(self):
+        """Both drivers boot on the x-flts=on unit unless the second-stage one is asked for
+        (QEMU 10.0's scalable mode offers one stage or the other)."""
+        for driver in ("c", "rust"):
+            cmd = self.command(driver, ["c", "rust"])
+            devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
+            self.assertEqual(devices[0],
+                             "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48")
+        cmd = self.command("rust", ["c", "rust"], vtd_unit="second")
         devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
         self.assertEqual(devices[0], "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48")
+        with self.assertRaises(harness.HarnessError):
+            self.command("rust", ["c", "rust"], vtd_unit="nested")
 
     def test_driver_not_built(self):
         with self.assertRaisesRegex(harness.HarnessError, "CONFIG_INTEL_IOMMU_RUST"):
