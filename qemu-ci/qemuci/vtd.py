@@ -134,10 +134,12 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, unit="
 
 
 # QEMU's trace events that show the pages the VT-d's IOTLB caches (each entry it fills, with
-# the leaf entry it walked to, of either stage: a large page has PS, bit 7) and its
-# page-selective IOTLB invalidations (address and AM; QEMU 10.0 has no trace event for the
-# page-selective PASID-based ones of first-stage domains), written to the boot's QEMU log.
-TRACE = ["-trace", "vtd_iotlb_page_update", "-trace", "vtd_inv_desc_iotlb_pages"]
+# the leaf entry it walked to, of either stage: a large page has PS, bit 7), its page-selective
+# IOTLB invalidations (address and AM) and every invalidation descriptor it takes (its type
+# and raw words: the page-selective PASID-based ones of first-stage domains have no event of
+# their own), written to the boot's QEMU log.
+TRACE = ["-trace", "vtd_iotlb_page_update", "-trace", "vtd_inv_desc_iotlb_pages",
+         "-trace", "vtd_inv_desc"]
 IOTLB_FILL = re.compile(r"IOTLB page update sid 0x([0-9a-f]+) iova 0x([0-9a-f]+) "
                         r"slpte 0x([0-9a-f]+) domain 0x[0-9a-f]+")
 IOTLB_PSI = re.compile(r"iotlb invalidate domain 0x[0-9a-f]+ addr 0x([0-9a-f]+) "
@@ -168,6 +170,24 @@ def psi_ranges(qemu_log):
     for m in IOTLB_PSI.finditer(qemu_log):
         addr, am = int(m.group(1), 16), int(m.group(2), 16)
         out.append((addr, addr + (4096 << am) - 1))
+    return out
+
+
+# An invalidation descriptor as vtd_inv_desc traces it: its type ("iotlb", "p-iotlb", ...),
+# then qword 1 and qword 0.
+INV_DESC = re.compile(r"invalidate desc type (\S+) high 0x([0-9a-f]+) low 0x([0-9a-f]+)")
+
+
+def page_selective(qemu_log, kind):
+    """[(first, last)] address ranges of the page-selective invalidations of type `kind`
+    ("iotlb" or "p-iotlb": granularity 11b in bits 5:4 of qword 0; qword 1 holds the address
+    and, in bits 5:0, AM) that vtd_inv_desc traced."""
+    out = []
+    for m in INV_DESC.finditer(qemu_log):
+        high, low = int(m.group(2), 16), int(m.group(3), 16)
+        if m.group(1) == kind and (low >> 4) & 3 == 3:
+            addr = high & ~0xfff
+            out.append((addr, addr + (4096 << (high & 0x3f)) - 1))
     return out
 
 

@@ -175,3 +175,15 @@ class DmarEditTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class InvalidationTraceTest(unittest.TestCase):
+    def test_page_selective(self):
+        """vtd_inv_desc lines: the page-selective ones of a type, with their ranges."""
+        log = ("vtd_inv_desc invalidate desc type p-iotlb high 0x200000009 low 0x30036\n"
+               "vtd_inv_desc invalidate desc type p-iotlb high 0x0 low 0x30026\n"
+               "vtd_inv_desc invalidate desc type iotlb high 0x5000 low 0x30032\n"
+               "vtd_inv_desc invalidate desc type iotlb high 0x0 low 0xd2\n"
+               "vtd_inv_desc invalidate desc type wait high 0x1 low 0x71\n")
+        self.assertEqual(vtd.page_selective(log, "p-iotlb"), [(0x200000000, 0x2001fffff)])
+        self.assertEqual(vtd.page_selective(log, "iotlb"), [(0x5000, 0x5fff)])
