@@ -197,6 +197,9 @@ DMAR_HEX = re.compile(r"^DMAR-HEX ([0-9a-f]+)\s*$", re.M)
 # The RMRR the RMRR boot adds for edu (00:01.0): 64 KiB of guest RAM well below the kernel, as
 # firmware reserves for a device's own use.
 RMRR_EDU = (0x7f00_0000, 0x7f00_ffff)
+# The RMRR the RMRR boot adds for its USB controller (00:05.0), right above edu's: a USB
+# controller's RMRR is relaxable (C's device_rmrr_is_relaxable()).
+RMRR_USB = (0x7f01_0000, 0x7f01_ffff)
 
 
 def machine_dmar(cmd, timeout=180) -> bytes:

@@ -149,13 +149,15 @@ impl iommu::Ops for IntelIommu {
             for alias in dma_aliases(pdev)? {
                 sids.push(SourceId::new(alias), GFP_KERNEL)?;
             }
-            let rmrrs = rmrr::regions_for(segment, &upstream_path(pdev)?)?;
+            let class = pdev.pci_class().as_raw();
+            let rmrrs = rmrr::regions_for(segment, &upstream_path(pdev)?, class)?;
             for r in &rmrrs {
                 dev_info!(
                     dev.as_ref(),
-                    "RMRR [{:#x}-{:#x}]: kept identity mapped{}\n",
+                    "RMRR [{:#x}-{:#x}]: kept identity mapped{}{}\n",
                     r.base,
                     r.end,
+                    if r.relaxable { " (relaxable)" } else { "" },
                     if r.broken_path {
                         " (firmware bug: a one-element scope path from the device's own bus, \
                          taken as C does)"
@@ -220,8 +222,8 @@ impl iommu::Ops for IntelIommu {
         // The core tolerates a missing region; there is nothing better to do on ENOMEM.
         let _ = regions.add(MSI_RANGE.0, MSI_RANGE.1, 0, ResvType::Msi);
         // The RMRRs of the device: mapped 1:1, readable and writable, as C's
-        // `intel_iommu_get_resv_regions()` (which makes those of USB and graphics devices
-        // relaxable, `IOMMU_RESV_DIRECT_RELAXABLE`; this driver does not tell them apart yet).
+        // `intel_iommu_get_resv_regions()`; relaxable (`IOMMU_RESV_DIRECT_RELAXABLE`) for USB
+        // and display controllers, as C's `device_rmrr_is_relaxable()`.
         let Some(master) = dev.data() else {
             return;
         };
@@ -237,7 +239,11 @@ impl iommu::Ops for IntelIommu {
                 r.base,
                 len,
                 iommu::prot::READ | iommu::prot::WRITE,
-                ResvType::Direct,
+                if r.relaxable {
+                    ResvType::DirectRelaxable
+                } else {
+                    ResvType::Direct
+                },
             );
         }
     }
