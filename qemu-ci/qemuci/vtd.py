@@ -25,7 +25,8 @@ DRIVERS = {
           "probed": r"DMAR: Intel\(R\) Virtualization Technology for Directed I/O",
           # DMA to an unmapped IOVA: a fault record decoded by dmar_fault_do_one(); format with
           # bdf="00:01.0" for edu.
-          "fault_event": r"DMAR: \[DMA (?:Read|Write) NO_PASID\] Request device \[0000:{bdf}\] "
+          "fault_event": r"DMAR: \[DMA (?:Read|Write) (?:NO_PASID|PASID 0x[0-9a-f]+)\] "
+                         r"Request device \[0000:{bdf}\] "
                          r"fault addr 0x[0-9a-f]+ \[fault reason 0x[0-9a-f]+\] (?!Unknown)"},
     # The Rust driver (Documentation/iommu-rs/intel-rs.rst): a rootfs_initcall of its own,
     # after pci_iommu_init(), that brings the units up (registers claimed, queued invalidation,
