@@ -136,11 +136,11 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, unit="
 
 # QEMU's trace events that show the pages the VT-d's IOTLB caches (each entry it fills, with
 # the leaf entry it walked to, of either stage: a large page has PS, bit 7), its page-selective
-# IOTLB invalidations (address and AM) and every invalidation descriptor it takes (its type
+# IOTLB invalidations (address and AM), every invalidation descriptor it takes (its type
 # and raw words: the page-selective PASID-based ones of first-stage domains have no event of
-# their own), written to the boot's QEMU log.
+# their own) and every global command (GCMD) written, written to the boot's QEMU log.
 TRACE = ["-trace", "vtd_iotlb_page_update", "-trace", "vtd_inv_desc_iotlb_pages",
-         "-trace", "vtd_inv_desc"]
+         "-trace", "vtd_inv_desc", "-trace", "vtd_reg_write_gcmd"]
 IOTLB_FILL = re.compile(r"IOTLB page update sid 0x([0-9a-f]+) iova 0x([0-9a-f]+) "
                         r"slpte 0x([0-9a-f]+) domain 0x[0-9a-f]+")
 IOTLB_PSI = re.compile(r"iotlb invalidate domain 0x[0-9a-f]+ addr 0x([0-9a-f]+) "
@@ -190,6 +190,19 @@ def page_selective(qemu_log, kind):
             addr = high & ~0xfff
             out.append((addr, addr + (4096 << (high & 0x3f)) - 1))
     return out
+
+
+# A global command as vtd_reg_write_gcmd traces it: GSTS before, then the GCMD value written.
+GCMD_WRITE = re.compile(r"vtd_reg_write_gcmd status 0x([0-9a-f]+) value 0x([0-9a-f]+)")
+# GCMD.TE / GSTS.TES: translation enable.
+TE = 1 << 31
+
+
+def translation_turned_off(qemu_log):
+    """Whether the last global command QEMU's VT-d took turned translation off after an earlier
+    one had turned it on (what a driver's shutdown leaves: the boot ends by powering off)."""
+    values = [int(m.group(2), 16) for m in GCMD_WRITE.finditer(qemu_log)]
+    return any(v & TE for v in values) and not values[-1] & TE
 
 
 # What the guest prints of /sys/firmware/acpi/tables/DMAR, a hex line at a time.

@@ -187,3 +187,11 @@ class InvalidationTraceTest(unittest.TestCase):
                "vtd_inv_desc invalidate desc type wait high 0x1 low 0x71\n")
         self.assertEqual(vtd.page_selective(log, "p-iotlb"), [(0x200000000, 0x2001fffff)])
         self.assertEqual(vtd.page_selective(log, "iotlb"), [(0x5000, 0x5fff)])
+
+    def test_translation_turned_off(self):
+        on = "vtd_reg_write_gcmd status 0x4000000 value 0x84000000\n"
+        off = "vtd_reg_write_gcmd status 0xc4000000 value 0x4000000\n"
+        self.assertTrue(vtd.translation_turned_off(on + off))
+        self.assertFalse(vtd.translation_turned_off(on))
+        self.assertFalse(vtd.translation_turned_off(off))
+        self.assertFalse(vtd.translation_turned_off(on + off + on))

@@ -12,7 +12,8 @@
 use kernel::{
     acpi_table::Table,
     prelude::*,
-    sync::SetOnce, //
+    sync::SetOnce,
+    syscore, //
 };
 
 use crate::{
@@ -104,10 +105,34 @@ fn init() -> Result {
     let devs = iommu::register(&usable)?;
     // Before translation is on, as C's `init_dmars()`: every fault from then on is reported.
     fault::request_irqs(&usable, &devs)?;
+    // Before translation is on: a shutdown from then on turns it off.
+    syscore::Registration::register(Shutdown)?;
     for unit in usable {
         unit.enable_translation()?;
     }
     Ok(())
+}
+
+/// Turns every unit's translation off at system shutdown.
+struct Shutdown;
+
+impl syscore::Shutdown for Shutdown {
+    /// Runs after every device's shutdown (`device_shutdown()`), where C's
+    /// `intel_iommu_shutdown()` runs too (`x86_platform.iommu_shutdown`, from
+    /// `native_machine_shutdown()`, which comes after `syscore_shutdown()` on power off, restart
+    /// and kexec): the devices are quiet, so none is left DMAing through a table that is going
+    /// away or with addresses that now reach memory untranslated.
+    fn shutdown(&self) {
+        for unit in units() {
+            if let Err(e) = unit.shutdown() {
+                pr_err!(
+                    "{}: cannot turn translation off at shutdown: {:?}\n",
+                    unit.label(),
+                    e
+                );
+            }
+        }
+    }
 }
 
 kernel::builtin_initcall!(rootfs, __intel_iommu_rs_init, init);
