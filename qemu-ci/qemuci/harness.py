@@ -796,20 +796,21 @@ def iort_override_problems(text):
 # --- QEMU ----------------------------------------------------------------
 
 def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, stages="nested",
-                 dt_edits=(), acpi=False, iort=None, features=()):
+                 dt_edits=(), acpi=False, iort=None, features=(), vtd_unit="first"):
     """The QEMU command line booting the kernel with `driver` on an SMMUv3 with `stages`
     (a key of SMMU_STAGES), its device tree changed by `dt_edits` (keys of DT_EDITS), or
     through EDK2 with QEMU's ACPI tables instead of a device tree if `acpi`; with `iort` (a key
     of IORT_EDITS), QEMU's IORT changed so and handed to the kernel in the initramfs. Every
     boot reserves hugepages (HUGEPAGES_1G, HUGEPAGES). With model
     `features` (keys of SMMU_FEATURES, or "ssid=N"), the project's QEMU with those on and the test
-    endpoint attached; without, Debian's QEMU."""
+    endpoint attached; without, Debian's QEMU. On x86_64, `vtd_unit` (a key of vtd.UNITS) is
+    the VT-d the boot gets."""
     if ARCH == "x86_64":
         from . import vtd
         if stages != "nested" or dt_edits or acpi or iort is not None or features:
             raise HarnessError("SMMU stages, model features, device tree edits and ACPI boots "
                                "are arm64's: q35 always boots with ACPI and one VT-d")
-        return vtd.qemu_command(initrd, mode, driver, append, qemu_args, e2e)
+        return vtd.qemu_command(initrd, mode, driver, append, qemu_args, e2e, vtd_unit)
     qemu = QEMU
     if features:
         args = [a for f in features for a in smmu_feature_args(f)]

@@ -25,7 +25,8 @@ DRIVERS = {
           "probed": r"DMAR: Intel\(R\) Virtualization Technology for Directed I/O",
           # DMA to an unmapped IOVA: a fault record decoded by dmar_fault_do_one(); format with
           # bdf="00:01.0" for edu.
-          "fault_event": r"DMAR: \[DMA (?:Read|Write) NO_PASID\] Request device \[0000:{bdf}\] "
+          "fault_event": r"DMAR: \[DMA (?:Read|Write) (?:NO_PASID|PASID 0x[0-9a-f]+)\] "
+                         r"Request device \[0000:{bdf}\] "
                          r"fault addr 0x[0-9a-f]+ \[fault reason 0x[0-9a-f]+\] (?!Unknown)"},
     # The Rust driver (Documentation/iommu-rs/intel-rs.rst): a rootfs_initcall of its own,
     # after pci_iommu_init(), that brings the units up (registers claimed, queued invalidation,
@@ -33,7 +34,7 @@ DRIVERS = {
     # it prints once a unit is up; "fault_irq" once its fault interrupt (DMAR-REGS-MSI) is
     # requested; the fault line is the record hw/fault.rs decodes, logged from that interrupt
     # (C's format after the unit's name: source-id, address, reason). Its paging domains are
-    # second-stage ones, so its VT-d is the second-stage one (VTD_SS).
+    # first-stage ones on the first-stage unit (VTD), second-stage ones on VTD_SS.
     "rust": {"config": "CONFIG_INTEL_IOMMU_RUST",
              "off": ["initcall_blacklist=__intel_iommu_rs_init"],
              "name": "intel_iommu_rs",
@@ -53,14 +54,12 @@ DRIVERS = {
 VTD = "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48"
 
 # The same unit with second-stage translation instead of first-stage: QEMU 10.0's scalable mode
-# offers one or the other (x-flts=on sets ECAP.FSTS and clears ECAP.SSTS). The Rust driver's
-# paging domains are second-stage ones, so its boots get this unit.
+# offers one or the other (x-flts=on sets ECAP.FSTS and clears ECAP.SSTS). Both drivers boot on
+# VTD; the Rust driver's second-stage domains get a boot on this unit of their own.
 VTD_SS = "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48"
 
-
-def vtd_device(driver):
-    """The -device value of the VT-d that `driver` (a key of DRIVERS) runs on."""
-    return VTD_SS if driver == "rust" else VTD
+# The units a boot can get, by the stage of the paging domains they give a scalable-mode driver.
+UNITS = {"first": VTD, "second": VTD_SS}
 
 
 def accel():
@@ -90,12 +89,15 @@ def quiet_firmware():
     return ["-fw_cfg", f"name=etc/sercon-port,file={off}"]
 
 
-def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
-    """The QEMU command line booting the x86_64 kernel on q35 with one VT-d, `driver` (a key of
-    DRIVERS) doing DMA remapping, and the same devices behind it as on arm64: edu at 00:01.0,
-    igb, virtio-blk behind a root port and two edus behind a PCIe-to-PCI bridge."""
+def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, unit="first"):
+    """The QEMU command line booting the x86_64 kernel on q35 with one VT-d (`unit`, a key of
+    UNITS), `driver` (a key of DRIVERS) doing DMA remapping, and the same devices behind it as
+    on arm64: edu at 00:01.0, igb, virtio-blk behind a root port and two edus behind a
+    PCIe-to-PCI bridge."""
     if driver not in DRIVERS:
         raise HarnessError(f"unknown driver '{driver}' (choose from {', '.join(DRIVERS)})")
+    if unit not in UNITS:
+        raise HarnessError(f"unknown VT-d unit '{unit}' (choose from {', '.join(UNITS)})")
     built = harness.drivers_built()
     if driver not in built:
         raise HarnessError(f"the {driver} VT-d driver is not in this kernel "
@@ -119,7 +121,7 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
     # -vga none: no VGA at 00:01.0, where edu then sits as on arm64's virt.
     return [harness.QEMU, *accel(), "-smp", "2", "-m", "3G", "-nographic", "-no-reboot",
             "-vga", "none", "-nic", "none", *quiet_firmware(),
-            "-device", vtd_device(driver),
+            "-device", UNITS[unit],
             "-device", "edu,addr=1,dma_mask=0xffffffffffffffff",
             "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
             "-drive", f"if=none,id=disk0,format=raw,file={harness.disk_image()}",
@@ -133,15 +135,28 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None):
 
 
 # QEMU's trace events that show the pages the VT-d's IOTLB caches (each entry it fills, with
-# the leaf entry it walked to: a large page has PS, bit 7) and its page-selective IOTLB
-# invalidations (address and AM), written to the boot's QEMU log.
-TRACE = ["-trace", "vtd_iotlb_page_update", "-trace", "vtd_inv_desc_iotlb_pages"]
+# the leaf entry it walked to, of either stage: a large page has PS, bit 7), its page-selective
+# IOTLB invalidations (address and AM), every invalidation descriptor it takes (its type
+# and raw words: the page-selective PASID-based ones of first-stage domains have no event of
+# their own) and every global command (GCMD) written, written to the boot's QEMU log.
+TRACE = ["-trace", "vtd_iotlb_page_update", "-trace", "vtd_inv_desc_iotlb_pages",
+         "-trace", "vtd_inv_desc", "-trace", "vtd_reg_write_gcmd"]
 IOTLB_FILL = re.compile(r"IOTLB page update sid 0x([0-9a-f]+) iova 0x([0-9a-f]+) "
                         r"slpte 0x([0-9a-f]+) domain 0x[0-9a-f]+")
 IOTLB_PSI = re.compile(r"iotlb invalidate domain 0x[0-9a-f]+ addr 0x([0-9a-f]+) "
                        r"mask 0x([0-9a-f]+)")
-# The second-stage entry's PS bit: the leaf maps a large page.
+# The leaf entry's PS bit, in both stages: the leaf maps a large page.
 PS = 1 << 7
+# What a first-stage leaf has and a second-stage one never does: U/S (bit 2) and A (bit 5),
+# which both drivers set in every first-stage entry (second stage: bits 2 and 5 are reserved
+# or ignored, and clear).
+FS_LEAF = 1 << 2 | 1 << 5
+
+
+def fills(qemu_log, sid):
+    """[(iova, entry)] of the IOTLB fills of requester `sid`."""
+    return [(int(m.group(2), 16), int(m.group(3), 16)) for m in IOTLB_FILL.finditer(qemu_log)
+            if int(m.group(1), 16) == sid]
 
 
 def large_fills(qemu_log, sid):
@@ -159,12 +174,46 @@ def psi_ranges(qemu_log):
     return out
 
 
+# An invalidation descriptor as vtd_inv_desc traces it: its type ("iotlb", "p-iotlb", ...),
+# then qword 1 and qword 0.
+INV_DESC = re.compile(r"invalidate desc type (\S+) high 0x([0-9a-f]+) low 0x([0-9a-f]+)")
+
+
+def page_selective(qemu_log, kind):
+    """[(first, last)] address ranges of the page-selective invalidations of type `kind`
+    ("iotlb" or "p-iotlb": granularity 11b in bits 5:4 of qword 0; qword 1 holds the address
+    and, in bits 5:0, AM) that vtd_inv_desc traced."""
+    out = []
+    for m in INV_DESC.finditer(qemu_log):
+        high, low = int(m.group(2), 16), int(m.group(3), 16)
+        if m.group(1) == kind and (low >> 4) & 3 == 3:
+            addr = high & ~0xfff
+            out.append((addr, addr + (4096 << (high & 0x3f)) - 1))
+    return out
+
+
+# A global command as vtd_reg_write_gcmd traces it: GSTS before, then the GCMD value written.
+GCMD_WRITE = re.compile(r"vtd_reg_write_gcmd status 0x([0-9a-f]+) value 0x([0-9a-f]+)")
+# GCMD.TE / GSTS.TES: translation enable.
+TE = 1 << 31
+
+
+def translation_turned_off(qemu_log):
+    """Whether the last global command QEMU's VT-d took turned translation off after an earlier
+    one had turned it on (what a driver's shutdown leaves: the boot ends by powering off)."""
+    values = [int(m.group(2), 16) for m in GCMD_WRITE.finditer(qemu_log)]
+    return any(v & TE for v in values) and not values[-1] & TE
+
+
 # What the guest prints of /sys/firmware/acpi/tables/DMAR, a hex line at a time.
 DMAR_HEX = re.compile(r"^DMAR-HEX ([0-9a-f]+)\s*$", re.M)
 
 # The RMRR the RMRR boot adds for edu (00:01.0): 64 KiB of guest RAM well below the kernel, as
 # firmware reserves for a device's own use.
 RMRR_EDU = (0x7f00_0000, 0x7f00_ffff)
+# The RMRR the RMRR boot adds for its USB controller (00:05.0), right above edu's: a USB
+# controller's RMRR is relaxable (C's device_rmrr_is_relaxable()).
+RMRR_USB = (0x7f01_0000, 0x7f01_ffff)
 
 
 def machine_dmar(cmd, timeout=180) -> bytes:

@@ -73,10 +73,10 @@ class Q35CommandTest(unittest.TestCase):
         harness.use_arch("x86_64")
         self.addCleanup(harness.use_arch, "arm64")
 
-    def command(self, driver, built):
+    def command(self, driver, built, **kw):
         with unittest.mock.patch.object(harness, "drivers_built", return_value=built), \
                 unittest.mock.patch.object(harness, "disk_image", return_value=Path("/d.img")):
-            return harness.qemu_command(Path("/i.cpio.gz"), "e2e", driver, ["x=1"])
+            return harness.qemu_command(Path("/i.cpio.gz"), "e2e", driver, ["x=1"], **kw)
 
     def test_vtd_first_and_devices_behind_it(self):
         cmd = self.command("c", ["c"])
@@ -102,12 +102,19 @@ class Q35CommandTest(unittest.TestCase):
         self.assertIn("initcall_blacklist=__intel_iommu_rs_init", append)
         self.assertNotIn("intremap=off", append)
 
-    def test_rust_gets_a_second_stage_unit(self):
-        """The Rust driver's paging domains are second-stage: QEMU 10.0's x-flts=on unit has
-        no second stage (ECAP.SSTS clear), so the Rust boots get the unit without it."""
-        cmd = self.command("rust", ["c", "rust"])
+    def test_both_drivers_get_the_first_stage_unit(self):
+        """Both drivers boot on the x-flts=on unit unless the second-stage one is asked for
+        (QEMU 10.0's scalable mode offers one stage or the other)."""
+        for driver in ("c", "rust"):
+            cmd = self.command(driver, ["c", "rust"])
+            devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
+            self.assertEqual(devices[0],
+                             "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48")
+        cmd = self.command("rust", ["c", "rust"], vtd_unit="second")
         devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
         self.assertEqual(devices[0], "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48")
+        with self.assertRaises(harness.HarnessError):
+            self.command("rust", ["c", "rust"], vtd_unit="nested")
 
     def test_driver_not_built(self):
         with self.assertRaisesRegex(harness.HarnessError, "CONFIG_INTEL_IOMMU_RUST"):
@@ -168,3 +175,23 @@ class DmarEditTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class InvalidationTraceTest(unittest.TestCase):
+    def test_page_selective(self):
+        """vtd_inv_desc lines: the page-selective ones of a type, with their ranges."""
+        log = ("vtd_inv_desc invalidate desc type p-iotlb high 0x200000009 low 0x30036\n"
+               "vtd_inv_desc invalidate desc type p-iotlb high 0x0 low 0x30026\n"
+               "vtd_inv_desc invalidate desc type iotlb high 0x5000 low 0x30032\n"
+               "vtd_inv_desc invalidate desc type iotlb high 0x0 low 0xd2\n"
+               "vtd_inv_desc invalidate desc type wait high 0x1 low 0x71\n")
+        self.assertEqual(vtd.page_selective(log, "p-iotlb"), [(0x200000000, 0x2001fffff)])
+        self.assertEqual(vtd.page_selective(log, "iotlb"), [(0x5000, 0x5fff)])
+
+    def test_translation_turned_off(self):
+        on = "vtd_reg_write_gcmd status 0x4000000 value 0x84000000\n"
+        off = "vtd_reg_write_gcmd status 0xc4000000 value 0x4000000\n"
+        self.assertTrue(vtd.translation_turned_off(on + off))
+        self.assertFalse(vtd.translation_turned_off(on))
+        self.assertFalse(vtd.translation_turned_off(off))
+        self.assertFalse(vtd.translation_turned_off(on + off + on))

@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Domains: what attaching the identity, the blocked and a second-stage paging domain does,
-//! and the paging domains themselves.
+//! Domains: what attaching the identity, the blocked and a paging domain does, and the paging
+//! domains themselves.
 //!
 //! A domain is attached to a device by writing the device's PASID 0 entry
 //! ([`Master::set_rid_entry`]): pass-through for the identity domain, not present for the
-//! blocked one, second-stage translation through the domain's [`PageTable`] for a paging
-//! domain. A paging domain takes a domain ID on every unit it is attached through, and gives it
-//! back when its last device there leaves; the IOTLB invalidations of its unmaps go to each of
-//! those units with that ID.
+//! blocked one, first-stage or second-stage translation through the domain's [`PageTable`] for
+//! a paging domain. A paging domain is of the stage its unit offers, first stage where the unit
+//! has it (`ECAP.FSTS`), as the C driver prefers. It takes a domain ID on every unit it is
+//! attached through, and gives it back when its last device there leaves; the IOTLB
+//! invalidations of its unmaps go to each of those units with that ID: IOTLB invalidations for
+//! a second-stage domain, PASID-based IOTLB invalidations of `RID_PASID` for a first-stage one,
+//! as C's `cache_tag_flush_iotlb()` chooses.
 //!
 //! The `DomainOps` glue is in `iommu`.
 //!
-//! C reference: `blocking_domain`, `identity_domain`, `paging_domain_alloc()`,
-//! `domain_attach_iommu()` and `intel_iommu_tlb_sync()` in
+//! C reference: `blocking_domain`, `identity_domain`, `intel_iommu_domain_alloc_paging_flags()`,
+//! `paging_domain_compatible()`, `domain_attach_iommu()`, `intel_iommu_tlb_sync()` and
+//! `cache_tag_flush_iotlb()` in
 //! [`drivers/iommu/intel/`](srctree/drivers/iommu/intel/).
 
 use kernel::{
@@ -35,11 +39,20 @@ use kernel::{
 
 use crate::{
     hw::{
-        ids::DomainId,
+        fspt,
+        ids::{
+            DomainId,
+            Pasid, //
+        },
         pasid::{
+            FirstStage,
             PasidEntry,
             SecondStage,
             Translation, //
+        },
+        pt::{
+            self,
+            Format, //
         },
         qi::{
             self,
@@ -52,7 +65,7 @@ use crate::{
     },
     master::Master,
     pgtable::{
-        MapStep,
+        self,
         Node,
         PageTable, //
     },
@@ -64,7 +77,7 @@ use crate::{
 
 /// Gives back the domain ID `old` that a device's previous domain held on `unit`.
 fn release_old(unit: &'static Unit, old: Option<&AnyDomain>) {
-    if let Some(paging) = old.and_then(|d| d.downcast::<SsDomain>()) {
+    if let Some(paging) = old.and_then(|d| d.downcast::<PagingDomain>()) {
         paging.put_did(unit);
     }
 }
@@ -96,16 +109,6 @@ pub(crate) fn attach_blocked(master: &Master, old: Option<&AnyDomain>) -> Result
     Ok(())
 }
 
-/// What every page of a map request gets.
-struct Page {
-    /// Read access.
-    read: bool,
-    /// Write access.
-    write: bool,
-    /// How to allocate tables.
-    gfp: kernel::alloc::Flags,
-}
-
 /// A paging domain's presence on one unit.
 struct Attachment {
     /// The unit.
@@ -116,17 +119,25 @@ struct Attachment {
     users: usize,
 }
 
-/// A second-stage paging domain.
+/// A paging domain, first stage or second stage.
 #[pin_data]
-pub(crate) struct SsDomain {
+pub(crate) struct PagingDomain {
     /// The page table.
     #[pin]
     pt: SpinLockIrq<PageTable>,
     /// The units the domain is attached through, with its domain ID on each.
     #[pin]
     attached: SpinLockIrq<KVec<Attachment>>,
-    /// The page table's depth, which every unit the domain is attached through must walk.
+    /// The stage: the format of the table's entries.
+    format: Format,
+    /// The page table's depth (second stage: its `AW`), which every unit the domain is attached
+    /// through must walk.
     agaw: Agaw,
+    /// The number of levels of a first-stage table: 4 or 5 (`FSPM`).
+    levels: u32,
+    /// The CPU caches are written back after each table update: the table was made for a unit
+    /// that does not snoop its page walks.
+    flush: bool,
     /// The table root, for the PASID entries.
     root: u64,
     /// The page sizes the domain maps (`pgsize_bitmap`), which every unit it is attached
@@ -134,17 +145,44 @@ pub(crate) struct SsDomain {
     page_sizes: u64,
 }
 
-impl SsDomain {
-    /// A new paging domain whose table `unit` can walk.
+impl PagingDomain {
+    /// A new paging domain whose table `unit` can walk: first stage if the unit offers it
+    /// (`ECAP.FSTS`), as the C driver prefers, else second stage (`ECAP.SSTS`).
+    ///
+    /// A first-stage table has four levels, or five where the unit walks them and its `MGAW`
+    /// is above 48 bits; the domain maps the lower canonical half (`[0, 2^47)` with four
+    /// levels); its pages are 4KB, 2MB and, with `CAP.FS1GP`, 1GB; the CPU caches are written
+    /// back after table updates unless the unit snoops its page walks (`ECAP.SMPWC`). A
+    /// second-stage table has the unit's `AGAW` depth and maps `[0, 2^width)`; its large
+    /// pages are those of `CAP.SLLPS`; the caches are written back unless `ECAP.C`.
     pub(crate) fn alloc(unit: &'static Unit) -> Result<Pin<KBox<Domain<Self>>>> {
-        let table = PageTable::new(unit.agaw, unit.needs_flush())?;
-        let agaw = table.agaw();
+        let (format, levels, width, flush, page_sizes) = if unit.ecap.fsts() {
+            let levels = fspt::levels(unit.cap);
+            (
+                Format::First,
+                levels,
+                fspt::input_bits(unit.cap, levels),
+                !unit.ecap.smpwc(),
+                fspt::page_sizes(unit.cap),
+            )
+        } else if unit.ecap.ssts() {
+            (
+                Format::Second,
+                unit.agaw.levels(),
+                unit.agaw.width(),
+                unit.needs_flush(),
+                sspt::page_sizes(unit.cap),
+            )
+        } else {
+            return Err(EOPNOTSUPP);
+        };
+        let table = PageTable::new(format, levels, width, flush)?;
+        let agaw = unit.agaw;
         let root = table.root();
-        let page_sizes = sspt::page_sizes(unit.cap);
         let config = PagingConfig {
             pgsize_bitmap: usize::try_from(page_sizes)?,
             aperture_start: 0,
-            aperture_end: (1u64 << agaw.width()) - 1,
+            aperture_end: (1u64 << width) - 1,
             force_aperture: true,
             dirty_tracking: false,
         };
@@ -153,7 +191,10 @@ impl SsDomain {
             try_pin_init!(Self {
                 pt <- new_spinlock_irq!(table, "intel_iommu_rs::pt"),
                 attached <- new_spinlock_irq!(KVec::new(), "intel_iommu_rs::attached"),
+                format,
                 agaw,
+                levels,
+                flush,
                 root,
                 page_sizes,
             }),
@@ -181,7 +222,7 @@ impl SsDomain {
         Ok(did)
     }
 
-    /// Drops a reference taken by [`SsDomain::get_did`]; the last one gives the ID back to the
+    /// Drops a reference taken by [`PagingDomain::get_did`]; the last one gives the ID back to the
     /// unit. The device's PASID entry must be torn down, and the IOTLB entries tagged with the
     /// ID invalidated, before.
     fn put_did(&self, unit: &'static Unit) {
@@ -198,12 +239,24 @@ impl SsDomain {
     }
 
     /// Invalidates the IOTLB entries of `start..=last` on every unit the domain is attached
-    /// through: page-selective where the unit can, else domain-selective (C's choice).
+    /// through, as C chooses: for a second-stage domain page-selective where the unit can,
+    /// else domain-selective; for a first-stage one a PASID-based invalidation of `RID_PASID`
+    /// in the domain, page-selective unless the range is the whole address space.
     pub(crate) fn flush_range(&self, start: u64, last: u64) {
         let attached = self.attached.lock();
         for a in attached.iter() {
-            let scope = qi::iotlb_scope(a.unit.cap, a.did, start, last, false);
-            Self::invalidate(a, scope);
+            let desc = match self.format {
+                Format::Second => Desc::iotlb(
+                    qi::iotlb_scope(a.unit.cap, a.did, start, last, false),
+                    Drain::from_cap(a.unit.cap),
+                ),
+                Format::First => Desc::pasid_iotlb(
+                    a.did,
+                    Pasid::NONE,
+                    qi::pasid_iotlb_pages(start, last, false),
+                ),
+            };
+            Self::invalidate(a, desc);
         }
     }
 
@@ -211,14 +264,20 @@ impl SsDomain {
     pub(crate) fn flush_all(&self) {
         let attached = self.attached.lock();
         for a in attached.iter() {
-            Self::invalidate(a, IotlbScope::Domain(a.did));
+            let desc = match self.format {
+                Format::Second => {
+                    Desc::iotlb(IotlbScope::Domain(a.did), Drain::from_cap(a.unit.cap))
+                }
+                Format::First => Desc::pasid_iotlb(a.did, Pasid::NONE, None),
+            };
+            Self::invalidate(a, desc);
         }
     }
 
     /// Submits one IOTLB invalidation to the unit of `a`; a failure is logged (the queue
     /// reports what happened, and the core's callers cannot handle an error).
-    fn invalidate(a: &Attachment, scope: IotlbScope) {
-        let res = Desc::iotlb(scope, Drain::from_cap(a.unit.cap))
+    fn invalidate(a: &Attachment, desc: core::result::Result<Desc, crate::hw::Error>) {
+        let res = desc
             .map_err(Error::from)
             .and_then(|d| a.unit.submit_sync(&[d]));
         if let Err(e) = res {
@@ -234,19 +293,40 @@ impl SsDomain {
     /// Attaches `master` (PASID 0 of its requests) to the domain; `old` was its domain.
     pub(crate) fn attach(&self, master: &Master, old: Option<&AnyDomain>) -> Result {
         let unit = master.unit;
-        // As C's `paging_domain_compatible()`: the unit must walk the table's depth and its
-        // large pages.
-        if unit.agaw != self.agaw || self.page_sizes & !sspt::page_sizes(unit.cap) != 0 {
+        // As C's `paging_domain_compatible()`: the unit must walk the table's stage, depth and
+        // large pages, and snoop its page walks if the table is not flushed.
+        let compatible = match self.format {
+            Format::Second => {
+                unit.ecap.ssts()
+                    && unit.agaw == self.agaw
+                    && self.page_sizes & !sspt::page_sizes(unit.cap) == 0
+            }
+            Format::First => {
+                unit.ecap.fsts()
+                    && (self.flush || unit.ecap.smpwc())
+                    && (self.levels == 4 || unit.cap.fs_5level())
+                    && self.page_sizes & !fspt::page_sizes(unit.cap) == 0
+            }
+        };
+        if !compatible {
             return Err(EINVAL);
         }
         let did = self.get_did(unit)?;
-        let entry = PasidEntry {
-            did,
-            aw: self.agaw,
-            translation: Translation::SecondStage(SecondStage {
+        let translation = match self.format {
+            Format::Second => Translation::SecondStage(SecondStage {
                 table: self.root,
                 ssade: false,
             }),
+            Format::First => Translation::FirstStage(FirstStage::new(self.root, self.levels == 5)),
+        };
+        let entry = PasidEntry {
+            did,
+            // First stage: the unit's, as C writes it.
+            aw: match self.format {
+                Format::Second => self.agaw,
+                Format::First => unit.agaw,
+            },
+            translation,
             pwsnp: unit.ecap.smpwc(),
             pgsnp: false,
             fpd: false,
@@ -265,13 +345,10 @@ impl SsDomain {
     /// Tables are allocated outside the table's lock, with the request's allocation flags.
     pub(crate) fn map(&self, req: &MapRequest, mapped: &mut usize) -> Result {
         let prot = req.prot();
-        let page = Page {
-            read: prot & iommu::prot::READ != 0,
-            write: prot & iommu::prot::WRITE != 0,
-            gfp: req.gfp(),
-        };
+        let read = prot & iommu::prot::READ != 0;
+        let write = prot & iommu::prot::WRITE != 0;
         let size = u64::try_from(req.pgsize())?;
-        let level = sspt::level_of(size).ok_or(EINVAL)?;
+        let level = pt::level_of(size).ok_or(EINVAL)?;
         if self.page_sizes & size == 0 {
             return Err(EINVAL);
         }
@@ -280,51 +357,17 @@ impl SsDomain {
             let offset = i * req.pgsize();
             let iova = u64::try_from(req.iova() + offset)?;
             let paddr: PhysAddr = req.paddr() + PhysAddr::try_from(offset)?;
-            self.map_one(iova, paddr, level, &page, &mut spare)?;
+            pgtable::map(
+                &self.pt,
+                iova,
+                paddr,
+                level,
+                read,
+                write,
+                req.gfp(),
+                &mut spare,
+            )?;
             *mapped += req.pgsize();
-        }
-        Ok(())
-    }
-
-    /// Maps the page of `level` at `paddr` at `iova`. Where a table is in the way of a large
-    /// page (smaller mappings are or were there), maps its range with pages of the next level
-    /// down instead, all or none of them.
-    fn map_one(
-        &self,
-        iova: u64,
-        paddr: u64,
-        level: u32,
-        page: &Page,
-        spare: &mut Option<KBox<Node>>,
-    ) -> Result {
-        loop {
-            let step = self
-                .pt
-                .lock()
-                .map_page(iova, paddr, level, page.read, page.write, spare)?;
-            match step {
-                MapStep::Done => return Ok(()),
-                MapStep::NeedTable(l) => *spare = Some(Node::new(l, page.gfp)?),
-                MapStep::Occupied if level > 1 => break,
-                MapStep::Occupied => return Err(EEXIST),
-            }
-        }
-        let small = sspt::page_size(level - 1);
-        for j in 0..sspt::ENTRIES as u64 {
-            let res = self.map_one(iova + j * small, paddr + j * small, level - 1, page, spare);
-            if let Err(e) = res {
-                // Take back what was mapped, which no device was given yet.
-                let last = iova + j * small;
-                let mut pt = self.pt.lock();
-                let mut at = iova;
-                while at < last {
-                    match pt.unmap_page(at, level - 1, last - 1) {
-                        Ok(Some(n)) => at += n,
-                        _ => break,
-                    }
-                }
-                return Err(e);
-            }
         }
         Ok(())
     }
@@ -337,7 +380,7 @@ impl SsDomain {
         let (Ok(size), Ok(start)) = (u64::try_from(req.pgsize()), u64::try_from(req.iova())) else {
             return 0;
         };
-        let Some(level) = sspt::level_of(size) else {
+        let Some(level) = pt::level_of(size) else {
             return 0;
         };
         let Some(last) = u64::try_from(req.pgcount())

@@ -12,7 +12,8 @@
 use kernel::{
     acpi_table::Table,
     prelude::*,
-    sync::SetOnce, //
+    sync::SetOnce,
+    syscore, //
 };
 
 use crate::{
@@ -85,15 +86,16 @@ fn init() -> Result {
     UNITS.populate(units);
     let mut usable = KVec::new();
     for unit in self::units() {
-        if !unit.ecap.smts() || !unit.ecap.ssts() {
+        if !unit.ecap.smts() || !(unit.ecap.fsts() || unit.ecap.ssts()) {
             // The context and PASID entries are scalable-mode ones, the paging domains
-            // second-stage ones.
+            // first-stage or second-stage ones.
             pr_err!(
-                "{}: not registered: no scalable mode with second-stage translation \
-                 (ECAP.SMTS {}, SSTS {}); first-stage and legacy-mode domains are not \
-                 implemented yet\n",
+                "{}: not registered: no scalable mode with first-stage or second-stage \
+                 translation (ECAP.SMTS {}, FSTS {}, SSTS {}); legacy-mode domains are not \
+                 implemented\n",
                 unit.label(),
                 yn(unit.ecap.smts()),
+                yn(unit.ecap.fsts()),
                 yn(unit.ecap.ssts())
             );
             continue;
@@ -103,10 +105,34 @@ fn init() -> Result {
     let devs = iommu::register(&usable)?;
     // Before translation is on, as C's `init_dmars()`: every fault from then on is reported.
     fault::request_irqs(&usable, &devs)?;
+    // Before translation is on: a shutdown from then on turns it off.
+    syscore::Registration::register(Shutdown)?;
     for unit in usable {
         unit.enable_translation()?;
     }
     Ok(())
+}
+
+/// Turns every unit's translation off at system shutdown.
+struct Shutdown;
+
+impl syscore::Shutdown for Shutdown {
+    /// Runs after every device's shutdown (`device_shutdown()`), where C's
+    /// `intel_iommu_shutdown()` runs too (`x86_platform.iommu_shutdown`, from
+    /// `native_machine_shutdown()`, which comes after `syscore_shutdown()` on power off, restart
+    /// and kexec): the devices are quiet, so none is left DMAing through a table that is going
+    /// away or with addresses that now reach memory untranslated.
+    fn shutdown(&self) {
+        for unit in units() {
+            if let Err(e) = unit.shutdown() {
+                pr_err!(
+                    "{}: cannot turn translation off at shutdown: {:?}\n",
+                    unit.label(),
+                    e
+                );
+            }
+        }
+    }
 }
 
 kernel::builtin_initcall!(rootfs, __intel_iommu_rs_init, init);

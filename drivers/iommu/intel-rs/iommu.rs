@@ -60,7 +60,7 @@ use crate::{
     domain::{
         attach_blocked,
         attach_identity,
-        SsDomain, //
+        PagingDomain, //
     },
     hw::{
         dmar::{
@@ -104,7 +104,7 @@ static BLOCKED: StaticDomainCell<Blocked> = StaticDomainCell::blocked(Blocked);
 impl iommu::Ops for IntelIommu {
     type IommuData = &'static Unit;
     type DeviceData = KBox<Master>;
-    type PagingDomain = SsDomain;
+    type PagingDomain = PagingDomain;
     type Viommu = iommu::NoViommu<Self>;
 
     const IDENTITY_DOMAIN: Option<StaticDomain<Self>> = Some(StaticDomain::new(&IDENTITY));
@@ -149,13 +149,15 @@ impl iommu::Ops for IntelIommu {
             for alias in dma_aliases(pdev)? {
                 sids.push(SourceId::new(alias), GFP_KERNEL)?;
             }
-            let rmrrs = rmrr::regions_for(segment, &upstream_path(pdev)?)?;
+            let class = pdev.pci_class().as_raw();
+            let rmrrs = rmrr::regions_for(segment, &upstream_path(pdev)?, class)?;
             for r in &rmrrs {
                 dev_info!(
                     dev.as_ref(),
-                    "RMRR [{:#x}-{:#x}]: kept identity mapped{}\n",
+                    "RMRR [{:#x}-{:#x}]: kept identity mapped{}{}\n",
                     r.base,
                     r.end,
+                    if r.relaxable { " (relaxable)" } else { "" },
                     if r.broken_path {
                         " (firmware bug: a one-element scope path from the device's own bus, \
                          taken as C does)"
@@ -202,11 +204,14 @@ impl iommu::Ops for IntelIommu {
         _dev: &ClientDevice<Self>,
         flags: PagingFlags,
         user_data: Option<&UserData>,
-    ) -> Result<Pin<KBox<Domain<SsDomain>>>> {
+    ) -> Result<Pin<KBox<Domain<PagingDomain>>>> {
+        // C prefers first stage, where the unit has it and the flags allow, and makes
+        // NEST_PARENT and DIRTY_TRACKING domains second-stage ones: this driver has neither
+        // yet, so any flag is refused.
         if flags != PagingFlags::NONE || user_data.is_some() {
             return Err(EOPNOTSUPP);
         }
-        SsDomain::alloc(iommu.data())
+        PagingDomain::alloc(iommu.data())
     }
 
     fn device_group(dev: &ClientDevice<Self>) -> Result<ARef<Group>> {
@@ -217,8 +222,8 @@ impl iommu::Ops for IntelIommu {
         // The core tolerates a missing region; there is nothing better to do on ENOMEM.
         let _ = regions.add(MSI_RANGE.0, MSI_RANGE.1, 0, ResvType::Msi);
         // The RMRRs of the device: mapped 1:1, readable and writable, as C's
-        // `intel_iommu_get_resv_regions()` (which makes those of USB and graphics devices
-        // relaxable, `IOMMU_RESV_DIRECT_RELAXABLE`; this driver does not tell them apart yet).
+        // `intel_iommu_get_resv_regions()`; relaxable (`IOMMU_RESV_DIRECT_RELAXABLE`) for USB
+        // and display controllers, as C's `device_rmrr_is_relaxable()`.
         let Some(master) = dev.data() else {
             return;
         };
@@ -234,7 +239,11 @@ impl iommu::Ops for IntelIommu {
                 r.base,
                 len,
                 iommu::prot::READ | iommu::prot::WRITE,
-                ResvType::Direct,
+                if r.relaxable {
+                    ResvType::DirectRelaxable
+                } else {
+                    ResvType::Direct
+                },
             );
         }
     }
@@ -267,7 +276,7 @@ impl DomainOps for Blocked {
 }
 
 #[vtable]
-impl DomainOps for SsDomain {
+impl DomainOps for PagingDomain {
     type Iommu = IntelIommu;
 
     fn attach_dev(

@@ -83,6 +83,21 @@ mod tests {
     }
 
     #[test]
+    fn fspt_entries() -> Result {
+        run(selftest::fspt::entries())
+    }
+
+    #[test]
+    fn fspt_unit_limits() -> Result {
+        run(selftest::fspt::unit_limits())
+    }
+
+    #[test]
+    fn fspt_invalidation() -> Result {
+        run(selftest::fspt::invalidation())
+    }
+
+    #[test]
     fn qi_descriptors() -> Result {
         run(selftest::qi::descriptors())
     }
@@ -116,6 +131,7 @@ mod kernel_tests {
     use kernel::{
         acpi_table::Table,
         fw_iomem::FwIoMem,
+        new_spinlock_irq,
         phys_mem::PhysMem,
         prelude::*,
         str::CString,
@@ -128,9 +144,10 @@ mod kernel_tests {
                 Dmar,
                 Structure, //
             },
-            regs::Agaw,
+            pt::Format,
         },
         pgtable::{
+            self,
             MapStep,
             Node,
             PageTable, //
@@ -154,7 +171,7 @@ mod kernel_tests {
     #[test]
     fn second_stage_large_pages() -> Result {
         const M2: u64 = 0x20_0000;
-        let mut pt = PageTable::new(Agaw::Bits48, false)?;
+        let mut pt = PageTable::new(Format::Second, 4, 48, false)?;
         assert!(matches!(map(&mut pt, M2, 0x4000_0000, 2)?, MapStep::Done));
         assert_eq!(pt.lookup(M2 + 0x1_2345), Some(0x4001_2345));
         assert_eq!(pt.lookup(2 * M2 - 1), Some(0x401f_ffff));
@@ -194,6 +211,74 @@ mod kernel_tests {
             pt.unmap_page(0x4000_0000, 3, 0x7fff_ffff)?,
             Some(0x4000_0000)
         );
+        Ok(())
+    }
+
+    /// The split of a large page over a table ([`MapStep::Occupied`], in both stages'
+    /// formats): a 2MB page where an emptied 4KB page left a table is mapped as 512 4KB pages,
+    /// and a 1GB page over such a table as 511 2MB pages and 512 4KB ones, each translating
+    /// its part of the range; one unmap of the large page's size clears them all. A page
+    /// already mapped inside makes the split fail, and nothing of it stays mapped.
+    #[test]
+    fn large_page_split() -> Result {
+        for format in [Format::Second, Format::First] {
+            split(format)?;
+        }
+        Ok(())
+    }
+
+    /// [`large_page_split`] for a table of `format`.
+    fn split(format: Format) -> Result {
+        const K4: u64 = 0x1000;
+        const M2: u64 = 0x20_0000;
+        const G1: u64 = 0x4000_0000;
+        let pt = KBox::pin_init(
+            new_spinlock_irq!(PageTable::new(format, 4, 47, false)?, "split"),
+            GFP_KERNEL,
+        )?;
+        let mut spare = None;
+        let mut map = |iova: u64, paddr: u64, level: u32| {
+            pgtable::map(&pt, iova, paddr, level, true, true, GFP_KERNEL, &mut spare)
+        };
+        // A 4KB page mapped and unmapped leaves its table under [M2, 2 * M2).
+        map(M2 + 5 * K4, 0x1000, 1)?;
+        assert_eq!(
+            pt.lock().unmap_page(M2 + 5 * K4, 1, M2 + 6 * K4 - 1)?,
+            Some(K4)
+        );
+        map(M2, 0x4000_0000, 2)?;
+        for off in [0, 5 * K4, M2 - K4] {
+            assert_eq!(
+                pt.lock().lookup(M2 + off + 0x123),
+                Some(0x4000_0000 + off + 0x123)
+            );
+        }
+        assert_eq!(pt.lock().unmap_page(M2, 2, 2 * M2 - 1)?, Some(M2));
+        assert_eq!(pt.lock().lookup(M2 + 5 * K4), None);
+        // A page in the way: nothing of the split stays.
+        map(M2 + 7 * K4, 0x7000, 1)?;
+        assert!(map(M2, 0x4000_0000, 2).err() == Some(EEXIST));
+        assert_eq!(pt.lock().lookup(M2), None);
+        assert_eq!(pt.lock().lookup(M2 + 6 * K4), None);
+        assert_eq!(pt.lock().lookup(M2 + 7 * K4), Some(0x7000));
+        assert_eq!(pt.lock().lookup(M2 + 8 * K4), None);
+        // 1GB over tables at levels 2 and 1: 2MB pages, and 4KB ones where the 4KB page was.
+        map(G1 + 3 * M2 + K4, 0x2000, 1)?;
+        assert_eq!(
+            pt.lock()
+                .unmap_page(G1 + 3 * M2 + K4, 1, G1 + 3 * M2 + 2 * K4 - 1)?,
+            Some(K4)
+        );
+        map(G1, 0x8000_0000, 3)?;
+        for off in [0, 3 * M2, 3 * M2 + K4, 4 * M2 - K4, 4 * M2, G1 - K4] {
+            assert_eq!(
+                pt.lock().lookup(G1 + off + 0x10),
+                Some(0x8000_0000 + off + 0x10)
+            );
+        }
+        assert_eq!(pt.lock().unmap_page(G1, 3, 2 * G1 - 1)?, Some(G1));
+        assert_eq!(pt.lock().lookup(G1 + 3 * M2 + K4), None);
+        assert_eq!(pt.lock().lookup(G1 + G1 - K4), None);
         Ok(())
     }
 

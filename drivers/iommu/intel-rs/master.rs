@@ -34,6 +34,7 @@ use crate::{
         pasid::{
             self,
             PasidEntry,
+            Translation,
             PASID_QWORDS, //
         },
         qi::{
@@ -58,11 +59,20 @@ pub(crate) struct Master {
     sids: KVec<SourceId>,
     /// The PASID directory and table; `None` only once they are leaked (see `drop`).
     tables: Option<PasidTables>,
-    /// The domain ID of PASID 0's entry while it is present.
-    rid: Pin<KBox<Mutex<Option<DomainId>>>>,
+    /// PASID 0's entry while it is present.
+    rid: Pin<KBox<Mutex<Option<RidEntry>>>>,
     /// The reserved memory regions (RMRRs) the device uses, which the core keeps identity
     /// mapped for it.
     pub(crate) rmrrs: KVec<rmrr::Region>,
+}
+
+/// What tearing down a present PASID 0 entry needs to know of it.
+#[derive(Clone, Copy)]
+struct RidEntry {
+    /// Its domain ID.
+    did: DomainId,
+    /// Its IOTLB entries are invalidated PASID-based (first-stage and pass-through entries).
+    pasid_based: bool,
 }
 
 /// A PASID directory and the one PASID table it points to.
@@ -108,9 +118,10 @@ impl Master {
     /// PASID is blocked).
     ///
     /// A present entry is torn down first, as C's `intel_pasid_tear_down_entry()`: cleared,
-    /// then the PASID cache entry and the IOTLB entries of its domain ID invalidated (the
-    /// domain-selective IOTLB invalidation that C issues for second-stage and pass-through
-    /// entries), so that nothing cached still translates with it. The new entry is written
+    /// then the PASID cache entry and the IOTLB entries of its domain ID invalidated (as C:
+    /// PASID-based, every entry of `RID_PASID` in the domain, for first-stage and pass-through
+    /// entries; domain-selective for second-stage ones), so that nothing cached still
+    /// translates with it. The new entry is written
     /// while not present, its present bit last; with caching mode refused, a not-present entry
     /// is never cached, so it needs no invalidation.
     ///
@@ -121,7 +132,7 @@ impl Master {
         let mut rid = self.rid.lock();
         let words = &table.words()[..PASID_QWORDS];
         let old = *rid;
-        if let Some(did) = old {
+        if let Some(RidEntry { did, pasid_based }) = old {
             // The present bit is in the first qword: it goes first.
             for w in words {
                 w.store(0, Relaxed);
@@ -130,7 +141,11 @@ impl Master {
             *rid = None;
             let descs = [
                 Desc::pasid_cache(PasidCacheScope::Pasid(did, Pasid::NONE)),
-                Desc::iotlb(IotlbScope::Domain(did), Drain::from_cap(self.unit.cap))?,
+                if pasid_based {
+                    Desc::pasid_iotlb(did, Pasid::NONE, None)?
+                } else {
+                    Desc::iotlb(IotlbScope::Domain(did), Drain::from_cap(self.unit.cap))?
+                },
             ];
             self.unit.submit_sync(&descs)?;
         }
@@ -139,9 +154,16 @@ impl Master {
                 words[i].store(w[i], Relaxed);
             }
             self.unit.flush(table, 0..PASID_QWORDS)?;
-            *rid = Some(e.did);
+            let pasid_based = matches!(
+                e.translation,
+                Translation::FirstStage(_) | Translation::PassThrough
+            );
+            *rid = Some(RidEntry {
+                did: e.did,
+                pasid_based,
+            });
         }
-        Ok(old)
+        Ok(old.map(|r| r.did))
     }
 }
 

@@ -5,7 +5,10 @@
 //! must stay identity mapped for the devices in their scopes.
 //!
 //! The driver reports them as `IOMMU_RESV_DIRECT` regions of those devices; the IOMMU core then
-//! maps them 1:1 in every DMA domain the device gets and refuses to block the device.
+//! maps them 1:1 in every DMA domain the device gets and refuses to block the device. Those of
+//! USB and display controllers are `IOMMU_RESV_DIRECT_RELAXABLE`, as in C
+//! ([`crate::hw::dmar::rmrr_relaxable`]): still mapped 1:1 in the device's DMA domains, but the
+//! core lets VFIO and iommufd assign such a device.
 //!
 //! C reference: `dmar_parse_one_rmrr()` in
 //! [`drivers/iommu/intel/iommu.c`](srctree/drivers/iommu/intel/iommu.c) and the RMRR part of
@@ -15,6 +18,7 @@ use kernel::prelude::*;
 
 use crate::{
     hw::dmar::{
+        rmrr_relaxable,
         Dmar,
         PathMatch,
         Structure, //
@@ -31,6 +35,8 @@ pub(crate) struct Region {
     pub(crate) end: u64,
     /// The scope named the device only through the firmware bug `PathMatch::Broken`.
     pub(crate) broken_path: bool,
+    /// The device is of a class whose RMRRs are relaxable.
+    pub(crate) relaxable: bool,
 }
 
 /// Logs the RMRRs of the DMAR table `dmar`; those that are not 4KB aligned or empty as
@@ -55,9 +61,10 @@ pub(crate) fn log(dmar: &Dmar<'_>) {
     }
 }
 
-/// The RMRRs of PCI `segment` that the device whose chain from its root bus down to itself is
-/// `hops` uses ([`crate::hw::dmar::Scope::covers`]). None before [`table::keep`].
-pub(crate) fn regions_for(segment: u16, hops: &[(u8, u8, u8)]) -> Result<KVec<Region>> {
+/// The RMRRs of PCI `segment` that the device of PCI class `class` whose chain from its root
+/// bus down to itself is `hops` uses ([`crate::hw::dmar::Scope::covers`]). None before
+/// [`table::keep`].
+pub(crate) fn regions_for(segment: u16, hops: &[(u8, u8, u8)], class: u32) -> Result<KVec<Region>> {
     let mut regions = KVec::new();
     let Some(dmar) = table::get() else {
         return Ok(regions);
@@ -72,6 +79,7 @@ pub(crate) fn regions_for(segment: u16, hops: &[(u8, u8, u8)]) -> Result<KVec<Re
                 base: r.base,
                 end: r.end,
                 broken_path: m == PathMatch::Broken,
+                relaxable: rmrr_relaxable(class),
             },
             GFP_KERNEL,
         )?;

@@ -480,6 +480,29 @@ impl Unit {
         Ok(())
     }
 
+    /// Turns translation off at system shutdown, as C's `intel_iommu_shutdown()` does for
+    /// each unit, in its order: the protected memory regions off first (`PMEN.EPM` cleared,
+    /// waiting for `PMEN.PRS` to clear; only if the unit has them, `CAP.PLMR`/`PHMR`), then
+    /// `GCMD.TE` (waiting for `GSTS.TES`). DMA is then untranslated, as firmware and a
+    /// kexec'd kernel expect to find it.
+    pub(crate) fn shutdown(&self) -> Result {
+        if self.cap.plmr() || self.cap.phmr() {
+            let pmen = self.regs.try_read32(regs::PMEN)?;
+            self.regs.try_write32(pmen & !regs::pmen::EPM, regs::PMEN)?;
+            read_poll_timeout(
+                || self.regs.try_read32(regs::PMEN),
+                |&pmen| pmen & regs::pmen::PRS == 0,
+                Delta::from_micros(10),
+                GCMD_TIMEOUT,
+            )?;
+        }
+        if self.gsts()? & global::TE != 0 {
+            self.global_command(global::TE, false)?;
+            pr_info!("{}: translation disabled at shutdown\n", self.label());
+        }
+        Ok(())
+    }
+
     /// `GSTS_REG`.
     pub(crate) fn gsts(&self) -> Result<u32> {
         self.regs.try_read32(regs::GSTS)

@@ -435,6 +435,16 @@ impl Rmrr<'_> {
     }
 }
 
+/// Whether the RMRRs of a PCI function of class `class` (the 24-bit class code: base class,
+/// subclass, programming interface) are relaxable (`IOMMU_RESV_DIRECT_RELAXABLE`): kept
+/// identity mapped in its DMA domains, but no reason to refuse assigning it to a domain that
+/// does not map them. As C's `device_rmrr_is_relaxable()`: USB controllers (class 0x0c03), whose
+/// RMRRs serve legacy emulation before the OS takes over, and display controllers (base class
+/// 0x03), whose users are expected to stop using the region before the device is assigned.
+pub(crate) const fn rmrr_relaxable(class: u32) -> bool {
+    class >> 8 == 0x0c03 || class >> 16 == 0x03
+}
+
 /// Root ports that support ATS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Atsr<'a> {

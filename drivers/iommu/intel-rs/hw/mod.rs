@@ -19,7 +19,10 @@
 //! - [`regs`]: register offsets, `CAP`/`ECAP` decoding and control register values.
 //! - [`context`]: root and context entries, legacy and scalable mode.
 //! - [`pasid`]: scalable-mode PASID directory and PASID table entries.
-//! - [`sspt`]: second-stage page-table entries and table indexing.
+//! - [`pt`]: what the tables of both stages share (indexing, page sizes, decoded entries) and
+//!   which entry format a table holds.
+//! - [`sspt`]: second-stage page-table entries.
+//! - [`fspt`]: first-stage (x86-64) page-table entries.
 //! - [`qi`]: invalidation queue descriptors and page-selective range arithmetic.
 //! - [`fault`]: fault recording registers and fault reasons.
 //! - [`ids`]: domain IDs, PASIDs and source-ids.
@@ -36,8 +39,10 @@ pub(crate) mod error;
 pub(crate) mod fault;
 #[path = "../../rust-hw/field.rs"]
 pub(crate) mod field;
+pub(crate) mod fspt;
 pub(crate) mod ids;
 pub(crate) mod pasid;
+pub(crate) mod pt;
 pub(crate) mod qi;
 #[path = "../../rust-hw/ratelimit.rs"]
 pub(crate) mod ratelimit;

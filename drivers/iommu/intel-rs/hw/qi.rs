@@ -532,3 +532,17 @@ pub(crate) const fn iotlb_scope(
         }
     }
 }
+
+/// The pages of a PASID-based IOTLB invalidation ([`Desc::pasid_iotlb`]) the C driver issues
+/// for `start..=last` (for first-stage and pass-through translation): page selective, as
+/// `(address, AM, IH)`, whatever `CAP.PSI` and `CAP.MAMV` say, or `None` (every entry of the
+/// PASID in the domain) when only the whole address space covers the range.
+pub(crate) const fn pasid_iotlb_pages(start: u64, last: u64, ih: bool) -> Option<(u64, u8, bool)> {
+    let (addr, order) = psi_range(start, last);
+    if order >= ORDER_ALL {
+        None
+    } else {
+        // CAST: `order` is below `ORDER_ALL`, 52.
+        Some((addr, order as u8, ih))
+    }
+}

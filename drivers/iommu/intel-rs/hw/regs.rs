@@ -600,6 +600,14 @@ pub(crate) const fn register_span(cap: Cap, ecap: Ecap) -> usize {
     }
 }
 
+/// Bits of `PMEN_REG`.
+pub(crate) mod pmen {
+    /// `EPM`: enable protected memory regions.
+    pub(crate) const EPM: u32 = 1 << 31;
+    /// `PRS`: protected region status (read only).
+    pub(crate) const PRS: u32 = 1 << 0;
+}
+
 /// Bits of `GCMD_REG` and, at the same positions, of `GSTS_REG`.
 ///
 /// Every command but the one-shot ones (`SRTP`, `SFL`, `WBF`, `SIRTP`) is a state bit: software

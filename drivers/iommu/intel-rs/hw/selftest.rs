@@ -26,6 +26,7 @@ pub(crate) use check::{
 pub(crate) mod context;
 pub(crate) mod dmar;
 pub(crate) mod fault;
+pub(crate) mod fspt;
 pub(crate) mod pasid;
 pub(crate) mod qi;
 pub(crate) mod regs;
@@ -44,6 +45,9 @@ pub(crate) fn all() -> Check {
     sspt::entries()?;
     sspt::indexing()?;
     sspt::large_pages()?;
+    fspt::entries()?;
+    fspt::unit_limits()?;
+    fspt::invalidation()?;
     qi::descriptors()?;
     qi::ranges()?;
     fault::records()?;

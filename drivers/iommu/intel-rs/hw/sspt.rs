@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Second-stage page-table entries and the indexing of a second-stage table.
+//! Second-stage page-table entries and the range a second-stage table translates.
 //!
-//! A second-stage table has 512 entries of 64 bits per level, 4KB each, and three to five
-//! levels ([`Agaw::levels`]); level 1 maps 4KB pages, level 2 2MB pages and level 3 1GB pages
+//! A second-stage table has three to five levels (`Agaw::levels()`) of the tables both stages
+//! share ([`super::pt`]); level 1 maps 4KB pages, level 2 2MB pages and level 3 1GB pages
 //! (with `PS`). An entry is present when it grants read or write (`R`, `W`); there is no
 //! present bit. A non-leaf entry grants both, as the C driver writes them, so that the leaf
 //! alone decides.
 
 use crate::hw::{
-    regs::{
-        Agaw,
-        Cap, //
+    pt::{
+        level_shift,
+        page_size,
+        Entry, //
     },
+    regs::Cap,
     Error, //
 };
-
-/// The number of entries of a table (one 4KB page).
-pub(crate) const ENTRIES: usize = 512;
 
 /// `R`: read access.
 const R: u64 = 1 << 0;
@@ -30,22 +29,6 @@ const SNP: u64 = 1 << 11;
 /// The address field, bits 51:12.
 const ADDR: u64 = ((1 << 52) - 1) & !0xfff;
 
-/// The bit position of the lowest IOVA bit that indexes level `level` (1 is the leaf level).
-pub(crate) const fn level_shift(level: u32) -> u32 {
-    12 + 9 * (level - 1)
-}
-
-/// The index into the table of level `level` for `iova`.
-pub(crate) const fn index(iova: u64, level: u32) -> usize {
-    // CAST: The mask leaves 9 bits.
-    ((iova >> level_shift(level)) & (ENTRIES as u64 - 1)) as usize
-}
-
-/// The size of a page of level `level` (4KB at 1, 2MB at 2, 1GB at 3).
-pub(crate) const fn page_size(level: u32) -> u64 {
-    1 << level_shift(level)
-}
-
 /// The page sizes a unit of `cap` maps in second-stage tables, as a bitmap of sizes (the IOMMU
 /// core's `pgsize_bitmap`): 4KB, and 2MB and 1GB where `CAP.SLLPS` has them.
 pub(crate) const fn page_sizes(cap: Cap) -> u64 {
@@ -57,39 +40,6 @@ pub(crate) const fn page_sizes(cap: Cap) -> u64 {
         sizes |= page_size(3);
     }
     sizes
-}
-
-/// The level whose pages are `size` bytes; `None` for sizes no level maps.
-pub(crate) const fn level_of(size: u64) -> Option<u32> {
-    match size {
-        0x1000 => Some(1),
-        0x20_0000 => Some(2),
-        0x4000_0000 => Some(3),
-        _ => None,
-    }
-}
-
-/// Whether `iova` is inside what a table of `agaw` translates (below `2^width`).
-pub(crate) const fn in_range(iova: u64, agaw: Agaw) -> bool {
-    iova >> agaw.width() == 0
-}
-
-/// A decoded entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Entry {
-    /// Neither read nor write: not present.
-    None,
-    /// A table of the next level down, at this physical address.
-    Table(u64),
-    /// A leaf: a page (4KB at level 1, 2MB at level 2, 1GB at level 3) at `addr`.
-    Page {
-        /// The page's physical address.
-        addr: u64,
-        /// Read access.
-        read: bool,
-        /// Write access.
-        write: bool,
-    },
 }
 
 /// A non-leaf entry pointing to the table at `table`.

@@ -8,6 +8,7 @@ use crate::hw::selftest::{
     context,
     dmar,
     fault,
+    fspt,
     pasid,
     qi,
     regs,
@@ -42,6 +43,21 @@ fn sspt_indexing() {
 #[test]
 fn sspt_large_pages() {
     ok(sspt::large_pages());
+}
+
+#[test]
+fn fspt_entries() {
+    ok(fspt::entries());
+}
+
+#[test]
+fn fspt_unit_limits() {
+    ok(fspt::unit_limits());
+}
+
+#[test]
+fn fspt_invalidation() {
+    ok(fspt::invalidation());
 }
 
 #[test]

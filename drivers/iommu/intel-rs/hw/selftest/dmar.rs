@@ -13,6 +13,7 @@ use super::{
     Failure, //
 };
 use crate::hw::dmar::{
+    rmrr_relaxable,
     Dmar,
     DmarError,
     DmarErrorKind,
@@ -522,8 +523,28 @@ fn path_matching() -> Check {
     Ok(())
 }
 
+/// Relaxable RMRRs: those of USB controllers (0x0c03xx, any programming interface) and display
+/// controllers (0x03xxxx), and no other class.
+fn relaxable_classes() -> Check {
+    for class in [
+        0x0c_0300, 0x0c_0310, 0x0c_0320, 0x0c_0330, 0x0c_03fe, 0x03_0000, 0x03_8000,
+    ] {
+        expect("RMRR relaxable", rmrr_relaxable(class))?;
+    }
+    // edu (unclassified), igb (Ethernet), virtio-blk (SCSI storage), a FireWire and a SMBus
+    // controller (serial bus, not USB), a bridge, and the neighbours of both classes.
+    for class in [
+        0x00_ff00, 0x02_0000, 0x01_0000, 0x0c_0010, 0x0c_0500, 0x06_0400, 0x0c_0200, 0x0c_0400,
+        0x04_0000, 0x02_0300,
+    ] {
+        expect("RMRR not relaxable", !rmrr_relaxable(class))?;
+    }
+    Ok(())
+}
+
 /// DMAR table parsing.
 pub(crate) fn tables() -> Check {
+    relaxable_classes()?;
     well_formed()?;
     malformed()?;
     path_matching()?;

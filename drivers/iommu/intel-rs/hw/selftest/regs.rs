@@ -259,6 +259,9 @@ pub(crate) fn register_values() -> Check {
 
     // GCMD/GSTS: TE 31, SRTP 30, SFL 29, EAFL 28, WBF 27, QIE 26, IRE 25, SIRTP 24, CFI 23.
     expect_eq("GCMD.TE", global::TE.into(), 1 << 31)?;
+    // PMEN: EPM [31], PRS [0].
+    expect_eq("PMEN.EPM", regs::pmen::EPM.into(), 1 << 31)?;
+    expect_eq("PMEN.PRS", regs::pmen::PRS.into(), 1)?;
     expect_eq("GCMD.SRTP", global::SRTP.into(), 1 << 30)?;
     expect_eq("GCMD.WBF", global::WBF.into(), 1 << 27)?;
     expect_eq("GCMD.QIE", global::QIE.into(), 1 << 26)?;

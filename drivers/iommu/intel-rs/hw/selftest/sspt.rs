@@ -9,18 +9,16 @@ use super::{
 };
 use crate::hw::{
     ids::DomainId,
+    pt::{
+        self,
+        Entry, //
+    },
     qi::{
         self,
         IotlbScope, //
     },
-    regs::{
-        Agaw,
-        Cap, //
-    },
-    sspt::{
-        self,
-        Entry, //
-    },
+    regs::Cap,
+    sspt,
     Error, //
 };
 
@@ -91,36 +89,33 @@ pub(crate) fn entries() -> Check {
     Ok(())
 }
 
-/// Indexing: level 1 by IOVA[20:12], level 2 by [29:21], level 3 by [38:30], level 4 by
-/// [47:39]; a 4-level table translates 48 bits.
+/// Indexing ([`crate::hw::pt`], shared with first-stage tables): level 1 by IOVA[20:12],
+/// level 2 by [29:21], level 3 by [38:30], level 4 by [47:39].
 pub(crate) fn indexing() -> Check {
     let iova = 0xabcd_e123_4567;
-    expect_eq("SS shift 1", u64::from(sspt::level_shift(1)), 12)?;
-    expect_eq("SS shift 4", u64::from(sspt::level_shift(4)), 39)?;
+    expect_eq("SS shift 1", u64::from(pt::level_shift(1)), 12)?;
+    expect_eq("SS shift 4", u64::from(pt::level_shift(4)), 39)?;
     // CAST: Widening `usize` to `u64` is lossless on every target the driver runs on.
     expect_eq(
         "SS index 1",
-        sspt::index(iova, 1) as u64,
+        pt::index(iova, 1) as u64,
         (iova >> 12) & 0x1ff,
     )?;
     expect_eq(
         "SS index 2",
-        sspt::index(iova, 2) as u64,
+        pt::index(iova, 2) as u64,
         (iova >> 21) & 0x1ff,
     )?;
     expect_eq(
         "SS index 3",
-        sspt::index(iova, 3) as u64,
+        pt::index(iova, 3) as u64,
         (iova >> 30) & 0x1ff,
     )?;
     expect_eq(
         "SS index 4",
-        sspt::index(iova, 4) as u64,
+        pt::index(iova, 4) as u64,
         (iova >> 39) & 0x1ff,
     )?;
-    expect("SS 48-bit in", sspt::in_range((1 << 48) - 1, Agaw::Bits48))?;
-    expect("SS 48-bit out", !sspt::in_range(1 << 48, Agaw::Bits48))?;
-    expect("SS 39-bit out", !sspt::in_range(1 << 39, Agaw::Bits39))?;
     Ok(())
 }
 
@@ -141,11 +136,11 @@ pub(crate) fn large_pages() -> Check {
         0x4020_1000,
     )?;
     for (size, level) in [(0x1000u64, 1u32), (0x20_0000, 2), (0x4000_0000, 3)] {
-        expect("SS level of size", sspt::level_of(size) == Some(level))?;
-        expect_eq("SS page size", sspt::page_size(level), size)?;
+        expect("SS level of size", pt::level_of(size) == Some(level))?;
+        expect_eq("SS page size", pt::page_size(level), size)?;
     }
-    expect("SS level of 8K", sspt::level_of(0x2000).is_none())?;
-    expect("SS level of 512G", sspt::level_of(1 << 39).is_none())?;
+    expect("SS level of 8K", pt::level_of(0x2000).is_none())?;
+    expect("SS level of 512G", pt::level_of(1 << 39).is_none())?;
     let did = DomainId::new(5);
     let psi = Cap(1 << 39 | 18 << 48);
     for (base, size, am) in [

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What second-stage and first-stage page tables share, and which entry format a table holds.
+//!
+//! Both stages walk tables of 512 64-bit entries (one 4KB page), each level indexed by the
+//! next 9 bits of the input address above the 12-bit page offset; level 1 maps 4KB pages,
+//! level 2 2MB pages and level 3 1GB pages (with `PS`, in both formats). Only the entries
+//! differ: [`super::sspt`] (second stage, VT-d's own format) and [`super::fspt`] (first stage,
+//! the x86-64 paging format of the CPU). [`Format`] chooses between them, so that one table
+//! walker serves both stages.
+
+use crate::hw::{
+    fspt,
+    sspt,
+    Error, //
+};
+
+/// The number of entries of a table (one 4KB page).
+pub(crate) const ENTRIES: usize = 512;
+
+/// The bit position of the lowest input address bit that indexes level `level` (1 is the
+/// leaf level).
+pub(crate) const fn level_shift(level: u32) -> u32 {
+    12 + 9 * (level - 1)
+}
+
+/// The index into the table of level `level` for `iova`.
+pub(crate) const fn index(iova: u64, level: u32) -> usize {
+    // CAST: The mask leaves 9 bits.
+    ((iova >> level_shift(level)) & (ENTRIES as u64 - 1)) as usize
+}
+
+/// The size of a page of level `level` (4KB at 1, 2MB at 2, 1GB at 3).
+pub(crate) const fn page_size(level: u32) -> u64 {
+    1 << level_shift(level)
+}
+
+/// The level whose pages are `size` bytes; `None` for sizes no level maps.
+pub(crate) const fn level_of(size: u64) -> Option<u32> {
+    match size {
+        0x1000 => Some(1),
+        0x20_0000 => Some(2),
+        0x4000_0000 => Some(3),
+        _ => None,
+    }
+}
+
+/// A decoded entry, of either format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// Not present.
+    None,
+    /// A table of the next level down, at this physical address.
+    Table(u64),
+    /// A leaf: a page (4KB at level 1, 2MB at level 2, 1GB at level 3) at `addr`.
+    Page {
+        /// The page's physical address.
+        addr: u64,
+        /// Read access.
+        read: bool,
+        /// Write access.
+        write: bool,
+    },
+}
+
+/// The entry format of a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// Second stage ([`super::sspt`]).
+    Second,
+    /// First stage ([`super::fspt`]).
+    First,
+}
+
+impl Format {
+    /// A non-leaf entry pointing to the table at `table`.
+    ///
+    /// # Errors
+    ///
+    /// As [`sspt::table_entry`] and [`fspt::table_entry`].
+    pub(crate) const fn table_entry(self, table: u64) -> Result<u64, Error> {
+        match self {
+            Self::Second => sspt::table_entry(table),
+            Self::First => fspt::table_entry(table),
+        }
+    }
+
+    /// A leaf entry of level `level` mapping the page at `addr`, readable and/or writable.
+    ///
+    /// # Errors
+    ///
+    /// As [`sspt::page_entry`] and [`fspt::page_entry`].
+    pub(crate) const fn page_entry(
+        self,
+        level: u32,
+        addr: u64,
+        read: bool,
+        write: bool,
+    ) -> Result<u64, Error> {
+        match self {
+            Self::Second => sspt::page_entry(level, addr, read, write, false),
+            Self::First => fspt::page_entry(level, addr, read, write),
+        }
+    }
+
+    /// Decodes the entry `e` of a table of level `level`.
+    pub(crate) const fn decode(self, e: u64, level: u32) -> Entry {
+        match self {
+            Self::Second => sspt::decode(e, level),
+            Self::First => fspt::decode(e, level),
+        }
+    }
+}
