@@ -12,7 +12,8 @@
 use crate::{
     bindings,
     prelude::*,
-    types::Opaque, //
+    types::Opaque,
+    ModuleMetadata, //
 };
 use core::ffi::c_void;
 
@@ -23,7 +24,8 @@ pub trait Shutdown: Sync + 'static {
 }
 
 /// A registration of a [`Shutdown`] with the system core, for the life of the kernel: there is
-/// no unregistering, so it serves built-in code only.
+/// no unregistering, so it serves built-in code only ([`Registration::register`] refuses a
+/// loadable module).
 #[pin_data]
 pub struct Registration<T: Shutdown> {
     #[pin]
@@ -40,7 +42,13 @@ impl<T: Shutdown> Registration<T> {
 
     /// Registers `data`, whose [`Shutdown::shutdown`] then runs at system shutdown. The
     /// registration is never freed.
-    pub fn register(data: T) -> Result<&'static Self> {
+    ///
+    /// `M` is the caller's module: `EINVAL` unless it is built in (a NULL `THIS_MODULE`), since
+    /// a loadable module could be unloaded with its callback still registered.
+    pub fn register<M: ModuleMetadata>(data: T) -> Result<&'static Self> {
+        if !M::THIS_MODULE.as_ptr().is_null() {
+            return Err(EINVAL);
+        }
         let reg = KBox::pin_init(
             pin_init!(Self {
                 syscore <- Opaque::uninit(),

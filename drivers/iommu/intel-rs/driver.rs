@@ -106,7 +106,7 @@ fn init() -> Result {
     // Before translation is on, as C's `init_dmars()`: every fault from then on is reported.
     fault::request_irqs(&usable, &devs)?;
     // Before translation is on: a shutdown from then on turns it off.
-    syscore::Registration::register(Shutdown)?;
+    syscore::Registration::register::<crate::LocalModule>(Shutdown)?;
     for unit in usable {
         unit.enable_translation()?;
     }
