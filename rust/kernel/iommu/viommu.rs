@@ -17,6 +17,7 @@
 
 use core::{
     marker::PhantomData,
+    mem::MaybeUninit,
     ptr::{
         self,
         NonNull, //
@@ -363,16 +364,22 @@ impl UserDataArray {
         let size = size_of::<T>();
         let mut out = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut reader = UserSlice::new(UserPtr::from_ptr(a.uptr), total).reader();
-        if entry_len == size && size > 0 {
-            // One copy for the whole array, as the C helper does when the sizes agree: every
-            // copy from user space costs its own fault-path checks (on a lockdep kernel, as
-            // much as an SMMU command's issue), and a vIOMMU's invalidation has dozens of
-            // entries.
-            let mut bytes = KVec::new();
-            reader.read_all(&mut bytes, GFP_KERNEL)?;
-            for entry in bytes.chunks_exact(size) {
-                out.push(T::from_bytes_copy(entry).ok_or(EINVAL)?, GFP_KERNEL)?;
-            }
+        if entry_len == size {
+            // One copy for the whole array, into the vector, as the C helper does when the
+            // sizes agree: every copy from user space costs its own fault-path checks (on a
+            // lockdep kernel, as much as an SMMU command's issue), and a vIOMMU's invalidation
+            // has dozens of entries.
+            let spare = out.spare_capacity_mut();
+            // SAFETY: The vector was made with a capacity of `n`, so its spare capacity holds the
+            // `total` bytes of `n` uninitialised `T`s, which this function alone may write;
+            // `MaybeUninit<u8>` has neither validity nor alignment needs.
+            let bytes = unsafe {
+                core::slice::from_raw_parts_mut(spare.as_mut_ptr().cast::<MaybeUninit<u8>>(), total)
+            };
+            reader.read_raw(bytes)?;
+            // SAFETY: `read_raw` succeeded, so the `total` bytes of the first `n` elements are
+            // initialised, and any bytes are a valid `T` (`FromBytes`).
+            unsafe { out.inc_len(n) };
             return Ok(out);
         }
         let mut buf = KVec::from_elem(0u8, size, GFP_KERNEL)?;
