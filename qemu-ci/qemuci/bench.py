@@ -300,7 +300,14 @@ def has_matplotlib():
     return True
 
 
-def write_report(results, out, title, command, conditions):
+def commit():
+    """The commit of the tree the kernel is built from, as git describes it (-dirty with
+    uncommitted changes): taken before the boots, since the tree may change meanwhile."""
+    return subprocess.run(["git", "-C", str(harness.REPO), "describe", "--always", "--dirty"],
+                          capture_output=True, text=True).stdout.strip() or "an unknown commit"
+
+
+def write_report(results, out, title, command, conditions, commit):
     """Writes `out`.rst (a page for Documentation/: the command that made it, the conditions,
     the plot and the table) and `out`.png (each plotted measure's time_ratio() of the medians,
     with the range of the rounds' ratios). Needs matplotlib."""
@@ -335,8 +342,6 @@ def write_report(results, out, title, command, conditions):
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out.with_suffix(".png"), dpi=110)
     plt.close(fig)
-    commit = subprocess.run(["git", "-C", str(harness.REPO), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip() or "an unknown commit"
     out.with_suffix(".rst").write_text(report_page(results, title, command, conditions,
                                                    out.with_suffix(".png").name, commit))
     return out.with_suffix(".rst"), out.with_suffix(".png")
