@@ -17,7 +17,9 @@ use crate::hw::{
     pt::{
         level_shift,
         page_size,
-        Entry, //
+        Entry,
+        ADDR,
+        PS, //
     },
     regs::Cap,
     Error, //
@@ -33,10 +35,6 @@ const US: u64 = 1 << 2;
 const A: u64 = 1 << 5;
 /// `D`: dirty (leaves only).
 const D: u64 = 1 << 6;
-/// `PS`: the entry maps a page (levels 2 and 3) rather than pointing to a table.
-const PS: u64 = 1 << 7;
-/// The address field, bits 51:12.
-const ADDR: u64 = ((1 << 52) - 1) & !0xfff;
 
 /// The number of levels of a first-stage table on a unit of `cap`: five when the unit walks
 /// 5-level tables (`CAP.FS5LP`) and its `MGAW` is above 48 bits, else four, as the C driver's

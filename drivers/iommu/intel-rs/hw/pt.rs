@@ -18,6 +18,12 @@ use crate::hw::{
 /// The number of entries of a table (one 4KB page).
 pub(crate) const ENTRIES: usize = 512;
 
+/// `PS`, in both formats: the entry maps a page (levels 2 and 3) rather than pointing to a
+/// table.
+pub(crate) const PS: u64 = 1 << 7;
+/// The address field of an entry of either format, bits 51:12.
+pub(crate) const ADDR: u64 = ((1 << 52) - 1) & !0xfff;
+
 /// The bit position of the lowest input address bit that indexes level `level` (1 is the
 /// leaf level).
 pub(crate) const fn level_shift(level: u32) -> u32 {

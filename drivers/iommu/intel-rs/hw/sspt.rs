@@ -12,7 +12,9 @@ use crate::hw::{
     pt::{
         level_shift,
         page_size,
-        Entry, //
+        Entry,
+        ADDR,
+        PS, //
     },
     regs::Cap,
     Error, //
@@ -22,12 +24,8 @@ use crate::hw::{
 const R: u64 = 1 << 0;
 /// `W`: write access.
 const W: u64 = 1 << 1;
-/// `PS`: the entry maps a page (levels 2 and 3) rather than pointing to a table.
-const PS: u64 = 1 << 7;
 /// `SNP`: snoop behaviour of the access (ignored unless the unit has snoop control).
 const SNP: u64 = 1 << 11;
-/// The address field, bits 51:12.
-const ADDR: u64 = ((1 << 52) - 1) & !0xfff;
 
 /// The page sizes a unit of `cap` maps in second-stage tables, as a bitmap of sizes (the IOMMU
 /// core's `pgsize_bitmap`): 4KB, and 2MB and 1GB where `CAP.SLLPS` has them.
