@@ -9,6 +9,10 @@
  *   iommufd-s2 - the same, attached to an IOMMU_HWPT_ALLOC_NEST_PARENT HWPT on
  *              the IOAS: a stage 2 domain on SMMUv3. On an SMMU without both
  *              stages (IDR0), only that the HWPT is refused is checked.
+ *   iommufd-pasid - the same, attached to an IOMMU_HWPT_ALLOC_PASID HWPT on
+ *              the IOAS (a domain PASIDs may share): the round trip and the
+ *              isolation checks. On an SMMU without stage 1, only that the
+ *              HWPT is refused is checked (the C driver's rule).
  *   type1v2  - the legacy group + /dev/vfio/vfio container
  *   compat   - the group with /dev/iommu as its container (iommufd's
  *              type1 compatibility layer)
@@ -291,6 +295,8 @@ static int t_huge_1g(struct ctx *c)
 	return huge_dma(c, SZ_1G, IOVA_HUGE_1G);
 }
 
+/* The first ROUNDTRIP_ISOLATION: the round trip and the isolation checks. */
+#define ROUNDTRIP_ISOLATION 4
 static const struct vfio_test tests[] = {
 	{ "dma_roundtrip", t_roundtrip },
 	{ "dma_from_unmapped_blocked", t_from_unmapped },
@@ -316,14 +322,27 @@ static const struct vfio_suite suite = {
 	.ntests = sizeof(tests) / sizeof(tests[0]),
 };
 
+/*
+ * A PASID-capable HWPT is the same domain as the IOAS's: its round trip and
+ * isolation, not again the interrupt and hugepage checks.
+ */
+static const struct vfio_suite pasid_suite = {
+	.setup = edu_setup,
+	.tests = tests,
+	.ntests = ROUNDTRIP_ISOLATION,
+};
+
 /* SMMU_IDR0.S1P and S2P: both stages, so nesting. */
 #define IDR0_NESTING 0x3
+/* SMMU_IDR0.S1P: stage 1, which PASID-capable domains need. */
+#define IDR0_S1P 0x2
 
 /*
- * On an SMMU without nesting, an IOMMU_HWPT_ALLOC_NEST_PARENT HWPT must be
- * refused with EOPNOTSUPP, as the C driver does, even where stage 2 exists.
+ * A paging HWPT with @flags (named @what) the IOMMU cannot give must be
+ * refused with EOPNOTSUPP, as the C driver refuses it: NEST_PARENT on an SMMU
+ * without nesting (even where stage 2 exists), PASID on one without stage 1.
  */
-static int nest_parent_refused(const char *bdf)
+static int hwpt_refused(const char *bdf, uint32_t flags, const char *what)
 {
 	struct ctx c;
 	int ret = -1;
@@ -332,21 +351,35 @@ static int nest_parent_refused(const char *bdf)
 	if (!edu_open(&c, "iommufd", bdf)) {
 		struct iommu_hwpt_alloc hwpt = {
 			.size = sizeof(hwpt),
-			.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+			.flags = flags,
 			.dev_id = c.devid,
 			.pt_id = c.ioas,
 			.data_type = IOMMU_HWPT_DATA_NONE,
 		};
 
 		if (!ioctl(c.iommufd, IOMMU_HWPT_ALLOC, &hwpt))
-			fail("IOMMU_HWPT_ALLOC(NEST_PARENT) gave HWPT %u", hwpt.out_hwpt_id);
+			fail("IOMMU_HWPT_ALLOC(%s) gave HWPT %u", what, hwpt.out_hwpt_id);
 		else if (errno != EOPNOTSUPP)
-			fail("IOMMU_HWPT_ALLOC(NEST_PARENT): %s, not EOPNOTSUPP", strerror(errno));
+			fail("IOMMU_HWPT_ALLOC(%s): %s, not EOPNOTSUPP", what, strerror(errno));
 		else
 			ret = 0;
 	}
 	ctx_close(&c);
 	return ret;
+}
+
+/* hwpt_refused() on @bdf as back end number @num's one subtest, @test, because @why. */
+static int refused_backend(const char *backend, const char *bdf, int num, uint32_t flags,
+			   const char *what, const char *test, const char *why)
+{
+	int failed = hwpt_refused(bdf, flags, what);
+
+	printf("    # Subtest: %s\n    1..1\n", backend);
+	if (failed)
+		printf("    # %s: %s\n", test, failmsg);
+	printf("    %s 1 %s # %s\n", failed ? "not ok" : "ok", test, why);
+	printf("%s %d %s\n", failed ? "not ok" : "ok", num, backend);
+	return failed;
 }
 
 /* /dev/kmsg, read from where it ended when the program started; -1 if it cannot be read. */
@@ -453,18 +486,17 @@ static int fault_reported(const char *bdf, char *line, size_t len)
 /* Run every test against one back end as KTAP subtest number num. */
 static int run_backend(const char *backend, const char *bdf, int num)
 {
-	int failed;
-
-	if (!strcmp(backend, "iommufd-s2") && !iommu_nests) {
+	if (!strcmp(backend, "iommufd-s2") && !iommu_nests)
 		/* Without both stages there is no nesting: the driver must say so. */
-		failed = nest_parent_refused(bdf);
-		printf("    # Subtest: %s\n    1..1\n", backend);
-		if (failed)
-			printf("    # nest_parent_refused: %s\n", failmsg);
-		printf("    %s 1 nest_parent_refused # %s has no nesting\n",
-		       failed ? "not ok" : "ok", smmu_idr0 ? "SMMU IDR0" : "VT-d ECAP");
-		printf("%s %d %s\n", failed ? "not ok" : "ok", num, backend);
-		return failed;
+		return refused_backend(backend, bdf, num, IOMMU_HWPT_ALLOC_NEST_PARENT, "NEST_PARENT",
+				       "nest_parent_refused", smmu_idr0 ? "SMMU IDR0 has no nesting"
+				       : "VT-d ECAP has no nesting");
+	if (!strcmp(backend, "iommufd-pasid")) {
+		/* SMMUv3 shares stage 1 tables by PASID; VT-d either stage. */
+		if (smmu_idr0 && !(smmu_idr0 & IDR0_S1P))
+			return refused_backend(backend, bdf, num, IOMMU_HWPT_ALLOC_PASID, "PASID",
+					       "pasid_refused", "SMMU IDR0 has no stage 1");
+		return run_suite(&pasid_suite, backend, bdf, num);
 	}
 	return run_suite(&suite, backend, bdf, num);
 }
@@ -821,9 +853,11 @@ static int storm(const char *bdf, const char *secs_arg, const char *max_arg)
 
 int main(int argc, char **argv)
 {
-	static const char *const all[] = { "iommufd", "iommufd-s2", "type1v2", "compat" };
+	static const char *const all[] = {
+		"iommufd", "iommufd-s2", "iommufd-pasid", "type1v2", "compat"
+	};
 	const char *const *backends = all;
-	int nb = 4, failed = 0, r;
+	int nb = sizeof(all) / sizeof(all[0]), failed = 0, r;
 	char bdf[32], line[512];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -834,7 +868,7 @@ int main(int argc, char **argv)
 			 (strcmp(argv[1], "busy") || argc != 3) &&
 			 (strcmp(argv[1], "storm") || argc != 4))) {
 		fprintf(stderr, "usage: vfio-edu [-d BDF] [-s SID] test "
-			"[iommufd|iommufd-s2|type1v2|compat]... "
+			"[iommufd|iommufd-s2|iommufd-pasid|type1v2|compat]... "
 			"| info | map-at IOVA | busy SECONDS | storm SECONDS MAX_LOG_LINES\n");
 		return 2;
 	}

@@ -9,6 +9,8 @@
  *   iommufd    - the device cdev, VFIO_DEVICE_BIND_IOMMUFD, an IOAS
  *   iommufd-s2 - the same, attached to an IOMMU_HWPT_ALLOC_NEST_PARENT HWPT on
  *                the IOAS (a stage 2 domain on SMMUv3)
+ *   iommufd-pasid - the same, attached to an IOMMU_HWPT_ALLOC_PASID HWPT on
+ *                the IOAS (a domain that may also be attached to PASIDs)
  *   type1v2    - the legacy group + /dev/vfio/vfio container
  *   compat     - the group with /dev/iommu as its container (iommufd's
  *                type1 compatibility layer)
@@ -565,23 +567,30 @@ static inline int ctx_cfg_read(struct ctx *c, unsigned int off, void *buf, size_
  * space and bus mastering. On failure the caller still calls ctx_close().
  */
 /*
- * Allocates a NEST_PARENT (stage 2) HWPT on @c's IOAS for its device and
- * attaches the device's RID to it, the IOAS's mappings staying; *id: the HWPT.
+ * Allocates a paging HWPT with @flags (IOMMU_HWPT_ALLOC_*, named @what in
+ * messages) on @c's IOAS for its device and attaches the device's RID to it,
+ * the IOAS's mappings staying; *id: the HWPT.
  */
-static inline int nest_parent_attach(struct ctx *c, uint32_t *id)
+static inline int hwpt_attach(struct ctx *c, uint32_t flags, const char *what, uint32_t *id)
 {
 	struct iommu_hwpt_alloc a = {
-		.size = sizeof(a), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT, .dev_id = c->devid,
+		.size = sizeof(a), .flags = flags, .dev_id = c->devid,
 		.pt_id = c->ioas, .data_type = IOMMU_HWPT_DATA_NONE,
 	};
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 
-	CHECK(!ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &a), "IOMMU_HWPT_ALLOC(NEST_PARENT): %s",
+	CHECK(!ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &a), "IOMMU_HWPT_ALLOC(%s): %s", what,
 	      strerror(errno));
 	*id = at.pt_id = a.out_hwpt_id;
 	CHECK(!ioctl(c->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at),
-	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(NEST_PARENT): %s", strerror(errno));
+	      "VFIO_DEVICE_ATTACH_IOMMUFD_PT(%s): %s", what, strerror(errno));
 	return 0;
+}
+
+/* hwpt_attach() of a NEST_PARENT (stage 2) HWPT. */
+static inline int nest_parent_attach(struct ctx *c, uint32_t *id)
+{
+	return hwpt_attach(c, IOMMU_HWPT_ALLOC_NEST_PARENT, "NEST_PARENT", id);
 }
 
 static inline int ctx_open(struct ctx *c, const char *backend, const char *bdf)
@@ -616,6 +625,11 @@ static inline int ctx_open(struct ctx *c, const char *backend, const char *bdf)
 			uint32_t s2;
 
 			if (nest_parent_attach(c, &s2))
+				return -1;
+		} else if (!strcmp(backend, "iommufd-pasid")) {
+			uint32_t hwpt;
+
+			if (hwpt_attach(c, IOMMU_HWPT_ALLOC_PASID, "PASID", &hwpt))
 				return -1;
 		} else {
 			at.pt_id = c->ioas;

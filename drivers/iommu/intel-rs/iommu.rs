@@ -205,10 +205,11 @@ impl iommu::Ops for IntelIommu {
         flags: PagingFlags,
         user_data: Option<&UserData>,
     ) -> Result<Pin<KBox<Domain<PagingDomain>>>> {
-        // C prefers first stage, where the unit has it and the flags allow, and makes
-        // NEST_PARENT and DIRTY_TRACKING domains second-stage ones: this driver has neither
-        // yet, so any flag is refused.
-        if flags != PagingFlags::NONE || user_data.is_some() {
+        // As C: a domain that may also be attached to PASIDs (PASID) is the same domain, of
+        // either stage. C makes NEST_PARENT and DIRTY_TRACKING domains second-stage ones, on a
+        // unit with ECAP.NEST or SSADS; this driver has neither yet and refuses them, as C does
+        // on a unit without those (QEMU's).
+        if !flags.is_subset_of(PagingFlags::PASID) || user_data.is_some() {
             return Err(EOPNOTSUPP);
         }
         PagingDomain::alloc(iommu.data())
