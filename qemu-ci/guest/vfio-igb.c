@@ -25,6 +25,7 @@
  *       the mmap'ed table) at the doorbell's physical address instead raises
  *       nothing: the IOMMU translates MSI writes, it does not let them by
  *       (the SMMU logs a translation fault); pointed back at its IOVA, it works
+ *       (x86_64: msix_outside_window_blocked, below)
  *   msix_masked_held_back - the negative control: a cause masked in EIMS
  *       raises nothing for 1 s, then arrives once EIMS unmasks it (so the
  *       trigger was real, and the events counted come from it)
@@ -32,6 +33,15 @@
  *       (if one is reserved) a 1 GiB hugetlb page mapped as blocks right after
  *       the MSI window, and after they are unmapped again
  *   msix_disable - VFIO turns MSI-X off; the same trigger then raises nothing
+ *
+ * On x86_64 behind a VT-d the window is the interrupt address range
+ * (0xfee00000-0xfeefffff), which DMA remapping does not translate: a write
+ * there is an interrupt request (remapped or not by the interrupt remapping
+ * the VT-d may also do). The checks are the same but two:
+ * msix_addr_in_sw_msi_window checks the range only (there is no ITS), and
+ * msix_outside_window_blocked replaces msix_doorbell_pa_blocked: vector 0
+ * pointed at an IOVA outside the window that the domain does not map is a DMA
+ * write the VT-d must block (and record a fault for) instead of an interrupt.
  *
  * Usage: vfio-igb [-d BDF] test [BACKEND...] (back ends: vfio-lib.h;
  * default iommufd type1v2 compat). Output is KTAP.
@@ -61,6 +71,8 @@
 
 #define NVEC 2			/* MSI-X vectors under test: 0 and 1 */
 #define GITS_TRANSLATER 0x10040	/* the ITS doorbell, from the ITS base */
+/* An IOVA outside the MSI window that no test maps (msix_outside_window_blocked). */
+#define UNMAPPED_IOVA 0x300000UL
 
 static const struct pci_id igb = { "igb", IGB_VENDOR, IGB_DEVICE };
 
@@ -72,7 +84,7 @@ static struct {
 	size_t bar_size;
 	volatile uint32_t *table, *pba;
 	uint64_t win_start, win_end;	/* the IOMMU group's MSI window */
-	uint64_t doorbell;		/* physical address of GITS_TRANSLATER */
+	uint64_t doorbell;		/* physical address of GITS_TRANSLATER (0 on x86_64) */
 } m;
 
 static void wr(struct ctx *c, unsigned int reg, uint32_t v)
@@ -132,9 +144,16 @@ static uint64_t its_base_acpi(void)
 	return 0;
 }
 
-/* GITS_TRANSLATER of the GICv3 ITS, from the ACPI MADT or the device tree's its@ node. */
+/*
+ * GITS_TRANSLATER of the GICv3 ITS, from the ACPI MADT or the device tree's its@ node. None on
+ * x86_64, where MSIs go to the interrupt address range.
+ */
 static int its_doorbell(void)
 {
+#ifdef __x86_64__
+	m.doorbell = 0;
+	return 0;
+#endif
 	uint64_t acpi = its_base_acpi();
 	DIR *top, *sub;
 	struct dirent *e, *s;
@@ -249,8 +268,8 @@ static const char *why(struct ctx *c, unsigned int v)
 			 "it pending in the PBA, the vector is masked", eicr, eims, msix_control(c));
 	else
 		snprintf(buf, sizeof(buf), "(EICR %#x, EIMS %#x, not pending in the PBA): the igb "
-			 "sent it, but its write to IOVA %#llx did not reach the ITS doorbell through "
-			 "the IOMMU", eicr, eims, (unsigned long long)addr);
+			 "sent it, but its write to %#llx did not reach the interrupt controller "
+			 "through the IOMMU", eicr, eims, (unsigned long long)addr);
 	return buf;
 }
 
@@ -276,12 +295,18 @@ static int t_addr(struct ctx *c)
 		CHECK(addr >= m.win_start && addr <= m.win_end, "MSI-X vector %u addresses %#llx, "
 		      "outside the software MSI window %#llx-%#llx", v, addr,
 		      (unsigned long long)m.win_start, (unsigned long long)m.win_end);
+#ifdef __x86_64__
+		printf("    # vector %u: address %#llx (in the interrupt range %#llx-%#llx), data "
+		       "%#x\n", v, addr, (unsigned long long)m.win_start,
+		       (unsigned long long)m.win_end, e[2]);
+#else
 		CHECK(addr != m.doorbell, "MSI-X vector %u addresses the ITS doorbell's physical "
 		      "address %#llx: the IOMMU does not translate it", v, addr);
 		printf("    # vector %u: address %#llx (IOVA in the MSI window %#llx-%#llx; ITS "
 		       "doorbell at PA %#llx), data %#x\n", v, addr,
 		       (unsigned long long)m.win_start, (unsigned long long)m.win_end,
 		       (unsigned long long)m.doorbell, e[2]);
+#endif
 	}
 	return 0;
 }
@@ -315,25 +340,41 @@ static void set_vector_addr(unsigned int v, uint64_t addr)
 	e[3] = ctl;
 }
 
-static int t_doorbell_pa(struct ctx *c)
+/*
+ * Vector 0 aimed at @target (@what) must raise nothing; aimed back at its own address, it
+ * works again.
+ */
+static int aimed_elsewhere(struct ctx *c, uint64_t target, const char *what)
 {
 	volatile uint32_t *e = m.table;
-	uint64_t iova = (uint64_t)e[1] << 32 | e[0];
+	uint64_t addr = (uint64_t)e[1] << 32 | e[0];
 	uint64_t n;
 
 	quiesce(c);
-	set_vector_addr(0, m.doorbell);
+	set_vector_addr(0, target);
 	raise_vector(c, 0);
 	n = wait_irq(m.fd[0], 1000);
-	set_vector_addr(0, iova);
-	CHECK(!n, "vector 0 aimed at the ITS doorbell's physical address %#llx was delivered: the "
-	      "IOMMU let an untranslated MSI write through", (unsigned long long)m.doorbell);
+	set_vector_addr(0, addr);
+	CHECK(!n, "vector 0 aimed at %s %#llx was delivered: the IOMMU let a write it does not "
+	      "map through", what, (unsigned long long)target);
 	quiesce(c);
 	raise_vector(c, 0);
-	CHECK(wait_irq(m.fd[0], 5000), "vector 0 back at IOVA %#llx: no interrupt within 5 s %s",
-	      (unsigned long long)iova, why(c, 0));
+	CHECK(wait_irq(m.fd[0], 5000), "vector 0 back at %#llx: no interrupt within 5 s %s",
+	      (unsigned long long)addr, why(c, 0));
 	return 0;
 }
+
+#ifdef __x86_64__
+static int t_outside_window(struct ctx *c)
+{
+	return aimed_elsewhere(c, UNMAPPED_IOVA, "the unmapped IOVA");
+}
+#else
+static int t_doorbell_pa(struct ctx *c)
+{
+	return aimed_elsewhere(c, m.doorbell, "the ITS doorbell's physical address");
+}
+#endif
 
 static int t_masked(struct ctx *c)
 {
@@ -429,7 +470,11 @@ static const struct vfio_test tests[] = {
 	{ "msix_addr_in_sw_msi_window", t_addr },
 	{ "msix_through_iommu", t_msix },
 	{ "msix_vector_routing", t_routing },
+#ifdef __x86_64__
+	{ "msix_outside_window_blocked", t_outside_window },
+#else
 	{ "msix_doorbell_pa_blocked", t_doorbell_pa },
+#endif
 	{ "msix_masked_held_back", t_masked },
 	{ "msix_beside_hugepage_blocks", t_beside_blocks },
 	{ "msix_disable", t_disable },
