@@ -6,8 +6,9 @@
 //! A domain is attached to a device by writing the device's PASID 0 entry
 //! ([`Master::set_rid_entry`]): pass-through for the identity domain, not present for the
 //! blocked one, first-stage or second-stage translation through the domain's [`PageTable`] for
-//! a paging domain. A paging domain is of the stage its unit offers, first stage where the unit
-//! has it (`ECAP.FSTS`), as the C driver prefers. It takes a domain ID on every unit it is
+//! a paging domain. A paging domain is of the stage the C driver chooses
+//! ([`Format::for_request`]): first stage where the unit has it (`ECAP.FSTS`), second stage for a
+//! nest parent (`NEST_PARENT`) or where the unit has no first stage. It takes a domain ID on every unit it is
 //! attached through, and gives it back when its last device there leaves; the IOTLB
 //! invalidations of its unmaps go to each of those units with that ID: IOTLB invalidations for
 //! a second-stage domain, PASID-based IOTLB invalidations of `RID_PASID` for a first-stage one,
@@ -52,7 +53,8 @@ use crate::{
         },
         pt::{
             self,
-            Format, //
+            Format,
+            Request, //
         },
         qi::{
             self,
@@ -143,11 +145,15 @@ pub(crate) struct PagingDomain {
     /// The page sizes the domain maps (`pgsize_bitmap`), which every unit it is attached
     /// through must walk.
     page_sizes: u64,
+    /// What the domain was made for, which every unit it is attached through must take.
+    req: Request,
 }
 
 impl PagingDomain {
-    /// A new paging domain whose table `unit` can walk: first stage if the unit offers it
-    /// (`ECAP.FSTS`), as the C driver prefers, else second stage (`ECAP.SSTS`).
+    /// A new paging domain for `req` whose table `unit` can walk, of the stage the C driver
+    /// chooses ([`Format::for_request`]): first stage if the unit offers it (`ECAP.FSTS`) and
+    /// `req` is not for a nest parent, else second stage (`ECAP.SSTS`; `ECAP.NEST` for a nest
+    /// parent, whose leaves are all writable, [`Request::leaf_write`]).
     ///
     /// A first-stage table has four levels, or five where the unit walks them and its `MGAW`
     /// is above 48 bits; the domain maps the lower canonical half (`[0, 2^47)` with four
@@ -155,26 +161,28 @@ impl PagingDomain {
     /// back after table updates unless the unit snoops its page walks (`ECAP.SMPWC`). A
     /// second-stage table has the unit's `AGAW` depth and maps `[0, 2^width)`; its large
     /// pages are those of `CAP.SLLPS`; the caches are written back unless `ECAP.C`.
-    pub(crate) fn alloc(unit: &'static Unit) -> Result<Pin<KBox<Domain<Self>>>> {
-        let (format, levels, width, flush, page_sizes) = if unit.ecap.fsts() {
-            let levels = fspt::levels(unit.cap);
-            (
-                Format::First,
-                levels,
-                fspt::input_bits(unit.cap, levels),
-                !unit.ecap.smpwc(),
-                fspt::page_sizes(unit.cap),
-            )
-        } else if unit.ecap.ssts() {
-            (
-                Format::Second,
+    ///
+    /// # Errors
+    ///
+    /// `EOPNOTSUPP` where the unit cannot give a domain for `req`, as C.
+    pub(crate) fn alloc(unit: &'static Unit, req: Request) -> Result<Pin<KBox<Domain<Self>>>> {
+        let format = Format::for_request(unit.ecap, req).ok_or(EOPNOTSUPP)?;
+        let (levels, width, flush, page_sizes) = match format {
+            Format::First => {
+                let levels = fspt::levels(unit.cap);
+                (
+                    levels,
+                    fspt::input_bits(unit.cap, levels),
+                    !unit.ecap.smpwc(),
+                    fspt::page_sizes(unit.cap),
+                )
+            }
+            Format::Second => (
                 unit.agaw.levels(),
                 unit.agaw.width(),
                 unit.needs_flush(),
                 sspt::page_sizes(unit.cap),
-            )
-        } else {
-            return Err(EOPNOTSUPP);
+            ),
         };
         let table = PageTable::new(format, levels, width, flush)?;
         let agaw = unit.agaw;
@@ -197,6 +205,7 @@ impl PagingDomain {
                 flush,
                 root,
                 page_sizes,
+                req,
             }),
         )
     }
@@ -294,10 +303,12 @@ impl PagingDomain {
     pub(crate) fn attach(&self, master: &Master, old: Option<&AnyDomain>) -> Result {
         let unit = master.unit;
         // As C's `paging_domain_compatible()`: the unit must walk the table's stage, depth and
-        // large pages, and snoop its page walks if the table is not flushed.
+        // large pages, snoop its page walks if the table is not flushed, and nest for a nest
+        // parent.
         let compatible = match self.format {
             Format::Second => {
                 unit.ecap.ssts()
+                    && self.req.unit_takes(unit.ecap)
                     && unit.agaw == self.agaw
                     && self.page_sizes & !sspt::page_sizes(unit.cap) == 0
             }
@@ -346,7 +357,7 @@ impl PagingDomain {
     pub(crate) fn map(&self, req: &MapRequest, mapped: &mut usize) -> Result {
         let prot = req.prot();
         let read = prot & iommu::prot::READ != 0;
-        let write = prot & iommu::prot::WRITE != 0;
+        let write = self.req.leaf_write(prot & iommu::prot::WRITE != 0);
         let size = u64::try_from(req.pgsize())?;
         let level = pt::level_of(size).ok_or(EINVAL)?;
         if self.page_sizes & size == 0 {

@@ -68,6 +68,7 @@ use crate::{
             UnitMatch, //
         },
         ids::SourceId,
+        pt::Request,
     },
     master::Master,
     rmrr,
@@ -206,13 +207,18 @@ impl iommu::Ops for IntelIommu {
         user_data: Option<&UserData>,
     ) -> Result<Pin<KBox<Domain<PagingDomain>>>> {
         // As C: a domain that may also be attached to PASIDs (PASID) is the same domain, of
-        // either stage. C makes NEST_PARENT and DIRTY_TRACKING domains second-stage ones, on a
-        // unit with ECAP.NEST or SSADS; this driver has neither yet and refuses them, as C does
-        // on a unit without those (QEMU's).
-        if !flags.is_subset_of(PagingFlags::PASID) || user_data.is_some() {
+        // either stage; a nest parent is a second-stage domain on a unit that nests. Dirty
+        // tracking (SSADS) is not here yet: refused, as C refuses it on a unit without SSADS
+        // (QEMU's).
+        if !flags.is_subset_of(PagingFlags::PASID | PagingFlags::NEST_PARENT) || user_data.is_some()
+        {
             return Err(EOPNOTSUPP);
         }
-        PagingDomain::alloc(iommu.data())
+        let req = Request {
+            nest_parent: flags.contains(PagingFlags::NEST_PARENT),
+            dirty_tracking: false,
+        };
+        PagingDomain::alloc(iommu.data(), req)
     }
 
     fn device_group(dev: &ClientDevice<Self>) -> Result<ARef<Group>> {

@@ -98,6 +98,11 @@ mod tests {
     }
 
     #[test]
+    fn paging_formats() -> Result {
+        run(selftest::pt::paging_formats())
+    }
+
+    #[test]
     fn qi_descriptors() -> Result {
         run(selftest::qi::descriptors())
     }

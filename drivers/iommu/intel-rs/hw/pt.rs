@@ -7,10 +7,12 @@
 //! level 2 2MB pages and level 3 1GB pages (with `PS`, in both formats). Only the entries
 //! differ: [`super::sspt`] (second stage, VT-d's own format) and [`super::fspt`] (first stage,
 //! the x86-64 paging format of the CPU). [`Format`] chooses between them, so that one table
-//! walker serves both stages.
+//! walker serves both stages; [`Format::for_request`] chooses the stage of a paging domain, as
+//! the C driver does.
 
 use crate::hw::{
     fspt,
+    regs::Ecap,
     sspt,
     Error, //
 };
@@ -78,7 +80,50 @@ pub(crate) enum Format {
     First,
 }
 
+/// What a paging domain is asked to be (`IOMMU_HWPT_ALLOC_*` flags), as far as its stage
+/// depends on it. `PASID` does not: a domain PASIDs may share is any domain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Request {
+    /// `NEST_PARENT`: the second stage of nested domains.
+    pub(crate) nest_parent: bool,
+    /// `DIRTY_TRACKING`.
+    pub(crate) dirty_tracking: bool,
+}
+
+impl Request {
+    /// Whether a leaf mapping `write` access is made writable: always in a nest parent, as C's
+    /// `PT_FEAT_VTDSS_FORCE_WRITEABLE` makes it (erratum 772415, SPR17: read-only
+    /// second-stage leaves are not to be used under nested translation).
+    pub(crate) const fn leaf_write(self, write: bool) -> bool {
+        write || self.nest_parent
+    }
+
+    /// Whether a unit with `ecap` can take a domain made for this request, beyond walking its
+    /// table: nesting (`NEST`) for a nest parent, dirty tracking (`SSADS`, with snooped page
+    /// walks, `SMPWC`) for a dirty-tracking domain, as C's
+    /// `paging_domain_compatible_second_stage()` requires.
+    pub(crate) const fn unit_takes(self, ecap: Ecap) -> bool {
+        (!self.nest_parent || ecap.nest())
+            && (!self.dirty_tracking || (ecap.ssads() && ecap.smpwc()))
+    }
+}
+
 impl Format {
+    /// The stage of a paging domain made for `req` on a unit with `ecap` in scalable mode, as
+    /// C's `intel_iommu_domain_alloc_paging_flags()` chooses it: first stage where the unit
+    /// has it (`FSTS`) and `req` asks for neither a nest parent nor dirty tracking, which only
+    /// second-stage domains are; else second stage where the unit has it (`SSTS`) and can
+    /// take `req` ([`Request::unit_takes`]). `None` where C fails with `EOPNOTSUPP`.
+    pub(crate) const fn for_request(ecap: Ecap, req: Request) -> Option<Self> {
+        if ecap.fsts() && !req.nest_parent && !req.dirty_tracking {
+            Some(Self::First)
+        } else if ecap.ssts() && req.unit_takes(ecap) {
+            Some(Self::Second)
+        } else {
+            None
+        }
+    }
+
     /// A non-leaf entry pointing to the table at `table`.
     ///
     /// # Errors

@@ -28,6 +28,7 @@ pub(crate) mod dmar;
 pub(crate) mod fault;
 pub(crate) mod fspt;
 pub(crate) mod pasid;
+pub(crate) mod pt;
 pub(crate) mod qi;
 pub(crate) mod regs;
 pub(crate) mod sspt;
@@ -48,6 +49,7 @@ pub(crate) fn all() -> Check {
     fspt::entries()?;
     fspt::unit_limits()?;
     fspt::invalidation()?;
+    pt::paging_formats()?;
     qi::descriptors()?;
     qi::ranges()?;
     fault::records()?;

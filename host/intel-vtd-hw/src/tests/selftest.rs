@@ -10,6 +10,7 @@ use crate::hw::selftest::{
     fault,
     fspt,
     pasid,
+    pt,
     qi,
     regs,
     sspt, //
@@ -43,6 +44,11 @@ fn sspt_indexing() {
 #[test]
 fn sspt_large_pages() {
     ok(sspt::large_pages());
+}
+
+#[test]
+fn pt_paging_formats() {
+    ok(pt::paging_formats());
 }
 
 #[test]
