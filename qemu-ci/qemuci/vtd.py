@@ -48,15 +48,17 @@ DRIVERS = {
 }
 
 # What the emulated VT-d is: scalable mode with first-stage translation (x-flts) as well as
-# second-stage, 48-bit input addresses, and interrupt remapping. The property names are QEMU
+# second-stage, 48-bit input addresses, interrupt remapping, and device-TLB invalidation
+# (device-iotlb: ECAP.DT, and an ATSR with ALL_PORTS in QEMU's DMAR table) for virtio-blk,
+# whose ATS (ats=on) both drivers then enable. The property names are QEMU
 # 10.0's (`-device intel-iommu,help`); QEMU 11 drops the "x-" of x-scalable-mode and x-flts.
 # The IOMMU must come before the PCI devices it translates.
-VTD = "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48"
+VTD = "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48,device-iotlb=on"
 
 # The same unit with second-stage translation instead of first-stage: QEMU 10.0's scalable mode
 # offers one or the other (x-flts=on sets ECAP.FSTS and clears ECAP.SSTS). Both drivers boot on
 # VTD; the Rust driver's second-stage domains get a boot on this unit of their own.
-VTD_SS = "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48"
+VTD_SS = "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48,device-iotlb=on"
 
 # The units a boot can get, by the stage of the paging domains they give a scalable-mode driver.
 UNITS = {"first": VTD, "second": VTD_SS}
@@ -126,7 +128,8 @@ def qemu_command(initrd, mode, driver, append=(), qemu_args=(), e2e=None, unit="
             "-netdev", "user,id=net0,restrict=on", "-device", "igb,netdev=net0",
             "-drive", f"if=none,id=disk0,format=raw,file={harness.disk_image()}",
             "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
-            "-device", "virtio-blk-pci,bus=rp1,drive=disk0,iommu_platform=on,disable-legacy=on",
+            "-device", "virtio-blk-pci,bus=rp1,drive=disk0,iommu_platform=on,disable-legacy=on,"
+            "ats=on",
             "-device", "pcie-pci-bridge,id=pcib2,addr=4",
             "-device", "edu,bus=pcib2,addr=1,dma_mask=0xffffffffffffffff",
             "-device", "edu,bus=pcib2,addr=2,dma_mask=0xffffffffffffffff",
@@ -177,6 +180,13 @@ def psi_ranges(qemu_log):
 # An invalidation descriptor as vtd_inv_desc traces it: its type ("iotlb", "p-iotlb", ...),
 # then qword 1 and qword 0.
 INV_DESC = re.compile(r"invalidate desc type (\S+) high 0x([0-9a-f]+) low 0x([0-9a-f]+)")
+
+
+def dev_tlb_sids(qemu_log):
+    """The requester IDs of the device-TLB invalidations ("device": SID in bits 47:32 of
+    qword 0) that vtd_inv_desc traced, one per descriptor."""
+    return [(int(m.group(3), 16) >> 32) & 0xffff for m in INV_DESC.finditer(qemu_log)
+            if m.group(1) == "device"]
 
 
 def page_selective(qemu_log, kind):

@@ -81,11 +81,12 @@ class Q35CommandTest(unittest.TestCase):
     def test_vtd_first_and_devices_behind_it(self):
         cmd = self.command("c", ["c"])
         devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
-        self.assertEqual(devices[0],
-                         "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48")
+        self.assertEqual(devices[0], "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,"
+                         "aw-bits=48,device-iotlb=on")
         self.assertIn("edu,addr=1,dma_mask=0xffffffffffffffff", devices)
+        # virtio-blk has ATS, for the device-TLB invalidations.
         self.assertTrue(any(d.startswith("virtio-blk-pci,") and "iommu_platform=on" in d
-                            for d in devices))
+                            and d.endswith(",ats=on") for d in devices))
         self.assertTrue(any(d.startswith("igb,") for d in devices))
         self.assertIn("q35", " ".join(cmd[cmd.index("-M") + 1:cmd.index("-M") + 2]))
         append = cmd[cmd.index("-append") + 1].split()
@@ -108,11 +109,12 @@ class Q35CommandTest(unittest.TestCase):
         for driver in ("c", "rust"):
             cmd = self.command(driver, ["c", "rust"])
             devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
-            self.assertEqual(devices[0],
-                             "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,aw-bits=48")
+            self.assertEqual(devices[0], "intel-iommu,intremap=on,x-scalable-mode=on,x-flts=on,"
+                             "aw-bits=48,device-iotlb=on")
         cmd = self.command("rust", ["c", "rust"], vtd_unit="second")
         devices = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-device"]
-        self.assertEqual(devices[0], "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48")
+        self.assertEqual(devices[0], "intel-iommu,intremap=on,x-scalable-mode=on,aw-bits=48,"
+                         "device-iotlb=on")
         with self.assertRaises(harness.HarnessError):
             self.command("rust", ["c", "rust"], vtd_unit="nested")
 

@@ -65,7 +65,10 @@ use crate::{
         regs::Agaw,
         sspt,
     },
-    master::Master,
+    master::{
+        DevTlb,
+        Master, //
+    },
     pgtable::{
         self,
         Node,
@@ -77,10 +80,11 @@ use crate::{
     },
 };
 
-/// Gives back the domain ID `old` that a device's previous domain held on `unit`.
-fn release_old(unit: &'static Unit, old: Option<&AnyDomain>) {
+/// Gives back the domain ID that `master`'s previous domain `old` held on its unit, and has
+/// the domain forget the device's device TLB.
+fn release_old(master: &Master, old: Option<&AnyDomain>) {
     if let Some(paging) = old.and_then(|d| d.downcast::<PagingDomain>()) {
-        paging.put_did(unit);
+        paging.put_did(master.unit, master.dev_tlb_target());
     }
 }
 
@@ -100,14 +104,14 @@ pub(crate) fn attach_identity(master: &Master, old: Option<&AnyDomain>) -> Resul
         fpd: false,
     };
     master.set_rid_entry(Some(&entry))?;
-    release_old(unit, old);
+    release_old(master, old);
     Ok(())
 }
 
 /// Attaches `master` to the blocked domain: PASID 0's entry not present; `old` was its domain.
 pub(crate) fn attach_blocked(master: &Master, old: Option<&AnyDomain>) -> Result {
     master.set_rid_entry(None)?;
-    release_old(master.unit, old);
+    release_old(master, old);
     Ok(())
 }
 
@@ -119,6 +123,8 @@ struct Attachment {
     did: DomainId,
     /// The number of the domain's devices behind the unit.
     users: usize,
+    /// Where the device-TLB invalidations of those devices that use ATS go.
+    dev_tlbs: KVec<DevTlb>,
 }
 
 /// A paging domain, first stage or second stage.
@@ -210,18 +216,28 @@ impl PagingDomain {
         )
     }
 
-    /// Takes a reference on the domain's ID on `unit`, allocating one if it has none there.
-    fn get_did(&self, unit: &'static Unit) -> Result<DomainId> {
+    /// Takes a reference on the domain's ID on `unit` for a device, allocating one if it has
+    /// none there; `dev_tlb`: where the device's device-TLB invalidations go, if it uses ATS,
+    /// which the domain's IOTLB invalidations are then followed by.
+    fn get_did(&self, unit: &'static Unit, dev_tlb: Option<DevTlb>) -> Result<DomainId> {
         let mut attached = self.attached.lock();
         if let Some(a) = attached.iter_mut().find(|a| core::ptr::eq(a.unit, unit)) {
+            if let Some(t) = dev_tlb {
+                a.dev_tlbs.push(t, GFP_ATOMIC)?;
+            }
             a.users += 1;
             return Ok(a.did);
+        }
+        let mut dev_tlbs = KVec::new();
+        if let Some(t) = dev_tlb {
+            dev_tlbs.push(t, GFP_ATOMIC)?;
         }
         let did = unit.alloc_did()?;
         let attachment = Attachment {
             unit,
             did,
             users: 1,
+            dev_tlbs,
         };
         if let Err(e) = attached.push(attachment, GFP_ATOMIC) {
             drop(attached);
@@ -231,14 +247,19 @@ impl PagingDomain {
         Ok(did)
     }
 
-    /// Drops a reference taken by [`PagingDomain::get_did`]; the last one gives the ID back to the
-    /// unit. The device's PASID entry must be torn down, and the IOTLB entries tagged with the
-    /// ID invalidated, before.
-    fn put_did(&self, unit: &'static Unit) {
+    /// Drops a reference taken by [`PagingDomain::get_did`] with `dev_tlb` (forgotten); the
+    /// last one gives the ID back to the unit. The device's PASID entry must be torn down, and
+    /// the IOTLB entries tagged with the ID invalidated, before.
+    fn put_did(&self, unit: &'static Unit, dev_tlb: Option<DevTlb>) {
         let mut attached = self.attached.lock();
         let Some(i) = attached.iter().position(|a| core::ptr::eq(a.unit, unit)) else {
             return;
         };
+        if let Some(t) = dev_tlb {
+            if let Some(j) = attached[i].dev_tlbs.iter().position(|d| *d == t) {
+                let _ = attached[i].dev_tlbs.remove(j);
+            }
+        }
         attached[i].users -= 1;
         if attached[i].users == 0 {
             if let Ok(a) = attached.remove(i) {
@@ -250,7 +271,9 @@ impl PagingDomain {
     /// Invalidates the IOTLB entries of `start..=last` on every unit the domain is attached
     /// through, as C chooses: for a second-stage domain page-selective where the unit can,
     /// else domain-selective; for a first-stage one a PASID-based invalidation of `RID_PASID`
-    /// in the domain, page-selective unless the range is the whole address space.
+    /// in the domain, page-selective unless the range is the whole address space. The device
+    /// TLBs of the domain's devices that use ATS are invalidated after the IOTLB, as C's
+    /// `cache_tag_flush_range()` does.
     pub(crate) fn flush_range(&self, start: u64, last: u64) {
         let attached = self.attached.lock();
         for a in attached.iter() {
@@ -265,11 +288,11 @@ impl PagingDomain {
                     qi::pasid_iotlb_pages(start, last, false),
                 ),
             };
-            Self::invalidate(a, desc);
+            Self::invalidate(a, desc, start, last);
         }
     }
 
-    /// Invalidates every IOTLB entry of the domain.
+    /// Invalidates every IOTLB entry of the domain, and the device TLBs of its devices.
     pub(crate) fn flush_all(&self) {
         let attached = self.attached.lock();
         for a in attached.iter() {
@@ -279,23 +302,45 @@ impl PagingDomain {
                 }
                 Format::First => Desc::pasid_iotlb(a.did, Pasid::NONE, None),
             };
-            Self::invalidate(a, desc);
+            Self::invalidate(a, desc, 0, u64::MAX);
         }
     }
 
-    /// Submits one IOTLB invalidation to the unit of `a`; a failure is logged (the queue
-    /// reports what happened, and the core's callers cannot handle an error).
-    fn invalidate(a: &Attachment, desc: core::result::Result<Desc, crate::hw::Error>) {
-        let res = desc
-            .map_err(Error::from)
-            .and_then(|d| a.unit.submit_sync(&[d]));
-        if let Err(e) = res {
+    /// Submits the IOTLB invalidation `iotlb` to the unit of `a`, then the device-TLB
+    /// invalidations of `start..=last` of the domain's devices behind it that use ATS, two
+    /// descriptors per submission (each waits for its descriptors). A failure is logged (the
+    /// queue reports what happened, and the core's callers cannot handle an error).
+    fn invalidate(
+        a: &Attachment,
+        iotlb: core::result::Result<Desc, crate::hw::Error>,
+        start: u64,
+        last: u64,
+    ) {
+        let log = |e: Error| {
             pr_err!(
-                "{}: IOTLB invalidation of domain {} failed: {:?}\n",
+                "{}: invalidation for domain {} failed: {:?}\n",
                 a.unit.label(),
                 a.did.raw(),
                 e
             );
+        };
+        let descs = Iterator::chain(
+            core::iter::once(iotlb),
+            a.dev_tlbs.iter().map(|t| t.desc(start, last)),
+        );
+        let mut pending: Option<Desc> = None;
+        for desc in descs {
+            match (desc, pending.take()) {
+                (Err(e), p) => {
+                    pending = p;
+                    log(e.into());
+                }
+                (Ok(d), None) => pending = Some(d),
+                (Ok(d), Some(p)) => a.unit.submit_sync(&[p, d]).unwrap_or_else(log),
+            }
+        }
+        if let Some(p) = pending {
+            a.unit.submit_sync(&[p]).unwrap_or_else(log);
         }
     }
 
@@ -322,7 +367,7 @@ impl PagingDomain {
         if !compatible {
             return Err(EINVAL);
         }
-        let did = self.get_did(unit)?;
+        let did = self.get_did(unit, master.dev_tlb())?;
         let translation = match self.format {
             Format::Second => Translation::SecondStage(SecondStage {
                 table: self.root,
@@ -343,10 +388,10 @@ impl PagingDomain {
             fpd: false,
         };
         if let Err(e) = master.set_rid_entry(Some(&entry)) {
-            self.put_did(unit);
+            self.put_did(unit, master.dev_tlb_target());
             return Err(e);
         }
-        release_old(unit, old);
+        release_old(master, old);
         Ok(())
     }
 

@@ -8,12 +8,18 @@
 //! smallest, `PDTS` 0), whose first entry points to one PASID table of 64 entries. Only PASID 0
 //! is used so far: attaching a domain writes its entry there.
 //!
+//! A PCI function the firmware lets use ATS, on a unit with device-TLB invalidation
+//! (`ECAP.DT`), has it enabled while the driver holds it (`DTE` in its context entries): its
+//! device TLB is invalidated whenever its PASID 0 entry is torn down, and with every IOTLB
+//! invalidation of the domain it is attached to ([`Master::dev_tlb`]).
+//!
 //! C reference: `intel_pasid_alloc_table()`, `intel_pasid_setup_sm_context()`,
 //! `intel_pasid_setup_second_level()`, `intel_pasid_setup_pass_through()` and
 //! `intel_pasid_tear_down_entry()` in
 //! [`drivers/iommu/intel/pasid.c`](srctree/drivers/iommu/intel/pasid.c).
 
 use kernel::{
+    iommu::pci::Ats,
     new_mutex,
     phys_mem::PhysMem,
     prelude::*,
@@ -38,6 +44,7 @@ use crate::{
             PASID_QWORDS, //
         },
         qi::{
+            self,
             Desc,
             Drain,
             IotlbScope,
@@ -64,6 +71,53 @@ pub(crate) struct Master {
     /// The reserved memory regions (RMRRs) the device uses, which the core keeps identity
     /// mapped for it.
     pub(crate) rmrrs: KVec<rmrr::Region>,
+    /// ATS, where the device uses it.
+    ats: Option<MasterAts>,
+}
+
+/// The ATS of a device and where its device-TLB invalidations go.
+pub(crate) struct MasterAts {
+    /// The function's ATS, enabled by [`Master::enable_ats`].
+    ats: Ats,
+    /// Where its invalidations go.
+    target: DevTlb,
+}
+
+impl MasterAts {
+    /// The ATS of the device `sid` (its own requester ID) whose physical function is `pfsid`
+    /// (0 unless the unit throttles device-TLB invalidations per physical function,
+    /// `ECAP.DIT`).
+    pub(crate) fn new(ats: Ats, sid: SourceId, pfsid: SourceId) -> Self {
+        let qdep = ats.queue_depth();
+        Self {
+            ats,
+            target: DevTlb { sid, pfsid, qdep },
+        }
+    }
+}
+
+/// Where a device's device-TLB invalidations go (C's `CACHE_TAG_DEVTLB` tag).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DevTlb {
+    /// The device's requester ID.
+    pub(crate) sid: SourceId,
+    /// Its physical function's, for `ECAP.DIT`; else 0.
+    pub(crate) pfsid: SourceId,
+    /// Its invalidate queue depth.
+    pub(crate) qdep: u8,
+}
+
+impl DevTlb {
+    /// The device-TLB invalidation of `start..=last` (the whole address space with
+    /// `0..=u64::MAX`), aligned as C's `cache_tag_flush_devtlb_psi()` aligns it.
+    pub(crate) fn desc(
+        &self,
+        start: u64,
+        last: u64,
+    ) -> core::result::Result<Desc, crate::hw::Error> {
+        let (addr, order) = qi::psi_range(start, last);
+        Desc::dev_tlb(self.sid, self.pfsid, self.qdep, addr, order)
+    }
 }
 
 /// What tearing down a present PASID 0 entry needs to know of it.
@@ -91,6 +145,7 @@ impl Master {
         unit: &'static Unit,
         sids: KVec<SourceId>,
         rmrrs: KVec<rmrr::Region>,
+        ats: Option<MasterAts>,
     ) -> Result<Self> {
         let dir = PhysMem::new_zeroed(DIR_ENTRIES * 8)?;
         let table = PhysMem::new_zeroed(pasid::PASID_TABLE_ENTRIES * PASID_QWORDS * 8)?;
@@ -106,12 +161,52 @@ impl Master {
             tables: Some(tables),
             rid: KBox::pin_init(new_mutex!(None, "intel_iommu_rs::rid"), GFP_KERNEL)?,
             rmrrs,
+            ats,
         };
+        let dte = master.ats.is_some();
         // On error, dropping `master` clears the entries set so far.
         for sid in &master.sids {
-            unit.set_context(*sid, dir_phys, pdts)?;
+            unit.set_context(*sid, dir_phys, pdts, dte)?;
         }
         Ok(master)
+    }
+
+    /// Enables the device's ATS, where it has it and its untranslated requests are page
+    /// aligned (as C's `iommu_enable_pci_ats()`); a failure leaves it off.
+    pub(crate) fn enable_ats(&self) {
+        let Some(a) = &self.ats else {
+            return;
+        };
+        if !a.ats.page_aligned() {
+            pr_info!(
+                "{}: {}: ATS not enabled: requests not page aligned\n",
+                self.unit.label(),
+                crate::Show(&a.target.sid)
+            );
+            return;
+        }
+        if let Err(e) = a.ats.enable() {
+            pr_err!(
+                "{}: {}: cannot enable ATS: {:?}\n",
+                self.unit.label(),
+                crate::Show(&a.target.sid),
+                e
+            );
+        }
+    }
+
+    /// Where the device's device-TLB invalidations go, while its ATS is enabled.
+    pub(crate) fn dev_tlb(&self) -> Option<DevTlb> {
+        self.ats
+            .as_ref()
+            .filter(|a| a.ats.is_enabled())
+            .map(|a| a.target)
+    }
+
+    /// Where the device's device-TLB invalidations would go, enabled or not: what a domain
+    /// it leaves forgets.
+    pub(crate) fn dev_tlb_target(&self) -> Option<DevTlb> {
+        self.ats.as_ref().map(|a| a.target)
     }
 
     /// Replaces PASID 0's entry with `entry` (`None`: not present, the device's DMA without a
@@ -148,6 +243,10 @@ impl Master {
                 },
             ];
             self.unit.submit_sync(&descs)?;
+            // Then what the device cached, as C's `devtlb_invalidation_with_pasid()`.
+            if let Some(t) = self.dev_tlb() {
+                self.unit.submit_sync(&[t.desc(0, u64::MAX)?])?;
+            }
         }
         if let (Some(w), Some(e)) = (new, entry) {
             for i in Iterator::chain(1..PASID_QWORDS, core::iter::once(0)) {
@@ -169,6 +268,10 @@ impl Master {
 
 impl Drop for Master {
     fn drop(&mut self) {
+        // ATS off before the context entries go, as C's `intel_iommu_release_device()`.
+        if let Some(a) = &self.ats {
+            a.ats.disable();
+        }
         // The core attached the release (blocked) domain first, so PASID 0's entry is clear;
         // clearing the context entries invalidates what the unit cached through them before
         // the directory and the table are freed.

@@ -42,3 +42,14 @@ pub(crate) fn get() -> Option<Dmar<'static>> {
 pub(crate) fn unit_for(segment: u16, hops: &[(u8, u8, u8)]) -> Option<(usize, UnitMatch)> {
     get()?.drhd_for(segment, hops).map(|(i, _, m)| (i, m))
 }
+
+/// Whether the firmware lets the PCI device of `segment` with the chain `hops` from its root
+/// bus, whose PCI Express types are `pcie_types`, use ATS ([`Dmar::ats_supported`]); `false`
+/// before [`keep`].
+pub(crate) fn ats_supported(
+    segment: u16,
+    hops: &[(u8, u8, u8)],
+    pcie_types: &[Option<u8>],
+) -> bool {
+    get().is_some_and(|d| d.ats_supported(segment, hops, pcie_types))
+}

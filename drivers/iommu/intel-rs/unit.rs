@@ -355,19 +355,20 @@ impl Unit {
     }
 
     /// Points the context entry of `sid` at the PASID directory `dir` of `2^(pdts + 7)`
-    /// entries, with requests without a PASID looked up as [`Pasid::NONE`].
+    /// entries, with requests without a PASID looked up as [`Pasid::NONE`]; `dte`: the device
+    /// may use ATS (device-TLB enable).
     ///
     /// The entry is written while it is not present, so no cache holds it (caching mode is
     /// refused at probe): no invalidation is needed, as in C's `context_present_cache_flush()`.
     /// An entry that is present already is rewritten the same way after being cleared.
-    pub(crate) fn set_context(&self, sid: SourceId, dir: u64, pdts: u8) -> Result {
+    pub(crate) fn set_context(&self, sid: SourceId, dir: u64, pdts: u8, dte: bool) -> Result {
         let root = self.root.as_ref().ok_or(ENODEV)?;
         let entry = SmContextEntry {
             pasid_dir: dir,
             pdts,
             rid_pasid: Pasid::NONE,
             rid_priv: false,
-            dte: false,
+            dte,
             paside: false,
             pre: false,
             fpd: false,

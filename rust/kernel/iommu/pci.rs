@@ -144,6 +144,23 @@ impl Ats {
         unsafe { bindings::pci_ats_required(raw(pdev)) }
     }
 
+    /// The depth of the function's invalidate queue (`pci_ats_queue_depth`): how many ATS
+    /// invalidation requests it takes at once, 1 to 32; 0 for a virtual function, which
+    /// shares its physical function's. The IOMMU's invalidation descriptors carry it.
+    pub fn queue_depth(&self) -> u8 {
+        // SAFETY: `pdev` is a valid `struct pci_dev` that supports ATS (type invariants).
+        let depth = unsafe { bindings::pci_ats_queue_depth(raw(&self.pdev)) };
+        // Only a function without ATS gets an error (negative), which `pdev` is not.
+        u8::try_from(depth).unwrap_or(0)
+    }
+
+    /// Whether the function's untranslated requests are page aligned (the ATS capability's
+    /// Page Aligned Request bit, `pci_ats_page_aligned`), which VT-d needs for ATS.
+    pub fn page_aligned(&self) -> bool {
+        // SAFETY: `pdev` is a valid `struct pci_dev` that supports ATS (type invariants).
+        unsafe { bindings::pci_ats_page_aligned(raw(&self.pdev)) != 0 }
+    }
+
     /// Whether ATS is enabled on the function.
     pub fn is_enabled(&self) -> bool {
         // SAFETY: `pdev` is a valid `struct pci_dev`.
@@ -303,6 +320,25 @@ pub fn physfn(pdev: &pci::Device) -> &pci::Device {
     let dev = unsafe { device::Device::from_raw(&raw mut (*pf).dev) };
     // A PCI device's physical function is a PCI device.
     <&pci::Device>::try_from(dev).unwrap_or(pdev)
+}
+
+/// Returns the PCI Express device/port type (`pci_pcie_type()`, `PCI_EXP_TYPE_*`) of each device
+/// of [`upstream_path`]'s chain, in the same order; `None` for a device that is not PCI Express.
+pub fn upstream_pcie_types(pdev: &pci::Device) -> Result<KVec<Option<u8>>> {
+    let mut types = KVec::new();
+    let mut dev = raw(pdev);
+    while !dev.is_null() {
+        // SAFETY: As in `upstream_path`: `dev` is `pdev` or one of its upstream bridges, valid.
+        let (cap, flags, up) =
+            unsafe { ((*dev).pcie_cap, (*dev).pcie_flags_reg, (*(*dev).bus).self_) };
+        // CAST: `PCI_EXP_FLAGS_TYPE` (bits 7:4) keeps 4 bits.
+        let kind =
+            (cap != 0).then_some(((u32::from(flags) & bindings::PCI_EXP_FLAGS_TYPE) >> 4) as u8);
+        types.push(kind, GFP_KERNEL)?;
+        dev = up;
+    }
+    types.reverse();
+    Ok(types)
 }
 
 /// Returns the chain of PCI devices from the root bus of `pdev` down to `pdev`: each upstream

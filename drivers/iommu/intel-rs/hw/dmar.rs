@@ -326,6 +326,64 @@ impl<'a> Dmar<'a> {
                 .map(|(i, d)| (i, d, UnitMatch::IncludeAll))
         })
     }
+
+    /// Whether the firmware lets the PCI device of `segment` whose chain from its root bus
+    /// down to itself is `hops` use ATS (for a virtual function: its physical function's
+    /// chain), as C's `dmar_ats_supported()` decides for a unit in scalable mode.
+    /// `pcie_types` gives the PCI Express type of each device of `hops`, `None` where it is
+    /// not PCI Express.
+    ///
+    /// A device a SATC structure of the segment names may; otherwise the walk goes up from
+    /// the device's bus: a device on a root bus (integrated) may, one behind a bridge that is
+    /// not PCI Express or is a PCI Express to PCI bridge may not, and one behind a root port
+    /// may if an ATSR structure of the segment names that root port or has `ALL_PORTS`.
+    pub(crate) fn ats_supported(
+        &self,
+        segment: u16,
+        hops: &[(u8, u8, u8)],
+        pcie_types: &[Option<u8>],
+    ) -> bool {
+        // C looks for the device itself in a SATC's scopes, and for the root port itself in
+        // an ATSR's: a path to it, of either scope type.
+        let names = |scopes: Scopes<'_>, hops: &[(u8, u8, u8)]| {
+            scopes
+                .map_while(Result::ok)
+                .any(|sc| sc.path.matches(sc.start_bus, hops) != PathMatch::None)
+        };
+        let satc = self.structures().any(|s| match s {
+            Ok(Structure::Satc(st)) => st.segment == segment && names(st.scopes, hops),
+            _ => false,
+        });
+        if satc {
+            return true;
+        }
+        if pcie_types.len() != hops.len() {
+            return false;
+        }
+        // The bridges above the device, nearest first.
+        let mut root = None;
+        for i in (0..hops.len().saturating_sub(1)).rev() {
+            match pcie_types[i] {
+                None | Some(PCIE_TO_PCI_BRIDGE) => return false,
+                Some(PCIE_ROOT_PORT) => {
+                    root = Some(i);
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+        let Some(root) = root else {
+            // Up to a root bus without a root port: an integrated device.
+            return true;
+        };
+        let port = &hops[..=root];
+        self.structures().any(|s| match s {
+            Ok(Structure::Atsr(a)) => {
+                a.segment == segment && (a.all_ports || names(a.scopes, port))
+            }
+            _ => false,
+        })
+    }
 }
 
 /// How a DRHD was found to translate a PCI device ([`Dmar::drhd_for`]).
@@ -457,6 +515,11 @@ pub(crate) struct Atsr<'a> {
     /// The root ports, when not `all_ports`.
     pub(crate) scopes: Scopes<'a>,
 }
+
+/// `PCI_EXP_TYPE_ROOT_PORT`: a PCI Express root port.
+pub(crate) const PCIE_ROOT_PORT: u8 = 0x4;
+/// `PCI_EXP_TYPE_PCI_BRIDGE`: a PCI Express to PCI/PCI-X bridge.
+pub(crate) const PCIE_TO_PCI_BRIDGE: u8 = 0x7;
 
 /// The proximity domain of a hardware unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,6 +13,7 @@ use super::{
     Failure, //
 };
 use crate::hw::dmar::{
+    self,
     rmrr_relaxable,
     Dmar,
     DmarError,
@@ -551,7 +552,90 @@ pub(crate) fn tables() -> Check {
     rmrr_scopes()?;
     malformed_rmrrs()?;
     unit_scopes()?;
-    malformed_unit_scopes()
+    malformed_unit_scopes()?;
+    ats_support()
+}
+
+/// Which devices may use ATS, as C's `dmar_ats_supported()`: a device a SATC names, an
+/// integrated one, one behind a root port an ATSR names (or of a segment with an `ALL_PORTS`
+/// ATSR), never one behind a PCI Express to PCI bridge or a bridge that is not PCI Express.
+fn ats_support() -> Check {
+    const RP: Option<u8> = Some(dmar::PCIE_ROOT_PORT);
+    const SWITCH_UP: Option<u8> = Some(0x5);
+    const SWITCH_DOWN: Option<u8> = Some(0x6);
+    const PCI_BRIDGE: Option<u8> = Some(dmar::PCIE_TO_PCI_BRIDGE);
+    const EP: Option<u8> = Some(0x0);
+    let mut t = Table::new(47, 0);
+    t.header(0, 16)
+        .put(&[1, 0, 0, 0])
+        .put(&0xfed9_0000u64.to_le_bytes());
+    // ATSR of segment 0: the root port 00:1c.0 (a bridge scope); ATSR of segment 1: every
+    // port; SATC of segment 0: the endpoint 03:00.0 behind the root port 00:1d.0.
+    t.header(2, 16).put(&[0, 0]).put(&0u16.to_le_bytes());
+    t.scope(2, 0, 0, &[(0x1c, 0)]);
+    t.header(2, 8).put(&[1, 0]).put(&1u16.to_le_bytes());
+    t.header(5, 18).put(&[1, 0]).put(&0u16.to_le_bytes());
+    t.scope(1, 0, 0, &[(0x1d, 0), (0, 0)]);
+    let Ok(dmar) = Dmar::parse(t.finish()) else {
+        return expect("ATS table parses", false);
+    };
+    /// A check's name, a segment, a device's chain and PCI Express types, and the answer.
+    type Case<'a> = (&'a str, u16, &'a [(u8, u8, u8)], &'a [Option<u8>], bool);
+    let cases: [Case<'_>; 10] = [
+        ("integrated", 0, &[(0, 2, 0)], &[EP], true),
+        ("integrated PCI", 0, &[(0, 2, 0)], &[None], true),
+        (
+            "ATSR root port",
+            0,
+            &[(0, 0x1c, 0), (1, 0, 0)],
+            &[RP, EP],
+            true,
+        ),
+        (
+            "ATSR root port, switch",
+            0,
+            &[(0, 0x1c, 0), (1, 0, 0), (2, 1, 0), (3, 0, 0)],
+            &[RP, SWITCH_UP, SWITCH_DOWN, EP],
+            true,
+        ),
+        (
+            "root port not in ATSR",
+            0,
+            &[(0, 0x1e, 0), (4, 0, 0)],
+            &[RP, EP],
+            false,
+        ),
+        ("SATC", 0, &[(0, 0x1d, 0), (3, 0, 0)], &[RP, EP], true),
+        (
+            "SATC's neighbour",
+            0,
+            &[(0, 0x1d, 0), (3, 1, 0)],
+            &[RP, EP],
+            false,
+        ),
+        ("ALL_PORTS", 1, &[(0, 0x1e, 0), (4, 0, 0)], &[RP, EP], true),
+        (
+            "PCIe to PCI bridge",
+            1,
+            &[(0, 0x1e, 0), (4, 0, 0), (5, 1, 0)],
+            &[RP, PCI_BRIDGE, None],
+            false,
+        ),
+        (
+            "conventional bridge",
+            1,
+            &[(0, 0x1e, 0), (4, 0, 0), (5, 1, 0)],
+            &[RP, None, EP],
+            false,
+        ),
+    ];
+    for (check, segment, hops, types, want) in cases {
+        expect(check, dmar.ats_supported(segment, hops, types) == want)?;
+    }
+    expect(
+        "types of another chain",
+        !dmar.ats_supported(0, &[(0, 0x1c, 0), (1, 0, 0)], &[EP]),
+    )
 }
 
 /// The RMRRs a device uses, by its chain from the root bus: endpoint and bridge scopes, other
