@@ -7,12 +7,12 @@
 //! ([`Master::set_rid_entry`]): pass-through for the identity domain, not present for the
 //! blocked one, first-stage or second-stage translation through the domain's [`PageTable`] for
 //! a paging domain. A paging domain is of the stage the C driver chooses
-//! ([`Format::for_request`]): first stage where the unit has it (`ECAP.FSTS`), second stage for a
-//! nest parent (`NEST_PARENT`) or where the unit has no first stage. It takes a domain ID on every unit it is
-//! attached through, and gives it back when its last device there leaves; the IOTLB
-//! invalidations of its unmaps go to each of those units with that ID: IOTLB invalidations for
-//! a second-stage domain, PASID-based IOTLB invalidations of `RID_PASID` for a first-stage one,
-//! as C's `cache_tag_flush_iotlb()` chooses.
+//! ([`Format::for_request`]): first stage where the unit has it (`ECAP.FSTS`), second stage for
+//! a nest parent (`NEST_PARENT`) or where the unit has no first stage. It takes a domain ID on
+//! every unit it is attached through, and gives it back when its last device there leaves; the
+//! IOTLB invalidations of its unmaps go to each of those units with that ID: IOTLB
+//! invalidations for a second-stage domain, PASID-based IOTLB invalidations of `RID_PASID` for
+//! a first-stage one, as C's `cache_tag_flush_iotlb()` chooses.
 //!
 //! The `DomainOps` glue is in `iommu`.
 //!
@@ -84,7 +84,7 @@ use crate::{
 /// the domain forget the device's device TLB.
 fn release_old(master: &Master, old: Option<&AnyDomain>) {
     if let Some(paging) = old.and_then(|d| d.downcast::<PagingDomain>()) {
-        paging.put_did(master.unit, master.dev_tlb_target());
+        paging.put_did(master.unit, master.dev_tlb());
     }
 }
 
@@ -388,7 +388,7 @@ impl PagingDomain {
             fpd: false,
         };
         if let Err(e) = master.set_rid_entry(Some(&entry)) {
-            self.put_did(unit, master.dev_tlb_target());
+            self.put_did(unit, master.dev_tlb());
             return Err(e);
         }
         release_old(master, old);

@@ -111,34 +111,32 @@ const VTD_PAGE_SHIFT: u32 = 12;
 
 /// The ATS of the PCI function `pdev` of `segment` on `unit`, prepared, where it may use it, as
 /// C's `intel_iommu_probe_device()` decides: the function has ATS, the unit device-TLB
-/// invalidation (`ECAP.DT`) and the firmware lets the function (or its physical function) use
-/// it ([`table::ats_supported`]).
-fn ats_for(unit: &Unit, pdev: &pci::Device, segment: u16) -> Result<Option<MasterAts>> {
+/// invalidation (`ECAP.DT`) and the firmware lets the function (or its physical function,
+/// whose chain from the root bus is `pf_path`) use it ([`table::ats_supported`]).
+fn ats_for(
+    unit: &Unit,
+    pdev: &pci::Device,
+    segment: u16,
+    pf_path: &[(u8, u8, u8)],
+) -> Result<Option<MasterAts>> {
     if !unit.ecap.dev_tlb() {
         return Ok(None);
     }
     let pf = physfn(pdev);
-    let pf_path = upstream_path(pf)?;
-    if !table::ats_supported(segment, &pf_path, &upstream_pcie_types(pf)?) {
+    if !table::ats_supported(segment, pf_path, &upstream_pcie_types(pf)?) {
         return Ok(None);
     }
     let Some(ats) = Ats::prepare(pdev, VTD_PAGE_SHIFT)? else {
         return Ok(None);
     };
-    let rid = |path: &[(u8, u8, u8)]| {
-        path.last()
-            .ok_or(EINVAL)
-            .and_then(|&(b, d, f)| SourceId::from_bdf(b, d, f).map_err(Error::from))
-    };
-    let sid = rid(&upstream_path(pdev)?)?;
     // As C: the physical function's requester ID only where the unit throttles per physical
     // function (`ECAP.DIT`); the field is reserved, 0, otherwise.
-    let pfsid = if unit.ecap.dit() {
-        rid(&pf_path)?
-    } else {
-        SourceId::new(0)
-    };
-    Ok(Some(MasterAts::new(ats, sid, pfsid)))
+    let pfsid = SourceId::new(if unit.ecap.dit() { pf.dev_id() } else { 0 });
+    Ok(Some(MasterAts::new(
+        ats,
+        SourceId::new(pdev.dev_id()),
+        pfsid,
+    )))
 }
 
 #[vtable]
@@ -160,7 +158,8 @@ impl iommu::Ops for IntelIommu {
         // firmware does not list VFs.
         let pdev = <&pci::Device>::try_from(dev.as_ref()).map_err(|_| ENODEV)?;
         let segment = iommu::pci::segment(pdev).ok_or(ENODEV)?;
-        match table::unit_for(segment, &upstream_path(physfn(pdev))?) {
+        let pf_path = upstream_path(physfn(pdev))?;
+        match table::unit_for(segment, &pf_path) {
             Some((index, how)) if index == unit.index => {
                 if how == UnitMatch::Scope(PathMatch::Broken) {
                     dev_warn!(
@@ -207,12 +206,8 @@ impl iommu::Ops for IntelIommu {
                     }
                 );
             }
-            let master = Master::new(unit, sids, rmrrs, ats_for(unit, pdev, segment)?)?;
-            // Now rather than after the default domain's attach (C's probe_finalize): every
-            // attach then sees the device's ATS as it stays. PASIDs, which the PCIe
-            // specification wants enabled before ATS, are never enabled by this driver.
-            master.enable_ats();
-            Ok(KBox::new(master, GFP_KERNEL)?)
+            let ats = ats_for(unit, pdev, segment, &pf_path)?;
+            Ok(KBox::new(Master::new(unit, sids, rmrrs, ats)?, GFP_KERNEL)?)
         };
         take().inspect_err(|e| dev_err!(dev.as_ref(), "not taken by {}: {:?}\n", unit.label(), e))
     }

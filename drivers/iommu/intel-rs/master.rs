@@ -71,13 +71,13 @@ pub(crate) struct Master {
     /// The reserved memory regions (RMRRs) the device uses, which the core keeps identity
     /// mapped for it.
     pub(crate) rmrrs: KVec<rmrr::Region>,
-    /// ATS, where the device uses it.
+    /// ATS, where the device uses it: enabled.
     ats: Option<MasterAts>,
 }
 
 /// The ATS of a device and where its device-TLB invalidations go.
 pub(crate) struct MasterAts {
-    /// The function's ATS, enabled by [`Master::enable_ats`].
+    /// The function's ATS, prepared; enabled by [`Master::new`].
     ats: Ats,
     /// Where its invalidations go.
     target: DevTlb,
@@ -93,6 +93,29 @@ impl MasterAts {
             ats,
             target: DevTlb { sid, pfsid, qdep },
         }
+    }
+
+    /// Enables the function's ATS where its untranslated requests are page aligned (as C's
+    /// `iommu_enable_pci_ats()`); whether it is enabled. Messages name `unit`.
+    fn enable(&self, unit: &Unit) -> bool {
+        if !self.ats.page_aligned() {
+            pr_info!(
+                "{}: {}: ATS not enabled: requests not page aligned\n",
+                unit.label(),
+                crate::Show(&self.target.sid)
+            );
+            return false;
+        }
+        if let Err(e) = self.ats.enable() {
+            pr_err!(
+                "{}: {}: cannot enable ATS: {:?}\n",
+                unit.label(),
+                crate::Show(&self.target.sid),
+                e
+            );
+            return false;
+        }
+        true
     }
 }
 
@@ -155,7 +178,7 @@ impl Master {
         let pdts = SmContextEntry::pdts_for(DIR_ENTRIES).ok_or(EINVAL)?;
         let tables = PasidTables { dir, table };
         let dir_phys = tables.dir.phys();
-        let master = Self {
+        let mut master = Self {
             unit,
             sids,
             tables: Some(tables),
@@ -168,44 +191,17 @@ impl Master {
         for sid in &master.sids {
             unit.set_context(*sid, dir_phys, pdts, dte)?;
         }
+        // ATS on once the context entries allow it, before the first attach (C: in
+        // probe_finalize, after the default domain's), so that every domain the device is
+        // attached to knows it as it stays. PASIDs, which the PCIe specification wants enabled
+        // before ATS, are never enabled by this driver. Not enabled, it is dropped (`DTE`
+        // stays set, as C leaves it).
+        master.ats = master.ats.take().filter(|a| a.enable(unit));
         Ok(master)
     }
 
-    /// Enables the device's ATS, where it has it and its untranslated requests are page
-    /// aligned (as C's `iommu_enable_pci_ats()`); a failure leaves it off.
-    pub(crate) fn enable_ats(&self) {
-        let Some(a) = &self.ats else {
-            return;
-        };
-        if !a.ats.page_aligned() {
-            pr_info!(
-                "{}: {}: ATS not enabled: requests not page aligned\n",
-                self.unit.label(),
-                crate::Show(&a.target.sid)
-            );
-            return;
-        }
-        if let Err(e) = a.ats.enable() {
-            pr_err!(
-                "{}: {}: cannot enable ATS: {:?}\n",
-                self.unit.label(),
-                crate::Show(&a.target.sid),
-                e
-            );
-        }
-    }
-
-    /// Where the device's device-TLB invalidations go, while its ATS is enabled.
+    /// Where the device's device-TLB invalidations go, if it uses ATS.
     pub(crate) fn dev_tlb(&self) -> Option<DevTlb> {
-        self.ats
-            .as_ref()
-            .filter(|a| a.ats.is_enabled())
-            .map(|a| a.target)
-    }
-
-    /// Where the device's device-TLB invalidations would go, enabled or not: what a domain
-    /// it leaves forgets.
-    pub(crate) fn dev_tlb_target(&self) -> Option<DevTlb> {
         self.ats.as_ref().map(|a| a.target)
     }
 
