@@ -325,41 +325,39 @@ pub fn physfn(pdev: &pci::Device) -> &pci::Device {
 /// Returns the PCI Express device/port type (`pci_pcie_type()`, `PCI_EXP_TYPE_*`) of each device
 /// of [`upstream_path`]'s chain, in the same order; `None` for a device that is not PCI Express.
 pub fn upstream_pcie_types(pdev: &pci::Device) -> Result<KVec<Option<u8>>> {
-    let mut types = KVec::new();
-    let mut dev = raw(pdev);
-    while !dev.is_null() {
-        // SAFETY: As in `upstream_path`: `dev` is `pdev` or one of its upstream bridges, valid.
-        let (cap, flags, up) =
-            unsafe { ((*dev).pcie_cap, (*dev).pcie_flags_reg, (*(*dev).bus).self_) };
+    upstream(pdev, |dev| {
+        // SAFETY: `upstream` passes a valid `struct pci_dev`.
+        let (cap, flags) = unsafe { ((*dev).pcie_cap, (*dev).pcie_flags_reg) };
         // CAST: `PCI_EXP_FLAGS_TYPE` (bits 7:4) keeps 4 bits.
-        let kind =
-            (cap != 0).then_some(((u32::from(flags) & bindings::PCI_EXP_FLAGS_TYPE) >> 4) as u8);
-        types.push(kind, GFP_KERNEL)?;
-        dev = up;
-    }
-    types.reverse();
-    Ok(types)
+        (cap != 0).then_some(((u32::from(flags) & bindings::PCI_EXP_FLAGS_TYPE) >> 4) as u8)
+    })
 }
 
 /// Returns the chain of PCI devices from the root bus of `pdev` down to `pdev`: each upstream
 /// bridge, then `pdev` itself, as (bus number, device, function). Firmware names a device so:
 /// an ACPI DMAR device scope is a path of (device, function) pairs from a start bus.
 pub fn upstream_path(pdev: &pci::Device) -> Result<KVec<(u8, u8, u8)>> {
-    let mut hops = KVec::new();
+    upstream(pdev, |dev| {
+        // SAFETY: `upstream` passes a valid `struct pci_dev`; every PCI device is on a bus.
+        let (number, devfn) = unsafe { ((*(*dev).bus).number, (*dev).devfn) };
+        // CAST: `devfn` is 8 bits wide.
+        let devfn = devfn as u8;
+        (number, devfn >> 3, devfn & 7)
+    })
+}
+
+/// Returns `f` of each device of the chain of PCI devices from the root bus of `pdev` down to
+/// `pdev`: each upstream bridge, then `pdev` itself. `f` gets a valid `struct pci_dev`.
+fn upstream<T>(pdev: &pci::Device, f: impl Fn(*const bindings::pci_dev) -> T) -> Result<KVec<T>> {
+    let mut out = KVec::new();
     let mut dev = raw(pdev);
     while !dev.is_null() {
+        out.push(f(dev), GFP_KERNEL)?;
         // SAFETY: `dev` is `pdev`, which is borrowed, or one of its upstream bridges, which the
         // device below holds a reference to (a device's parent lives as long as it): valid.
         // Every PCI device is on a bus, and a root bus's `self` is NULL.
-        let (number, devfn, up) = unsafe {
-            let bus = (*dev).bus;
-            ((*bus).number, (*dev).devfn, (*bus).self_)
-        };
-        // CAST: `devfn` is 8 bits wide.
-        let devfn = devfn as u8;
-        hops.push((number, devfn >> 3, devfn & 7), GFP_KERNEL)?;
-        dev = up;
+        dev = unsafe { (*(*dev).bus).self_ };
     }
-    hops.reverse();
-    Ok(hops)
+    out.reverse();
+    Ok(out)
 }
